@@ -1,0 +1,457 @@
+"""Find, download, verify, decode and cache Omniglot; the validation alphabets; Lake's runs.
+
+Omniglot (Lake, Salakhutdinov and Tenenbaum, 2015) comes as two archives of 105x105 PNG
+drawings, ``images_background.zip`` (30 alphabets, 964 characters) and
+``images_evaluation.zip`` (20 alphabets, 659 characters), each character drawn by 20 people,
+and ``all_runs.zip``, Lake's official 20-way one-shot benchmark.
+
+Where the archives are looked for, in order:
+
+1. the ``data_dir`` argument;
+2. the ``OMNIGLOT_DIR`` environment variable;
+3. a per-user cache folder (``$XDG_CACHE_HOME/oneshot/omniglot``, by default
+   ``~/.cache/oneshot/omniglot``), into which the official archives are downloaded and
+   verified against their official checksums when they are missing.
+
+Any archive is verified by its *content* (alphabets, characters, 20 drawings each, 105x105),
+so a re-packed copy with the official files is accepted. Decoded arrays are cached as
+bit-packed ``.npz`` files beside the per-user cache, keyed by the archive's SHA-256, and
+written atomically, so a second load takes well under a second.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import shutil
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+IMAGE_SIZE = 105
+DRAWINGS_PER_CHARACTER = 20
+CACHE_FORMAT_VERSION = 1
+OFFICIAL_URL = "https://github.com/brendenlake/omniglot/raw/master/python/"
+
+#: Background alphabets held out for model selection. Every later chapter trains on the other
+#: 25 background alphabets and selects checkpoints and hyperparameters on these five; the
+#: evaluation split is for reporting only. Each has at least 20 characters, so 20-way
+#: within-alphabet tasks (Koch's validation criterion) can be drawn from every one of them.
+VALIDATION_ALPHABETS: tuple[str, ...] = (
+    "Armenian",
+    "Bengali",
+    "Early_Aramaic",
+    "Futurama",
+    "Hebrew",
+)
+
+
+@dataclass(frozen=True)
+class ArchiveSpec:
+    """What one official archive holds, and how to check a download of it."""
+
+    filename: str
+    official_md5: str
+    n_alphabets: int | None = None
+    n_characters: int | None = None
+
+
+SPLITS: dict[str, ArchiveSpec] = {
+    "background": ArchiveSpec("images_background.zip", "68d2efa1b9178cc56df9314c21c6e718", 30, 964),
+    "evaluation": ArchiveSpec("images_evaluation.zip", "6b91aef0f799c5bb55b94e3f2daec811", 20, 659),
+}
+LAKE_RUNS = ArchiveSpec("all_runs.zip", "e8996daecdf12afeeb4a53a179f06b19")
+N_LAKE_RUNS = 20
+LAKE_RUN_SIZE = 20
+
+_DRAWING_PATH = re.compile(r"^[^/]+/(?P<alphabet>[^/]+)/(?P<character>[^/]+)/(?P<file>[^/]+\.png)$")
+
+
+class OmniglotDataError(ValueError):
+    """An Omniglot archive is corrupt, truncated or does not hold what it should."""
+
+
+@dataclass(frozen=True)
+class OmniglotSplit:
+    """Decoded Omniglot drawings, one row per character.
+
+    Attributes:
+        images: (n_characters, 20, 105, 105) bool, True where there is ink.
+        alphabets: (n_characters,) str, the alphabet of each row.
+        characters: (n_characters,) str, the character folder name of each row
+            (``character01`` ...), unique only within its alphabet.
+        name: the split it came from, with any subset noted (``"background/train"``).
+    """
+
+    images: np.ndarray
+    alphabets: np.ndarray
+    characters: np.ndarray
+    name: str = "omniglot"
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __repr__(self) -> str:
+        return (
+            f"OmniglotSplit({self.name!r}: {len(self.alphabet_names)} alphabets, "
+            f"{len(self)} characters x {self.images.shape[1]} drawings, "
+            f"{self.images.shape[2]}x{self.images.shape[3]})"
+        )
+
+    @property
+    def alphabet_names(self) -> list[str]:
+        """The distinct alphabets, in row order."""
+        return list(dict.fromkeys(self.alphabets.tolist()))
+
+    @property
+    def alphabet_ids(self) -> np.ndarray:
+        """(n_characters,) int: the index into ``alphabet_names`` of each row."""
+        return np.unique(self.alphabets, return_inverse=True)[1].reshape(-1)
+
+    def select(self, alphabets: list[str] | tuple[str, ...], name: str | None = None) -> OmniglotSplit:
+        """The rows of the named alphabets. Raises KeyError naming any alphabet not present."""
+        missing = sorted(set(alphabets) - set(self.alphabet_names))
+        if missing:
+            raise KeyError(f"alphabets {missing} are not in {self.name!r}; it has {self.alphabet_names}")
+        rows = np.isin(self.alphabets, list(alphabets))
+        return OmniglotSplit(
+            self.images[rows], self.alphabets[rows], self.characters[rows], name or self.name
+        )
+
+    def without(self, alphabets: list[str] | tuple[str, ...], name: str | None = None) -> OmniglotSplit:
+        """The rows of every alphabet except the named ones."""
+        kept = [a for a in self.alphabet_names if a not in set(alphabets)]
+        return self.select(kept, name)
+
+
+@dataclass(frozen=True)
+class LakeRun:
+    """One of Lake's 20-way one-shot runs.
+
+    Attributes:
+        support: (20, 105, 105) bool, the training images, one per class, sorted by file name.
+        query: (20, 105, 105) bool, the test images, sorted by file name.
+        answers: (20,) int, for each query the index into ``support`` of its class.
+    """
+
+    support: np.ndarray
+    query: np.ndarray
+    answers: np.ndarray
+
+
+# ---------------------------------------------------------------- where the archives are
+
+
+def cache_root() -> Path:
+    """The per-user cache folder: ``$XDG_CACHE_HOME/oneshot`` or ``~/.cache/oneshot``."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "oneshot"
+
+
+def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> tuple[Path, bool]:
+    """The folder to read archives from, and whether the user named it.
+
+    Order: the argument, then ``OMNIGLOT_DIR``, then ``cache_root() / "omniglot"``.
+    Raises FileNotFoundError if a named folder does not exist.
+    """
+    named = data_dir if data_dir is not None else os.environ.get("OMNIGLOT_DIR") or None
+    if named is None:
+        return cache_root() / "omniglot", False
+    folder = Path(named).expanduser()
+    if not folder.is_dir():
+        source = "data_dir" if data_dir is not None else "OMNIGLOT_DIR"
+        raise FileNotFoundError(
+            f"Omniglot folder {folder} (from {source}) does not exist. Point {source} at a folder "
+            f"holding the official archives ({', '.join(s.filename for s in _all_specs())}), "
+            "or leave it unset to use the per-user cache, which downloads them."
+        )
+    return folder, True
+
+
+def find_archive(spec: ArchiveSpec, data_dir=None, download: bool | None = None) -> Path:
+    """The path of one archive, downloading it if it is missing and downloading is allowed.
+
+    ``download=None`` (the default) downloads only into the per-user cache, never into a folder
+    you named; ``True`` also downloads into a named folder; ``False`` never downloads.
+    Raises FileNotFoundError, with what to do, if the archive is missing.
+    """
+    folder, named = resolve_data_dir(data_dir)
+    path = folder / spec.filename
+    if path.is_file():
+        return path
+    if download is None:
+        download = not named
+    if not download:
+        raise FileNotFoundError(
+            f"Omniglot archive {spec.filename!r} not found in {folder}.\n"
+            "Set OMNIGLOT_DIR to a folder holding the official archives, or call "
+            "load_omniglot(..., download=True) with internet access."
+        )
+    return download_archive(spec, folder)
+
+
+def download_archive(spec: ArchiveSpec, folder: Path) -> Path:
+    """Download an official archive into ``folder``, verifying its official MD5.
+
+    The file only appears under its final name once its checksum has been verified, so an
+    interrupted or corrupted download leaves nothing a later load would trust.
+    """
+    from keras.utils import get_file  # imported here: loading data should not need TensorFlow
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=folder, prefix=".download-") as scratch:
+        try:
+            fetched = get_file(
+                fname=spec.filename,
+                origin=OFFICIAL_URL + spec.filename,
+                file_hash=spec.official_md5,
+                hash_algorithm="md5",
+                cache_dir=scratch,
+                cache_subdir=".",
+            )
+        except Exception as error:
+            raise OSError(
+                f"Could not download {spec.filename} from {OFFICIAL_URL}: {error}\n"
+                "Check your internet connection, or download the archive by hand and set "
+                "OMNIGLOT_DIR to the folder that holds it."
+            ) from error
+        final = folder / spec.filename
+        os.replace(fetched, final)
+    return final
+
+
+def _all_specs() -> list[ArchiveSpec]:
+    return [*SPLITS.values(), LAKE_RUNS]
+
+
+# ---------------------------------------------------------------- decoding and verification
+
+
+def decode_png(data: bytes) -> np.ndarray:
+    """(105, 105) bool ink mask (True = ink) of one Omniglot PNG, as the official demo reads it."""
+    with Image.open(io.BytesIO(data)) as image:
+        return ~np.asarray(image.convert("1"), dtype=bool)
+
+
+def _open_zip(path: Path) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as error:
+        raise OmniglotDataError(
+            f"{path} is not a readable zip archive ({error}). It is probably truncated or "
+            f"corrupt: delete it and download {path.name} again."
+        ) from error
+
+
+def _read_member(archive: zipfile.ZipFile, path: Path, member: str) -> bytes:
+    try:
+        return archive.read(member)
+    except (zipfile.BadZipFile, OSError, EOFError) as error:
+        raise OmniglotDataError(
+            f"{path}: member {member!r} cannot be read ({error}). The archive is corrupt: "
+            f"delete it and download {path.name} again."
+        ) from error
+
+
+def decode_split_archive(path: Path, spec: ArchiveSpec) -> OmniglotSplit:
+    """Decode and verify one split archive.
+
+    Raises OmniglotDataError naming the file if it is not a zip, a member is corrupt, or the
+    content is wrong: alphabet or character counts, drawings per character, or image size.
+    """
+    with _open_zip(path) as archive:
+        drawings: dict[tuple[str, str], list[str]] = {}
+        for member in archive.namelist():
+            match = _DRAWING_PATH.match(member)
+            if match:
+                key = (match["alphabet"], match["character"])
+                drawings.setdefault(key, []).append(member)
+        keys = sorted(drawings)
+        _check_counts(path, spec, keys, drawings)
+        images = np.empty((len(keys), DRAWINGS_PER_CHARACTER, IMAGE_SIZE, IMAGE_SIZE), dtype=bool)
+        for row, key in enumerate(keys):
+            for column, member in enumerate(sorted(drawings[key])):
+                image = _decode_member(archive, path, member)
+                images[row, column] = image
+    alphabets = np.array([alphabet for alphabet, _ in keys])
+    characters = np.array([character for _, character in keys])
+    return OmniglotSplit(images, alphabets, characters)
+
+
+def _decode_member(archive: zipfile.ZipFile, path: Path, member: str) -> np.ndarray:
+    data = _read_member(archive, path, member)
+    try:
+        image = decode_png(data)
+    except Exception as error:  # PIL raises several types for a broken PNG
+        raise OmniglotDataError(f"{path}: {member!r} is not a valid PNG ({error}).") from error
+    if image.shape != (IMAGE_SIZE, IMAGE_SIZE):
+        raise OmniglotDataError(
+            f"{path}: {member!r} is {image.shape[1]}x{image.shape[0]}, "
+            f"expected {IMAGE_SIZE}x{IMAGE_SIZE}. This is not an official Omniglot archive."
+        )
+    return image
+
+
+def _check_counts(path: Path, spec: ArchiveSpec, keys: list, drawings: dict) -> None:
+    n_alphabets = len({alphabet for alphabet, _ in keys})
+    problems = []
+    if spec.n_alphabets is not None and n_alphabets != spec.n_alphabets:
+        problems.append(f"{n_alphabets} alphabets (expected {spec.n_alphabets})")
+    if spec.n_characters is not None and len(keys) != spec.n_characters:
+        problems.append(f"{len(keys)} characters (expected {spec.n_characters})")
+    short = [f"{a}/{c}: {len(drawings[(a, c)])}" for a, c in keys if len(drawings[(a, c)]) != DRAWINGS_PER_CHARACTER]
+    if short:
+        problems.append(f"characters without {DRAWINGS_PER_CHARACTER} drawings ({', '.join(short[:3])} ...)")
+    if problems:
+        raise OmniglotDataError(
+            f"{path} does not hold the official Omniglot {spec.filename}: it has "
+            + "; ".join(problems)
+            + f". Replace it with the official {spec.filename}."
+        )
+
+
+# ---------------------------------------------------------------- the decoded cache
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def decoded_cache_path(archive: Path) -> Path:
+    """Where the decoded arrays of ``archive`` are cached: keyed by its SHA-256."""
+    stem = archive.name.removesuffix(".zip")
+    return cache_root() / "decoded" / f"{stem}-{_sha256(archive)[:16]}-v{CACHE_FORMAT_VERSION}.npz"
+
+
+def save_atomically(path: Path, **arrays: np.ndarray) -> None:
+    """``np.savez`` to a temporary file in the same folder, then rename it into place.
+
+    A crash or an error part-way leaves no file at ``path`` (only a temporary one is removed).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            np.savez(stream, **arrays)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _save_split(path: Path, split: OmniglotSplit) -> None:
+    save_atomically(
+        path,
+        packed=np.packbits(split.images, axis=-1),
+        alphabets=split.alphabets,
+        characters=split.characters,
+    )
+
+
+def _load_split(path: Path) -> OmniglotSplit | None:
+    try:
+        with np.load(path) as stored:
+            images = np.unpackbits(stored["packed"], axis=-1, count=IMAGE_SIZE).astype(bool)
+            return OmniglotSplit(images, stored["alphabets"], stored["characters"])
+    except Exception:  # an unreadable cache is rebuilt, never trusted
+        return None
+
+
+# ---------------------------------------------------------------- public loaders
+
+
+def load_omniglot(
+    split: str,
+    data_dir: str | os.PathLike | None = None,
+    *,
+    download: bool | None = None,
+    use_cache: bool = True,
+) -> OmniglotSplit:
+    """Load one Omniglot split as a bool array of ink masks.
+
+    Args:
+        split: ``"background"`` (30 alphabets, 964 characters; train and validate on it) or
+            ``"evaluation"`` (20 alphabets, 659 characters; report on it).
+        data_dir: folder holding the archives; defaults to ``OMNIGLOT_DIR``, then the
+            per-user cache.
+        download: see ``find_archive``; by default only the per-user cache downloads.
+        use_cache: read and write the decoded cache (about 0.5 s instead of a full decode).
+
+    Returns:
+        An OmniglotSplit with ``images`` (n_characters, 20, 105, 105) bool, rows sorted by
+        alphabet then character, drawings sorted by file name.
+
+    Raises:
+        ValueError for an unknown split; FileNotFoundError for a missing folder or archive;
+        OmniglotDataError for a corrupt archive or one with the wrong content.
+    """
+    if split not in SPLITS:
+        raise ValueError(f"unknown Omniglot split {split!r}: use one of {sorted(SPLITS)}")
+    spec = SPLITS[split]
+    archive = find_archive(spec, data_dir, download)
+    cached = decoded_cache_path(archive) if use_cache else None
+    loaded = _load_split(cached) if cached is not None and cached.is_file() else None
+    if loaded is None:
+        loaded = decode_split_archive(archive, spec)
+        if cached is not None:
+            _save_split(cached, loaded)
+    return OmniglotSplit(loaded.images, loaded.alphabets, loaded.characters, split)
+
+
+def train_validation_split(
+    background: OmniglotSplit, validation_alphabets: tuple[str, ...] = VALIDATION_ALPHABETS
+) -> tuple[OmniglotSplit, OmniglotSplit]:
+    """Split the background set by alphabet into (train, validation).
+
+    No character, and no alphabet, is in both, so validation accuracy measures generalisation
+    to new alphabets, as the evaluation split will.
+    """
+    train = background.without(validation_alphabets, name=f"{background.name}/train")
+    validation = background.select(validation_alphabets, name=f"{background.name}/validation")
+    return train, validation
+
+
+def load_lake_runs(data_dir: str | os.PathLike | None = None, *, download: bool | None = None) -> list[LakeRun]:
+    """Lake's 20 official runs of 20-way one-shot classification (400 trials).
+
+    Pairs test and training files as the official ``demo_classification.py`` does: both lists
+    sorted by file name, and each sorted test file's answer read from ``class_labels.txt``.
+
+    Raises FileNotFoundError or OmniglotDataError as ``load_omniglot`` does.
+    """
+    archive = find_archive(LAKE_RUNS, data_dir, download)
+    with _open_zip(archive) as zipped:
+        return [_read_lake_run(zipped, archive, f"run{number:02d}") for number in range(1, N_LAKE_RUNS + 1)]
+
+
+def _read_lake_run(archive: zipfile.ZipFile, path: Path, run: str) -> LakeRun:
+    try:
+        labels = _read_member(archive, path, f"{run}/class_labels.txt").decode()
+    except KeyError as error:
+        raise OmniglotDataError(
+            f"{path} has no {run}/class_labels.txt: it is not the official all_runs.zip."
+        ) from error
+    answer_of = dict(line.split() for line in labels.splitlines() if line.strip())
+    test_files = sorted(answer_of)
+    train_files = sorted(answer_of.values())
+    if len(test_files) != LAKE_RUN_SIZE or len(set(train_files)) != LAKE_RUN_SIZE:
+        raise OmniglotDataError(f"{path}: {run}/class_labels.txt does not pair 20 test with 20 training files.")
+    support = np.stack([_decode_member(archive, path, name) for name in train_files])
+    query = np.stack([_decode_member(archive, path, name) for name in test_files])
+    answers = np.array([train_files.index(answer_of[name]) for name in test_files])
+    return LakeRun(support, query, answers)
+
+
+def clear_cache() -> None:
+    """Delete every decoded cache file (the archives themselves are kept)."""
+    shutil.rmtree(cache_root() / "decoded", ignore_errors=True)

@@ -1,0 +1,145 @@
+"""Accuracy of any scorer: on sampled N-way k-shot tasks, on Lake's runs, and against N.
+
+A *scorer* is anything with a method ``scores(query, support) -> (Q, S)`` (or a plain
+function of that signature): given raw query images (Q, 105, 105) and support images
+(S, 105, 105), it returns a float similarity matrix, higher meaning "more likely the same
+character". Every method in the course is one, so every evaluation is written once here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from .data import LakeRun, OmniglotSplit, load_lake_runs
+from .tasks import sample_task_indices
+
+
+@runtime_checkable
+class Scorer(Protocol):
+    """The one interface every one-shot method implements."""
+
+    def scores(self, query: np.ndarray, support: np.ndarray) -> np.ndarray:
+        """(Q, S) float similarity of query (Q, 105, 105) to support (S, 105, 105) images."""
+        ...
+
+
+ScorerLike = Scorer | Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def score_function(scorer: ScorerLike) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """The ``scores`` method of a scorer object, or the function itself."""
+    return scorer.scores if isinstance(scorer, Scorer) else scorer
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    """Mean accuracy over tasks, with its standard error.
+
+    Attributes:
+        mean: fraction of queries classified correctly, in [0, 1].
+        stderr: standard error of the mean over tasks (std / sqrt(n_tasks)).
+        per_task: (n_tasks,) float, each task's fraction correct.
+    """
+
+    mean: float
+    stderr: float
+    per_task: np.ndarray
+
+    @classmethod
+    def from_tasks(cls, per_task: np.ndarray) -> Accuracy:
+        per_task = np.asarray(per_task, dtype=float)
+        stderr = per_task.std(ddof=1) / np.sqrt(len(per_task)) if len(per_task) > 1 else float("nan")
+        return cls(float(per_task.mean()), float(stderr), per_task)
+
+    @property
+    def n_tasks(self) -> int:
+        return len(self.per_task)
+
+    def __float__(self) -> float:
+        return self.mean
+
+    def __str__(self) -> str:
+        return f"{self.mean:.1%} ± {self.stderr:.1%} ({self.n_tasks} tasks)"
+
+
+def class_scores(scores: np.ndarray, support_labels: np.ndarray, n_way: int) -> np.ndarray:
+    """(Q, n_way) mean score of each class's support images, from (Q, S) scores."""
+    counts = np.bincount(support_labels, minlength=n_way)
+    summed = np.zeros((len(scores), n_way))
+    np.add.at(summed.T, support_labels, scores.T)
+    return summed / counts
+
+
+def predict(
+    scores: np.ndarray, support_labels: np.ndarray, n_way: int, rng: np.random.Generator
+) -> np.ndarray:
+    """(Q,) int predicted class of each query: the class with the highest mean score.
+
+    Ties are broken uniformly at random, so a scorer that cannot tell the classes apart gets
+    chance accuracy whatever the order of the support set.
+    """
+    per_class = class_scores(np.asarray(scores, dtype=float), support_labels, n_way)
+    if np.isnan(per_class).any():
+        raise ValueError("the scorer returned NaN scores")
+    best = per_class == per_class.max(axis=1, keepdims=True)
+    return np.argmax(best * rng.random(best.shape), axis=1)
+
+
+def accuracy(
+    scorer: ScorerLike,
+    data: OmniglotSplit,
+    n_way: int,
+    k_shot: int = 1,
+    *,
+    n_tasks: int = 200,
+    n_query: int = 1,
+    within_alphabet: bool = False,
+    seed: int = 0,
+) -> Accuracy:
+    """Accuracy of ``scorer`` on ``n_tasks`` sampled N-way k-shot tasks.
+
+    Each task has ``n_query`` queries per class. The same seed draws the same tasks, so
+    scorers evaluated with one seed are compared on identical tasks.
+
+    Raises ValueError if such tasks cannot be drawn from ``data``.
+    """
+    rng = np.random.default_rng(seed)
+    indices = sample_task_indices(
+        data, n_tasks, n_way, k_shot, n_query, within_alphabet=within_alphabet, rng=rng
+    )
+    score = score_function(scorer)
+    per_task = np.empty(n_tasks)
+    for index in range(n_tasks):
+        task = indices.task(data, index)
+        predicted = predict(score(task.query, task.support), task.support_labels, n_way, rng)
+        per_task[index] = np.mean(predicted == task.query_labels)
+    return Accuracy.from_tasks(per_task)
+
+
+def lake_runs(
+    scorer: ScorerLike, runs: list[LakeRun] | None = None, *, seed: int = 0
+) -> Accuracy:
+    """Accuracy on Lake's 20 official runs (400 trials); ``per_task`` holds each run's.
+
+    ``runs`` defaults to ``load_lake_runs()`` (which finds the data as ``load_omniglot`` does).
+    """
+    runs = load_lake_runs() if runs is None else runs
+    rng = np.random.default_rng(seed)
+    score = score_function(scorer)
+    per_run = []
+    for run in runs:
+        labels = np.arange(len(run.support))
+        predicted = predict(score(run.query, run.support), labels, len(labels), rng)
+        per_run.append(np.mean(predicted == run.answers))
+    return Accuracy.from_tasks(np.array(per_run))
+
+
+def n_way_curve(
+    scorer: ScorerLike, data: OmniglotSplit, ns: Iterable[int], **kwargs
+) -> dict[int, Accuracy]:
+    """``accuracy`` for each N in ``ns`` (other arguments passed on): {N: Accuracy}."""
+    return {n: accuracy(scorer, data, n, **kwargs) for n in ns}

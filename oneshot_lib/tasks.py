@@ -1,0 +1,238 @@
+"""N-way k-shot tasks and same/different pairs, sampled with vectorised numpy.
+
+A *task* shows ``n_way`` characters, ``k_shot`` drawings of each (the support set), and asks
+to classify ``n_query`` further drawings of each (the queries). Characters are distinct, and
+support and query drawings of a character are distinct drawings (different people).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .data import OmniglotSplit
+
+
+@dataclass(frozen=True)
+class Task:
+    """One N-way k-shot task.
+
+    Attributes:
+        support: (n_way * k_shot, 105, 105) bool, class-major: the k_shot drawings of class 0,
+            then of class 1, ...
+        support_labels: (n_way * k_shot,) int in [0, n_way).
+        query: (n_way * n_query, 105, 105) bool, class-major.
+        query_labels: (n_way * n_query,) int in [0, n_way).
+        characters: (n_way,) int, the row in the split of each class. Classes are numbered in
+            a random order, so a label, and the position of the right answer in the support
+            set, carries no information about which character it is.
+    """
+
+    support: np.ndarray
+    support_labels: np.ndarray
+    query: np.ndarray
+    query_labels: np.ndarray
+    characters: np.ndarray
+
+    @property
+    def n_way(self) -> int:
+        return len(self.characters)
+
+
+@dataclass(frozen=True)
+class TaskIndices:
+    """Where the images of many tasks come from, without copying any image.
+
+    Attributes:
+        characters: (n_tasks, n_way) int, rows of the split, in class-label order.
+        support_drawings: (n_tasks, n_way, k_shot) int in [0, 20).
+        query_drawings: (n_tasks, n_way, n_query) int in [0, 20), disjoint from the support's.
+    """
+
+    characters: np.ndarray
+    support_drawings: np.ndarray
+    query_drawings: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.characters)
+
+    def task(self, data: OmniglotSplit, index: int) -> Task:
+        """Gather the images of task ``index`` from ``data``."""
+        characters = self.characters[index]
+        n_way, k_shot = self.support_drawings.shape[1:]
+        n_query = self.query_drawings.shape[2]
+        rows = characters[:, None]
+        return Task(
+            support=data.images[rows, self.support_drawings[index]].reshape(-1, *data.images.shape[2:]),
+            support_labels=np.repeat(np.arange(n_way), k_shot),
+            query=data.images[rows, self.query_drawings[index]].reshape(-1, *data.images.shape[2:]),
+            query_labels=np.repeat(np.arange(n_way), n_query),
+            characters=characters,
+        )
+
+
+def check_task_request(data: OmniglotSplit, n_way: int, k_shot: int, n_query: int, within_alphabet: bool) -> None:
+    """Raise ValueError, saying why, if no such task can be drawn from ``data``."""
+    if len(data) == 0:
+        raise ValueError(f"the split {data.name!r} is empty: there are no characters to draw tasks from")
+    if n_way < 2:
+        raise ValueError(f"n_way must be at least 2 (got {n_way}): a task needs characters to tell apart")
+    if k_shot < 1 or n_query < 1:
+        raise ValueError(f"k_shot and n_query must be at least 1 (got k_shot={k_shot}, n_query={n_query})")
+    drawings = data.images.shape[1]
+    if k_shot + n_query > drawings:
+        raise ValueError(
+            f"k_shot + n_query = {k_shot + n_query} drawings per character are needed, but each "
+            f"character has only {drawings}: lower k_shot or n_query"
+        )
+    available = _largest_alphabet(data) if within_alphabet else len(data)
+    if n_way > available:
+        where = f"its largest alphabet has {available}" if within_alphabet else f"it has {available}"
+        raise ValueError(
+            f"n_way={n_way} is more characters than {data.name!r} can give: {where}. "
+            + ("Lower n_way, or sample across alphabets." if within_alphabet else "Lower n_way.")
+        )
+
+
+def _largest_alphabet(data: OmniglotSplit) -> int:
+    return int(np.bincount(data.alphabet_ids).max())
+
+
+def _random_rng(rng: np.random.Generator | int | None) -> np.random.Generator:
+    return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+
+
+def sample_task_indices(
+    data: OmniglotSplit,
+    n_tasks: int,
+    n_way: int,
+    k_shot: int = 1,
+    n_query: int = 1,
+    *,
+    within_alphabet: bool = False,
+    rng: np.random.Generator | int | None = None,
+) -> TaskIndices:
+    """Draw ``n_tasks`` N-way k-shot tasks at once, as indices (see ``TaskIndices``).
+
+    With ``within_alphabet``, each task's characters all come from one alphabet, chosen
+    uniformly among the alphabets with at least ``n_way`` characters (Lake's and Koch's
+    protocol); otherwise they come from anywhere in the split.
+
+    Raises ValueError if the request is impossible (see ``check_task_request``).
+    """
+    check_task_request(data, n_way, k_shot, n_query, within_alphabet)
+    rng = _random_rng(rng)
+    # A random key per (task, character); the n_way smallest keys are a uniform random choice,
+    # already in random order.
+    keys = rng.random((n_tasks, len(data)))
+    if within_alphabet:
+        alphabet_ids = data.alphabet_ids
+        sizes = np.bincount(alphabet_ids)
+        eligible = np.flatnonzero(sizes >= n_way)
+        chosen = rng.choice(eligible, size=n_tasks)
+        keys[alphabet_ids[None, :] != chosen[:, None]] = np.inf
+    characters = np.argsort(keys, axis=1)[:, :n_way]
+    drawing_keys = rng.random((n_tasks, n_way, data.images.shape[1]))
+    drawings = np.argsort(drawing_keys, axis=2)
+    return TaskIndices(characters, drawings[..., :k_shot], drawings[..., k_shot : k_shot + n_query])
+
+
+def sample_task(
+    data: OmniglotSplit,
+    n_way: int,
+    k_shot: int = 1,
+    n_query: int = 1,
+    *,
+    within_alphabet: bool = False,
+    rng: np.random.Generator | int | None = None,
+) -> Task:
+    """Draw one N-way k-shot task.
+
+    Returns a Task whose support is (n_way * k_shot, 105, 105) bool, with labels
+    (n_way * k_shot,) int in [0, n_way), and whose query is (n_way * n_query, 105, 105).
+
+    Raises ValueError if the split (or every alphabet, when within_alphabet) has fewer than
+    n_way characters, or a character has fewer than k_shot + n_query drawings.
+    """
+    indices = sample_task_indices(
+        data, 1, n_way, k_shot, n_query, within_alphabet=within_alphabet, rng=rng
+    )
+    return indices.task(data, 0)
+
+
+@dataclass(frozen=True)
+class PairIndices:
+    """Same/different pairs as (character row, drawing) indices.
+
+    Attributes:
+        left, right: (n_pairs, 2) int, each row (character, drawing).
+        same: (n_pairs,) float32, 1.0 where both sides are the same character.
+    """
+
+    left: np.ndarray
+    right: np.ndarray
+    same: np.ndarray
+
+    def images(self, data: OmniglotSplit) -> tuple[np.ndarray, np.ndarray]:
+        """Both sides' images, each (n_pairs, 105, 105) bool."""
+        return data.images[self.left[:, 0], self.left[:, 1]], data.images[self.right[:, 0], self.right[:, 1]]
+
+
+def sample_pair_indices(
+    data: OmniglotSplit,
+    n_pairs: int,
+    *,
+    hard_negatives: bool = False,
+    rng: np.random.Generator | int | None = None,
+) -> PairIndices:
+    """Draw ``n_pairs`` pairs, half same-character and half different, in random order.
+
+    Same pairs are two different drawings of one character. Different pairs are two characters
+    from anywhere in the split, or, with ``hard_negatives``, from the same alphabet (harder:
+    characters of one alphabet share strokes and style).
+
+    Raises ValueError if the split has fewer than 2 characters (or, with hard_negatives, an
+    alphabet has only one), or if ``n_pairs`` is odd or not positive.
+    """
+    if n_pairs < 2 or n_pairs % 2:
+        raise ValueError(f"n_pairs must be a positive even number, to be half same and half different (got {n_pairs})")
+    if len(data) < 2:
+        raise ValueError(f"the split {data.name!r} has {len(data)} characters: pairs need at least 2")
+    rng = _random_rng(rng)
+    half = n_pairs // 2
+    n_drawings = data.images.shape[1]
+    anchor = rng.integers(len(data), size=n_pairs)
+    other = np.where(
+        np.arange(n_pairs) < half,
+        anchor,
+        _other_character(data, anchor, hard_negatives, rng),
+    )
+    left_drawing = rng.integers(n_drawings, size=n_pairs)
+    # A same pair never shows one drawing twice: shift by 1..19 drawings, modulo 20.
+    right_drawing = (left_drawing + rng.integers(1, n_drawings, size=n_pairs)) % n_drawings
+    right_drawing = np.where(np.arange(n_pairs) < half, right_drawing, rng.integers(n_drawings, size=n_pairs))
+    order = rng.permutation(n_pairs)
+    same = (np.arange(n_pairs) < half).astype(np.float32)
+    left = np.stack([anchor, left_drawing], axis=1)[order]
+    right = np.stack([other, right_drawing], axis=1)[order]
+    return PairIndices(left, right, same[order])
+
+
+def _other_character(data: OmniglotSplit, anchor: np.ndarray, same_alphabet: bool, rng: np.random.Generator) -> np.ndarray:
+    """For each anchor row, a uniformly chosen different row (from its alphabet if asked)."""
+    if not same_alphabet:
+        return (anchor + rng.integers(1, len(data), size=anchor.shape)) % len(data)
+    alphabet_ids = data.alphabet_ids
+    sizes = np.bincount(alphabet_ids)
+    if sizes.min() < 2:
+        lonely = data.alphabet_names[int(np.argmin(sizes))]
+        raise ValueError(f"hard negatives need 2 characters per alphabet, but {lonely!r} has 1")
+    by_alphabet = np.argsort(alphabet_ids, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    position = np.empty(len(data), dtype=int)
+    position[by_alphabet] = np.arange(len(data)) - starts[alphabet_ids[by_alphabet]]
+    alphabet = alphabet_ids[anchor]
+    shift = rng.integers(1, sizes[alphabet])
+    return by_alphabet[starts[alphabet] + (position[anchor] + shift) % sizes[alphabet]]
+
