@@ -305,7 +305,11 @@ def _check_counts(path: Path, spec: ArchiveSpec, keys: list, drawings: dict) -> 
         problems.append(f"{n_alphabets} alphabets (expected {spec.n_alphabets})")
     if spec.n_characters is not None and len(keys) != spec.n_characters:
         problems.append(f"{len(keys)} characters (expected {spec.n_characters})")
-    short = [f"{a}/{c}: {len(drawings[(a, c)])}" for a, c in keys if len(drawings[(a, c)]) != DRAWINGS_PER_CHARACTER]
+    short = [
+        f"{a}/{c}: {len(drawings[(a, c)])}"
+        for a, c in keys
+        if len(drawings[(a, c)]) != DRAWINGS_PER_CHARACTER
+    ]
     if short:
         problems.append(f"characters without {DRAWINGS_PER_CHARACTER} drawings ({', '.join(short[:3])} ...)")
     if problems:
@@ -421,7 +425,9 @@ def train_validation_split(
     return train, validation
 
 
-def load_lake_runs(data_dir: str | os.PathLike | None = None, *, download: bool | None = None) -> list[LakeRun]:
+def load_lake_runs(
+    data_dir: str | os.PathLike | None = None, *, download: bool | None = None
+) -> list[LakeRun]:
     """Lake's 20 official runs of 20-way one-shot classification (400 trials).
 
     Pairs test and training files as the official ``demo_classification.py`` does: both lists
@@ -445,7 +451,9 @@ def _read_lake_run(archive: zipfile.ZipFile, path: Path, run: str) -> LakeRun:
     test_files = sorted(answer_of)
     train_files = sorted(answer_of.values())
     if len(test_files) != LAKE_RUN_SIZE or len(set(train_files)) != LAKE_RUN_SIZE:
-        raise OmniglotDataError(f"{path}: {run}/class_labels.txt does not pair 20 test with 20 training files.")
+        raise OmniglotDataError(
+            f"{path}: {run}/class_labels.txt does not pair 20 test with 20 training files."
+        )
     support = np.stack([_decode_member(archive, path, name) for name in train_files])
     query = np.stack([_decode_member(archive, path, name) for name in test_files])
     answers = np.array([train_files.index(answer_of[name]) for name in test_files])

@@ -120,9 +120,7 @@ def accuracy(
     return Accuracy.from_tasks(per_task)
 
 
-def lake_runs(
-    scorer: ScorerLike, runs: list[LakeRun] | None = None, *, seed: int = 0
-) -> Accuracy:
+def lake_runs(scorer: ScorerLike, runs: list[LakeRun] | None = None, *, seed: int = 0) -> Accuracy:
     """Accuracy on Lake's 20 official runs (400 trials); ``per_task`` holds each run's.
 
     ``runs`` defaults to ``load_lake_runs()`` (which finds the data as ``load_omniglot`` does).
@@ -138,8 +136,6 @@ def lake_runs(
     return Accuracy.from_tasks(np.array(per_run))
 
 
-def n_way_curve(
-    scorer: ScorerLike, data: OmniglotSplit, ns: Iterable[int], **kwargs
-) -> dict[int, Accuracy]:
+def n_way_curve(scorer: ScorerLike, data: OmniglotSplit, ns: Iterable[int], **kwargs) -> dict[int, Accuracy]:
     """``accuracy`` for each N in ``ns`` (other arguments passed on): {N: Accuracy}."""
     return {n: accuracy(scorer, data, n, **kwargs) for n in ns}

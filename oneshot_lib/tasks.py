@@ -19,14 +19,14 @@ class Task:
     """One N-way k-shot task.
 
     Attributes:
-        support: (n_way * k_shot, 105, 105) bool, class-major: the k_shot drawings of class 0,
-            then of class 1, ...
-        support_labels: (n_way * k_shot,) int in [0, n_way).
-        query: (n_way * n_query, 105, 105) bool, class-major.
+        support: (n_way * k_shot, 105, 105) bool, in a random order.
+        support_labels: (n_way * k_shot,) int in [0, n_way), the class of each support image.
+        query: (n_way * n_query, 105, 105) bool, class-major: the queries of class 0 first.
         query_labels: (n_way * n_query,) int in [0, n_way).
-        characters: (n_way,) int, the row in the split of each class. Classes are numbered in
-            a random order, so a label, and the position of the right answer in the support
-            set, carries no information about which character it is.
+        characters: (n_way,) int, the row in the split of each class.
+
+    The support set is shuffled, so neither a query's position nor its class label tells where
+    its answer is in the support set.
     """
 
     support: np.ndarray
@@ -48,11 +48,14 @@ class TaskIndices:
         characters: (n_tasks, n_way) int, rows of the split, in class-label order.
         support_drawings: (n_tasks, n_way, k_shot) int in [0, 20).
         query_drawings: (n_tasks, n_way, n_query) int in [0, 20), disjoint from the support's.
+        support_order: (n_tasks, n_way * k_shot) int, a random permutation per task: support
+            position p shows class-major image ``support_order[t, p]``.
     """
 
     characters: np.ndarray
     support_drawings: np.ndarray
     query_drawings: np.ndarray
+    support_order: np.ndarray
 
     def __len__(self) -> int:
         return len(self.characters)
@@ -63,16 +66,20 @@ class TaskIndices:
         n_way, k_shot = self.support_drawings.shape[1:]
         n_query = self.query_drawings.shape[2]
         rows = characters[:, None]
+        order = self.support_order[index]
+        support = data.images[rows, self.support_drawings[index]].reshape(-1, *data.images.shape[2:])
         return Task(
-            support=data.images[rows, self.support_drawings[index]].reshape(-1, *data.images.shape[2:]),
-            support_labels=np.repeat(np.arange(n_way), k_shot),
+            support=support[order],
+            support_labels=np.repeat(np.arange(n_way), k_shot)[order],
             query=data.images[rows, self.query_drawings[index]].reshape(-1, *data.images.shape[2:]),
             query_labels=np.repeat(np.arange(n_way), n_query),
             characters=characters,
         )
 
 
-def check_task_request(data: OmniglotSplit, n_way: int, k_shot: int, n_query: int, within_alphabet: bool) -> None:
+def check_task_request(
+    data: OmniglotSplit, n_way: int, k_shot: int, n_query: int, within_alphabet: bool
+) -> None:
     """Raise ValueError, saying why, if no such task can be drawn from ``data``."""
     if len(data) == 0:
         raise ValueError(f"the split {data.name!r} is empty: there are no characters to draw tasks from")
@@ -135,7 +142,10 @@ def sample_task_indices(
     characters = np.argsort(keys, axis=1)[:, :n_way]
     drawing_keys = rng.random((n_tasks, n_way, data.images.shape[1]))
     drawings = np.argsort(drawing_keys, axis=2)
-    return TaskIndices(characters, drawings[..., :k_shot], drawings[..., k_shot : k_shot + n_query])
+    support_order = np.argsort(rng.random((n_tasks, n_way * k_shot)), axis=1)
+    return TaskIndices(
+        characters, drawings[..., :k_shot], drawings[..., k_shot : k_shot + n_query], support_order
+    )
 
 
 def sample_task(
@@ -155,9 +165,7 @@ def sample_task(
     Raises ValueError if the split (or every alphabet, when within_alphabet) has fewer than
     n_way characters, or a character has fewer than k_shot + n_query drawings.
     """
-    indices = sample_task_indices(
-        data, 1, n_way, k_shot, n_query, within_alphabet=within_alphabet, rng=rng
-    )
+    indices = sample_task_indices(data, 1, n_way, k_shot, n_query, within_alphabet=within_alphabet, rng=rng)
     return indices.task(data, 0)
 
 
@@ -196,7 +204,9 @@ def sample_pair_indices(
     alphabet has only one), or if ``n_pairs`` is odd or not positive.
     """
     if n_pairs < 2 or n_pairs % 2:
-        raise ValueError(f"n_pairs must be a positive even number, to be half same and half different (got {n_pairs})")
+        raise ValueError(
+            f"n_pairs must be a positive even number, to be half same and half different (got {n_pairs})"
+        )
     if len(data) < 2:
         raise ValueError(f"the split {data.name!r} has {len(data)} characters: pairs need at least 2")
     rng = _random_rng(rng)
@@ -219,7 +229,9 @@ def sample_pair_indices(
     return PairIndices(left, right, same[order])
 
 
-def _other_character(data: OmniglotSplit, anchor: np.ndarray, same_alphabet: bool, rng: np.random.Generator) -> np.ndarray:
+def _other_character(
+    data: OmniglotSplit, anchor: np.ndarray, same_alphabet: bool, rng: np.random.Generator
+) -> np.ndarray:
     """For each anchor row, a uniformly chosen different row (from its alphabet if asked)."""
     if not same_alphabet:
         return (anchor + rng.integers(1, len(data), size=anchor.shape)) % len(data)
@@ -235,4 +247,3 @@ def _other_character(data: OmniglotSplit, anchor: np.ndarray, same_alphabet: boo
     alphabet = alphabet_ids[anchor]
     shift = rng.integers(1, sizes[alphabet])
     return by_alphabet[starts[alphabet] + (position[anchor] + shift) % sizes[alphabet]]
-

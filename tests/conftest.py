@@ -1,0 +1,89 @@
+"""Shared fixtures: tiny synthetic Omniglot archives and splits, built in the test itself."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from oneshot_lib import data
+from oneshot_lib.data import ArchiveSpec, OmniglotSplit
+
+TINY_ALPHABETS = {"Alpha": 3, "Beta": 2}  # alphabet -> number of characters
+
+
+def drawing(character: int, drawer: int, size: int = 105) -> np.ndarray:
+    """(size, size) bool ink mask that encodes (character, drawer): a bar and a dot."""
+    ink = np.zeros((size, size), dtype=bool)
+    ink[10 + 5 * character : 14 + 5 * character, 10:90] = True
+    ink[(60 + drawer) % size, (20 + drawer) % size] = True
+    return ink
+
+
+def png_bytes(ink: np.ndarray) -> bytes:
+    """Encode an ink mask as Omniglot does: a 1-bit PNG, white (True) background."""
+    buffer = io.BytesIO()
+    Image.fromarray(~ink).convert("1").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def write_split_archive(
+    path: Path, alphabets: dict[str, int] = TINY_ALPHABETS, drawings: int = 20, size: int = 105
+) -> None:
+    """A zip laid out like images_background.zip, with hand-made drawings."""
+    with zipfile.ZipFile(path, "w") as archive:
+        character = 0
+        for alphabet, n_characters in alphabets.items():
+            for number in range(1, n_characters + 1):
+                for drawer in range(1, drawings + 1):
+                    member = (
+                        f"images_background/{alphabet}/character{number:02d}/{character:04d}_{drawer:02d}.png"
+                    )
+                    archive.writestr(member, png_bytes(drawing(character, drawer, size)))
+                character += 1
+
+
+@pytest.fixture
+def cache_home(tmp_path, monkeypatch) -> Path:
+    """An empty per-user cache folder, and no OMNIGLOT_DIR."""
+    home = tmp_path / "cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home))
+    monkeypatch.delenv("OMNIGLOT_DIR", raising=False)
+    return home / "oneshot"
+
+
+@pytest.fixture
+def tiny_spec(monkeypatch) -> ArchiveSpec:
+    """Make 'background' expect the tiny archive's counts (2 alphabets, 5 characters)."""
+    spec = ArchiveSpec("images_background.zip", "0" * 32, len(TINY_ALPHABETS), sum(TINY_ALPHABETS.values()))
+    monkeypatch.setitem(data.SPLITS, "background", spec)
+    return spec
+
+
+@pytest.fixture
+def tiny_archive_dir(tmp_path, tiny_spec) -> Path:
+    folder = tmp_path / "omniglot"
+    folder.mkdir()
+    write_split_archive(folder / tiny_spec.filename)
+    return folder
+
+
+def synthetic_split(
+    alphabet_sizes: tuple[int, ...] = (6, 4, 3), drawings: int = 20, seed: int = 0
+) -> OmniglotSplit:
+    """A random OmniglotSplit with the given characters per alphabet, for task and evaluation tests."""
+    rng = np.random.default_rng(seed)
+    n = sum(alphabet_sizes)
+    images = rng.random((n, drawings, 105, 105)) < 0.1
+    alphabets = np.repeat([f"A{i}" for i in range(len(alphabet_sizes))], alphabet_sizes)
+    characters = np.array([f"character{i:02d}" for i in range(n)])
+    return OmniglotSplit(images, alphabets, characters, "synthetic")
+
+
+@pytest.fixture
+def split() -> OmniglotSplit:
+    return synthetic_split()

@@ -1,0 +1,59 @@
+"""Baselines: exact distances against brute force, and the Modified Hausdorff properties."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from oneshot_lib import baselines, evaluate
+from oneshot_lib.data import load_lake_runs
+
+
+def test_pixel_nearest_neighbour_is_minus_l2(split):
+    query, support = split.images[:3, 0], split.images[3:7, 1]
+    expected = -np.array([[np.linalg.norm(q.astype(float) - s) for s in support] for q in query])
+    np.testing.assert_allclose(baselines.PixelNearestNeighbour().scores(query, support), expected, atol=1e-9)
+
+
+def brute_force_mhd(a, b):
+    distances = np.array([[np.hypot(*(p - q)) for q in b] for p in a])
+    return max(distances.min(1).mean(), distances.min(0).mean())
+
+
+def test_modified_hausdorff_matches_brute_force():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(7, 2)), rng.normal(size=(4, 2))
+    assert baselines.modified_hausdorff_distance(a, b) == pytest.approx(brute_force_mhd(a, b))
+    assert baselines.modified_hausdorff_distance(b, a) == pytest.approx(brute_force_mhd(a, b))
+
+
+def test_modified_hausdorff_scorer(split):
+    images = np.zeros((4, 105, 105), dtype=bool)
+    images[:, 20:80, 20:80] = split.images[:4, 0, 20:80, 20:80]
+    shifted = np.roll(images, 3, axis=2)  # the points are centred, so a shift costs nothing
+    scores = baselines.ModifiedHausdorff().scores(shifted, images)
+    np.testing.assert_allclose(np.diag(scores), 0.0, atol=1e-9)
+    expected = -brute_force_mhd(baselines.ink_points(images[0]), baselines.ink_points(images[1]))
+    assert scores[0, 1] == pytest.approx(expected)
+
+
+def test_empty_image_is_rejected(split):
+    blank = np.zeros((1, 105, 105), dtype=bool)
+    with pytest.raises(ValueError, match="no ink"):
+        baselines.ModifiedHausdorff().scores(blank, split.images[:2, 0])
+
+
+def test_random_scorer_is_seeded():
+    a = baselines.RandomScorer(3).scores(np.zeros((2, 5, 5)), np.zeros((4, 5, 5)))
+    b = baselines.RandomScorer(3).scores(np.zeros((2, 5, 5)), np.zeros((4, 5, 5)))
+    assert a.shape == (2, 4)
+    np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.skipif(not os.environ.get("OMNIGLOT_DIR"), reason="needs the real Omniglot (set OMNIGLOT_DIR)")
+def test_modified_hausdorff_reproduces_lakes_demo():
+    """Lake's official demo_classification.py reports 38.8% error on the 20 runs."""
+    accuracy = evaluate.lake_runs(baselines.ModifiedHausdorff(), load_lake_runs())
+    assert round(accuracy.mean, 3) == 0.612

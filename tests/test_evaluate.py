@@ -1,0 +1,82 @@
+"""Evaluation: ties never favour the right answer, k-shot aggregation, Lake's runs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from oneshot_lib import evaluate
+from oneshot_lib.data import LakeRun
+
+
+def constant(query, support):
+    return np.zeros((len(query), len(support)))
+
+
+def diagonal(query, support):
+    """Cheats if query i's answer were always support i."""
+    return np.eye(len(query), len(support))
+
+
+class Oracle:
+    """Knows the images: the score is minus the number of differing pixels."""
+
+    name = "oracle"
+
+    def scores(self, query, support):
+        return -(query[:, None] != support[None]).sum(axis=(2, 3)).astype(float)
+
+
+def identical_images_split(split):
+    """Every drawing of a character identical, so the oracle is always right."""
+    images = np.repeat(split.images[:, :1], 20, axis=1)
+    return type(split)(images, split.alphabets, split.characters, "identical")
+
+
+@pytest.mark.parametrize("scorer", [constant, diagonal], ids=["constant", "diagonal"])
+def test_uninformative_scorers_get_chance(split, scorer):
+    result = evaluate.accuracy(scorer, split, n_way=5, n_tasks=2000, seed=1)
+    assert abs(result.mean - 0.2) < 0.02  # 10,000 queries: standard error 0.004
+
+
+def test_oracle_gets_everything_right(split):
+    result = evaluate.accuracy(Oracle(), identical_images_split(split), n_way=5, k_shot=2, n_tasks=20)
+    assert result.mean == 1.0 and result.stderr == 0.0
+
+
+def test_class_scores_average_the_shots():
+    scores = np.array([[1.0, 3.0, 10.0, 0.0], [0.0, 0.0, 0.0, 4.0]])
+    labels = np.array([0, 0, 1, 1])
+    np.testing.assert_array_equal(evaluate.class_scores(scores, labels, 2), [[2.0, 5.0], [0.0, 2.0]])
+
+
+def test_ties_are_broken_uniformly():
+    rng = np.random.default_rng(0)
+    picks = [evaluate.predict(np.array([[1.0, 1.0, 0.0, 1.0]]), np.arange(4), 4, rng)[0] for _ in range(3000)]
+    counts = np.bincount(picks, minlength=4)
+    assert counts[2] == 0 and counts[[0, 1, 3]].min() > 900
+
+
+def test_nan_scores_are_rejected():
+    with pytest.raises(ValueError, match="NaN"):
+        evaluate.predict(np.array([[np.nan, 1.0]]), np.arange(2), 2, np.random.default_rng(0))
+
+
+def test_lake_runs_accuracy_per_run(split):
+    support = split.images[:10].reshape(-1, 105, 105)[::10]  # 20 different drawings
+    order = np.random.default_rng(0).permutation(20)
+    perfect = evaluate.lake_runs(Oracle(), [LakeRun(support, support[order], order)])
+    assert perfect.mean == 1.0 and perfect.n_tasks == 1
+    guessing = evaluate.lake_runs(constant, [LakeRun(support, support[order], order)] * 50)
+    assert abs(guessing.mean - 0.05) < 0.02  # 1,000 queries at chance 1/20
+
+
+def test_accuracy_formats_with_stderr():
+    result = evaluate.Accuracy.from_tasks(np.array([0.5, 1.0]))
+    assert str(result) == "75.0% ± 25.0% (2 tasks)"
+    assert float(result) == 0.75
+
+
+def test_n_way_curve_keys(split):
+    curve = evaluate.n_way_curve(constant, split, [2, 3], n_tasks=5)
+    assert list(curve) == [2, 3]

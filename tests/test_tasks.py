@@ -1,0 +1,105 @@
+"""Task and pair sampling: distinct classes and drawings, protocols, and impossible requests."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import synthetic_split
+
+from oneshot_lib.tasks import sample_pair_indices, sample_task, sample_task_indices
+
+
+def test_task_shapes_and_labels(split):
+    task = sample_task(split, n_way=5, k_shot=3, n_query=2, rng=0)
+    assert task.support.shape == (15, 105, 105) and task.support.dtype == bool
+    assert task.query.shape == (10, 105, 105)
+    assert sorted(task.support_labels.tolist()) == sorted([0, 1, 2, 3, 4] * 3)
+    assert task.query_labels.tolist() == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
+    assert len(set(task.characters.tolist())) == 5
+
+
+def test_support_and_query_drawings_are_distinct():
+    indices = sample_task_indices(synthetic_split(), 300, n_way=4, k_shot=5, n_query=15, rng=1)
+    drawings = np.concatenate([indices.support_drawings, indices.query_drawings], axis=2)
+    assert all(len(set(row)) == 20 for row in drawings.reshape(-1, 20).tolist())
+
+
+def test_images_come_from_the_right_characters(split):
+    indices = sample_task_indices(split, 3, n_way=3, k_shot=2, rng=2)
+    task = indices.task(split, 1)
+    for position, label in enumerate(task.support_labels):
+        character = indices.characters[1, label]
+        assert any((task.support[position] == split.images[character, d]).all() for d in range(20))
+
+
+def test_within_alphabet_tasks_stay_in_one_alphabet(split):
+    indices = sample_task_indices(split, 200, n_way=4, within_alphabet=True, rng=3)
+    alphabets = split.alphabet_ids[indices.characters]
+    assert (alphabets == alphabets[:, :1]).all()
+    # Only alphabets 0 (6 characters) and 1 (4) have 4 characters; both get chosen.
+    assert set(alphabets[:, 0].tolist()) == {0, 1}
+
+
+def test_answer_position_carries_no_information(split):
+    """Where query i's answer sits in the support set is uniform over positions."""
+    indices = sample_task_indices(split, 4000, n_way=5, rng=4)
+    positions = np.array([np.flatnonzero(indices.task(split, t).support_labels == 0)[0] for t in range(4000)])
+    counts = np.bincount(positions, minlength=5)
+    assert counts.min() > 700 and counts.max() < 900  # expected 800 each
+
+
+def test_sampling_is_seeded(split):
+    a = sample_task_indices(split, 10, n_way=5, rng=7)
+    b = sample_task_indices(split, 10, n_way=5, rng=7)
+    np.testing.assert_array_equal(a.characters, b.characters)
+    np.testing.assert_array_equal(a.support_order, b.support_order)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"n_way": 1}, "n_way must be at least 2"),
+        ({"n_way": 14}, "n_way=14 is more characters than 'synthetic' can give: it has 13"),
+        ({"n_way": 7, "within_alphabet": True}, "its largest alphabet has 6"),
+        ({"n_way": 5, "k_shot": 15, "n_query": 6}, "only 20"),
+        ({"n_way": 5, "k_shot": 0}, "at least 1"),
+    ],
+)
+def test_impossible_tasks_say_why(split, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        sample_task(split, **kwargs)
+
+
+def test_empty_split_is_rejected(split):
+    empty = split.select([])
+    with pytest.raises(ValueError, match="is empty"):
+        sample_task(empty, 2)
+
+
+def test_pairs_are_half_same_with_distinct_drawings(split):
+    pairs = sample_pair_indices(split, 1000, rng=5)
+    same = pairs.same == 1
+    assert same.sum() == 500
+    assert (pairs.left[same, 0] == pairs.right[same, 0]).all()
+    assert (pairs.left[same, 1] != pairs.right[same, 1]).all()
+    assert (pairs.left[~same, 0] != pairs.right[~same, 0]).all()
+    left, right = pairs.images(split)
+    assert left.shape == right.shape == (1000, 105, 105)
+
+
+def test_hard_negatives_share_an_alphabet(split):
+    pairs = sample_pair_indices(split, 1000, hard_negatives=True, rng=6)
+    different = pairs.same == 0
+    ids = split.alphabet_ids
+    assert (ids[pairs.left[different, 0]] == ids[pairs.right[different, 0]]).all()
+    assert (pairs.left[different, 0] != pairs.right[different, 0]).all()
+    # Easy negatives mostly cross alphabets.
+    easy = sample_pair_indices(split, 1000, rng=6)
+    assert (ids[easy.left[easy.same == 0, 0]] != ids[easy.right[easy.same == 0, 0]]).mean() > 0.5
+
+
+def test_bad_pair_requests(split):
+    with pytest.raises(ValueError, match="even"):
+        sample_pair_indices(split, 7)
+    with pytest.raises(ValueError, match="2 characters per alphabet"):
+        sample_pair_indices(synthetic_split((3, 1)), 10, hard_negatives=True)
