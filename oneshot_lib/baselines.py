@@ -24,6 +24,19 @@ class RandomScorer:
         return self.rng.random((len(query), len(support)))
 
 
+class ConstantScorer:
+    """The same score for every pair: it cannot tell anything apart, so it must get 1/N.
+
+    Useful to check an evaluation: if ties favoured the right answer, it would score more.
+    """
+
+    name = "constant"
+
+    def scores(self, query: np.ndarray, support: np.ndarray) -> np.ndarray:
+        """(Q, S) float64 zeros."""
+        return np.zeros((len(query), len(support)))
+
+
 def pairwise_squared_l2(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """(A, B) float64 squared Euclidean distances between rows of a (A, D) and b (B, D).
 

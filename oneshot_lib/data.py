@@ -202,12 +202,12 @@ def download_archive(spec: ArchiveSpec, folder: Path) -> Path:
     The file only appears under its final name once its checksum has been verified, so an
     interrupted or corrupted download leaves nothing a later load would trust.
     """
-    from keras.utils import get_file  # imported here: loading data should not need TensorFlow
+    from .backend import keras  # imported here: loading data should not need TensorFlow
 
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=folder, prefix=".download-") as scratch:
         try:
-            fetched = get_file(
+            fetched = keras.utils.get_file(
                 fname=spec.filename,
                 origin=OFFICIAL_URL + spec.filename,
                 file_hash=spec.official_md5,

@@ -43,17 +43,19 @@ class Accuracy:
         mean: fraction of queries classified correctly, in [0, 1].
         stderr: standard error of the mean over tasks (std / sqrt(n_tasks)).
         per_task: (n_tasks,) float, each task's fraction correct.
+        unit: what a task is called when printed ("tasks", or "runs" for Lake's runs).
     """
 
     mean: float
     stderr: float
     per_task: np.ndarray
+    unit: str = "tasks"
 
     @classmethod
-    def from_tasks(cls, per_task: np.ndarray) -> Accuracy:
+    def from_tasks(cls, per_task: np.ndarray, unit: str = "tasks") -> Accuracy:
         per_task = np.asarray(per_task, dtype=float)
         stderr = per_task.std(ddof=1) / np.sqrt(len(per_task)) if len(per_task) > 1 else float("nan")
-        return cls(float(per_task.mean()), float(stderr), per_task)
+        return cls(float(per_task.mean()), float(stderr), per_task, unit)
 
     @property
     def n_tasks(self) -> int:
@@ -63,7 +65,7 @@ class Accuracy:
         return self.mean
 
     def __str__(self) -> str:
-        return f"{self.mean:.1%} ± {self.stderr:.1%} ({self.n_tasks} tasks)"
+        return f"{self.mean:.1%} ± {self.stderr:.1%} ({self.n_tasks} {self.unit})"
 
 
 def class_scores(scores: np.ndarray, support_labels: np.ndarray, n_way: int) -> np.ndarray:
@@ -133,7 +135,7 @@ def lake_runs(scorer: ScorerLike, runs: list[LakeRun] | None = None, *, seed: in
         labels = np.arange(len(run.support))
         predicted = predict(score(run.query, run.support), labels, len(labels), rng)
         per_run.append(np.mean(predicted == run.answers))
-    return Accuracy.from_tasks(np.array(per_run))
+    return Accuracy.from_tasks(np.array(per_run), unit="runs")
 
 
 def n_way_curve(scorer: ScorerLike, data: OmniglotSplit, ns: Iterable[int], **kwargs) -> dict[int, Accuracy]:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import logging
-import os
 import random
 
 import numpy as np
@@ -42,9 +40,12 @@ def seed_everything(seed: int = 0) -> None:
 
 
 def quiet_tensorflow() -> None:
-    """Silence TensorFlow's Python-side warnings and absl logging (C++ logs are silenced on import)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    """Import TensorFlow without its start-up noise, and keep its Python loggers quiet.
+
+    Call it before anything imports TensorFlow or Keras (see ``oneshot_lib.backend``).
+    """
+    from . import backend  # noqa: F401  (the import does the work)
+
     try:
         import absl.logging
 

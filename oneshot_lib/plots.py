@@ -3,5 +3,543 @@ the Figure (or Axes) it drew on, so a chapter cell is one call."""
 
 from __future__ import annotations
 
+import re
+import textwrap
+from collections import Counter
+from collections.abc import Mapping, Sequence
+
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure, SubFigure
+from matplotlib.ticker import PercentFormatter
+
+from .counting import expected_distinct_seen, same_class_fraction
+from .data import OmniglotSplit
+from .evaluate import Accuracy
+from .tasks import Task, sample_task
+
+# ---------------------------------------------------------------- chapter 1: the problem and the data
+
+ANSWER_COLOR = "tab:green"
+WRONG_COLOR = "tab:red"
+QUERY_COLOR = "black"
+HIGHLIGHT_COLOR = "tab:orange"
+_QUIET_FRAME = "0.8"
+
+
+def alphabet_labels(names: Sequence[str]) -> list[str]:
+    """Short display names for alphabet folder names, for crowded axes.
+
+    Underscores become spaces and a parenthesised qualifier is dropped, unless it is what tells
+    two of ``names`` apart: ``Inuktitut_(Canadian_Aboriginal_Syllabics)`` becomes ``Inuktitut``,
+    but ``Japanese_(hiragana)`` and ``Japanese_(katakana)`` keep theirs.
+    """
+    bare = [re.sub(r"_\(.*\)$", "", name) for name in names]
+    counts = Counter(bare)
+    chosen = [short if counts[short] == 1 else name for name, short in zip(names, bare, strict=True)]
+    return [name.replace("_", " ") for name in chosen]
+
+
+def draw_drawing(
+    ax: Axes,
+    image: np.ndarray,
+    *,
+    frame_color=None,
+    frame_width: float = 3.0,
+    title: str | None = None,
+    fontsize: float = 8,
+) -> Axes:
+    """Show one ink mask (H, W) bool, or a (H, W) float in [0, 1], as black ink on white.
+
+    ``frame_color`` draws a thick frame of that colour (a thin grey one otherwise).
+    """
+    ax.imshow(image, cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_color(_QUIET_FRAME if frame_color is None else frame_color)
+        spine.set_linewidth(0.8 if frame_color is None else frame_width)
+    if title is not None:
+        ax.set_title(title, fontsize=fontsize, pad=3)
+    return ax
+
+
+def _grid_shape(n: int) -> tuple[int, int]:
+    """(rows, columns) of the squarest grid with at least n cells, columns >= rows."""
+    n_cols = int(np.ceil(np.sqrt(n)))
+    return int(np.ceil(n / n_cols)), n_cols
+
+
+def _side_by_side(images: np.ndarray, gap: int = 8) -> np.ndarray:
+    """(H, n * W + (n - 1) * gap) float: images (n, H, W) in a row, with blank gaps."""
+    n, height, width = images.shape
+    strip = np.zeros((height, n * width + (n - 1) * gap))
+    for i, image in enumerate(images):
+        strip[:, i * (width + gap) : i * (width + gap) + width] = image
+    return strip
+
+
+def _check_row(data: OmniglotSplit, row: int) -> None:
+    if not 0 <= row < len(data):
+        raise IndexError(f"character row {row} is out of range: {data.name!r} has rows 0 to {len(data) - 1}")
+
+
+def plot_character(data: OmniglotSplit, row: int, *, n_cols: int = 10, panel_inches: float = 0.8) -> Figure:
+    """All drawings of one character, (20, 105, 105) for Omniglot, in a grid titled with its name.
+
+    ``row`` indexes ``data`` (``data.images[row]``). Raises IndexError if it is out of range.
+    """
+    _check_row(data, row)
+    drawings = data.images[row]
+    n_rows = int(np.ceil(len(drawings) / n_cols))
+    fig, axes = plt.subplots(
+        n_rows, n_cols, figsize=(panel_inches * n_cols, panel_inches * n_rows + 0.45), squeeze=False
+    )
+    for ax, image, number in zip(axes.flat, drawings, range(1, len(drawings) + 1), strict=False):
+        draw_drawing(ax, image, title=f"drawer {number}", fontsize=6)
+    for ax in axes.flat[len(drawings) :]:
+        ax.set_axis_off()
+    alphabet = str(data.alphabets[row]).replace("_", " ")
+    fig.suptitle(f"{alphabet}, {data.characters[row]}: {len(drawings)} drawings by different people")
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=1 - 0.5 / fig.get_figheight(), wspace=0.08)
+    return fig
+
+
+def plot_alphabet_gallery(
+    data: OmniglotSplit,
+    *,
+    per_alphabet: int = 3,
+    n_cols: int = 5,
+    highlight: Sequence[str] = (),
+    seed: int = 0,
+    title: str | None = None,
+) -> Figure:
+    """One panel per alphabet showing ``per_alphabet`` of its characters (first drawing of each).
+
+    The characters are chosen at random (seeded by ``seed``). Alphabets named in ``highlight``
+    get an orange frame (the validation alphabets, say). Raises ValueError if ``data`` is empty
+    or ``per_alphabet`` < 1.
+    """
+    if len(data) == 0 or per_alphabet < 1:
+        raise ValueError(f"nothing to show: {len(data)} characters, per_alphabet={per_alphabet} (need >= 1)")
+    rng = np.random.default_rng(seed)
+    names = data.alphabet_names
+    n_rows = int(np.ceil(len(names) / n_cols))
+    width, fontsize, suptitle_inches = 10.0, 8, 0.4
+    # Panel titles are wrapped to the panel width; the layout leaves room for the longest.
+    characters_per_line = max(8, int(0.9 * width / n_cols * 72 / (0.6 * fontsize)))
+    titles = [
+        textwrap.fill(f"{label} ({np.sum(data.alphabets == name)})", characters_per_line)
+        for name, label in zip(names, alphabet_labels(names), strict=True)
+    ]
+    title_inches = 0.08 + 0.16 * max(title.count("\n") + 1 for title in titles)
+    image_aspect = data.images.shape[2] / (per_alphabet * (data.images.shape[3] + 8))
+    image_inches = 0.9 * width / n_cols * image_aspect
+    height = n_rows * (image_inches + title_inches) + suptitle_inches + 0.1
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(width, height), squeeze=False)
+    for ax, name, panel_title in zip(axes.flat, names, titles, strict=False):
+        rows = np.flatnonzero(data.alphabets == name)
+        chosen = np.sort(rng.choice(rows, size=min(per_alphabet, len(rows)), replace=False))
+        draw_drawing(
+            ax,
+            _side_by_side(data.images[chosen, 0]),
+            frame_color=HIGHLIGHT_COLOR if name in highlight else None,
+            title=panel_title,
+            fontsize=fontsize,
+        )
+    for ax in axes.flat[len(names) :]:
+        ax.set_axis_off()
+    each = f"{per_alphabet} character{'s' if per_alphabet > 1 else ''} each"
+    fig.suptitle(title or f"{data.name}: {len(names)} alphabets, {each}")
+    fig.subplots_adjust(
+        left=0.01,
+        right=0.99,
+        bottom=0.1 / height,
+        top=1 - (suptitle_inches + title_inches) / height,
+        wspace=0.1,
+        hspace=title_inches / image_inches,
+    )
+    return fig
+
+
+def plot_task(
+    task: Task,
+    query_index: int = 0,
+    *,
+    show_answer: bool = True,
+    predicted_class: int | None = None,
+    frame_colors: Sequence | None = None,
+    title: str | None = None,
+    title_size: float = 12,
+    fig: Figure | SubFigure | None = None,
+    panel_inches: float = 0.85,
+) -> Figure | SubFigure:
+    """One query beside the task's support set in a square-ish grid, as in the blog's figures.
+
+    Args:
+        task: a Task (support (S, H, W), support_labels (S,), query (Q, H, W)).
+        query_index: which query to show, in [0, Q).
+        show_answer: frame the support images of the query's class in green.
+        predicted_class: a class a scorer picked; if it is wrong, its images are framed in red.
+        frame_colors: S colours, one per support image (e.g. by alphabet), used where no answer
+            or prediction frame is drawn.
+        title: the figure title; by default the task's N and k. ``title_size``: its font size.
+        fig: draw into this Figure or SubFigure instead of a new figure.
+        panel_inches: the size of one drawing, for a new figure.
+
+    Returns the Figure (or SubFigure) drawn on. Raises IndexError for a bad ``query_index`` and
+    ValueError if ``frame_colors`` does not have one colour per support image.
+    """
+    if not 0 <= query_index < len(task.query):
+        raise IndexError(f"query_index {query_index} is out of range: the task has {len(task.query)} queries")
+    n_support = len(task.support)
+    if frame_colors is not None and len(frame_colors) != n_support:
+        raise ValueError(f"frame_colors has {len(frame_colors)} colours, the support set {n_support} images")
+    n_rows, n_cols = _grid_shape(n_support)
+    if fig is None:
+        fig = plt.figure(figsize=(panel_inches * (n_cols + 1.6), panel_inches * n_rows + 0.5))
+    height_inches = fig.bbox.height / fig.dpi
+    grid = fig.add_gridspec(
+        n_rows,
+        n_cols + 2,
+        width_ratios=[1, 0.5] + [1] * n_cols,
+        left=0.02,
+        right=0.98,
+        bottom=0.02,
+        top=1 - 0.45 / height_inches,
+        wspace=0.1,
+        hspace=0.1,
+    )
+    answer = int(task.query_labels[query_index])
+    draw_drawing(fig.add_subplot(grid[:, 0]), task.query[query_index], frame_color=QUERY_COLOR, title="query")
+    for position, (image, label) in enumerate(zip(task.support, task.support_labels, strict=True)):
+        row, column = divmod(position, n_cols)
+        color = None if frame_colors is None else frame_colors[position]
+        if predicted_class is not None and label == predicted_class != answer:
+            color = WRONG_COLOR
+        if show_answer and label == answer:
+            color = ANSWER_COLOR
+        draw_drawing(fig.add_subplot(grid[row, column + 2]), image, frame_color=color)
+    if title is None:
+        k_shot = n_support // task.n_way
+        title = f"{task.n_way}-way {k_shot}-shot task" + (" (answer framed in green)" if show_answer else "")
+    fig.suptitle(title, fontsize=title_size)
+    return fig
+
+
+def plot_protocols(data: OmniglotSplit, n_way: int = 20, *, seed: int = 0) -> Figure:
+    """Two N-way tasks side by side: within one alphabet (Lake, Koch) and across alphabets (the blog).
+
+    Each support image is framed in the colour of its alphabet, so the within-alphabet task is
+    one colour and the across-alphabet task many. Raises ValueError (from ``sample_task``) if
+    ``data`` cannot give such tasks.
+    """
+    n_rows, n_cols = _grid_shape(n_way)
+    fig = plt.figure(figsize=(2 * 0.75 * (n_cols + 1.6) + 0.3, 0.75 * n_rows + 0.5))
+    for subfigure, within in zip(fig.subfigures(1, 2, wspace=0.02), (True, False), strict=True):
+        task = sample_task(data, n_way, within_alphabet=within, rng=seed)
+        alphabets = data.alphabets[task.characters][task.support_labels]
+        distinct = list(dict.fromkeys(alphabets.tolist()))
+        colors = {name: plt.cm.tab20(i % 20) for i, name in enumerate(distinct)}
+        if within:
+            title = f"within one alphabet (Lake, Koch): all {n_way} from {distinct[0].replace('_', ' ')}"
+        else:
+            title = f"across alphabets (the blog): {n_way} characters from {len(distinct)} alphabets"
+        plot_task(
+            task,
+            show_answer=False,
+            frame_colors=[colors[name] for name in alphabets],
+            title=title,
+            title_size=10,
+            fig=subfigure,
+        )
+    return fig
+
+
+def plot_characters_per_alphabet(splits: Mapping[str, OmniglotSplit], *, ax: Axes | None = None) -> Axes:
+    """Bar chart of the characters in every alphabet, coloured by split (e.g. train/validation/evaluation).
+
+    A dashed line marks 20 characters: an alphabet needs that many for a 20-way
+    within-alphabet task.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(11, 3.6))
+    names = [name for split in splits.values() for name in split.alphabet_names]
+    position, highest = 0, 0
+    for index, (split_name, split) in enumerate(splits.items()):
+        counts = [int((split.alphabets == name).sum()) for name in split.alphabet_names]
+        label = f"{split_name}: {len(counts)} alphabets, {len(split)} characters"
+        ax.bar(np.arange(position, position + len(counts)), counts, color=f"C{index}", label=label)
+        position += len(counts)
+        highest = max([highest, *counts])
+    ax.axhline(20, color="0.3", linestyle="--", linewidth=1, label="20 characters: enough for 20-way within")
+    ax.set_xticks(np.arange(len(names)), alphabet_labels(names), rotation=90, fontsize=7)
+    ax.set_xlim(-0.7, len(names) - 0.3)
+    ax.set_ylim(0, 1.45 * highest)  # room for the legend above the bars
+    ax.set_ylabel("characters")
+    ax.set_title("Characters per alphabet")
+    ax.legend(fontsize=8, loc="upper left", ncols=2)
+    ax.figure.tight_layout()
+    return ax
+
+
+def plot_ink_fraction(splits: Mapping[str, OmniglotSplit], *, bins: int = 50, ax: Axes | None = None) -> Axes:
+    """Histogram of the fraction of ink pixels per drawing, one line per split (density)."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.2))
+    edges = np.linspace(0, 0.25, bins + 1)
+    for index, (split_name, split) in enumerate(splits.items()):
+        per_drawing = split.images.mean(axis=(2, 3)).ravel()
+        label = f"{split_name} (mean {per_drawing.mean():.1%})"
+        ax.hist(per_drawing, edges, density=True, histtype="step", lw=1.5, color=f"C{index}", label=label)
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_xlabel("ink pixels per drawing")
+    ax.set_ylabel("density")
+    ax.set_title("Omniglot drawings are mostly blank")
+    ax.legend(fontsize=8)
+    ax.figure.tight_layout()
+    return ax
+
+
+# ---------------------------------------------------------------- chapter 2: nearest neighbours
+
+SHIFTED_COLOR = "tab:orange"
+ORIGINAL_COLOR = "tab:blue"
+
+
+def plot_n_way_curves(
+    curves: Mapping[str, Mapping[int, Accuracy]], *, title: str | None = None, ax: Axes | None = None
+) -> Axes:
+    """Accuracy against N, one line per entry of ``curves`` ({label: {N: Accuracy}}).
+
+    Error bars are one standard error over tasks; chance, 1/N, is drawn dashed over every N
+    shown. Raises ValueError if ``curves`` is empty.
+    """
+    if not curves:
+        raise ValueError("curves is empty: pass {label: {N: Accuracy}} with at least one curve")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7.5, 4.2))
+    all_ns = sorted({n for curve in curves.values() for n in curve})
+    for index, (label, curve) in enumerate(curves.items()):
+        ns = sorted(curve)
+        means = [curve[n].mean for n in ns]
+        errors = [curve[n].stderr for n in ns]
+        ax.errorbar(ns, means, yerr=errors, marker="o", ms=4, capsize=3, color=f"C{index}", label=label)
+    ns_dense = np.linspace(all_ns[0], all_ns[-1], 200)
+    ax.plot(ns_dense, 1 / ns_dense, "--", color="0.4", label="chance, 1/N")
+    ax.set_xlabel("N (ways)")
+    ax.set_ylabel("accuracy")
+    ax.set_ylim(0, 1)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title(title or "One-shot accuracy against N")
+    ax.figure.tight_layout()
+    return ax
+
+
+def plot_shifted_copies(original: np.ndarray, shifted: Mapping[str, np.ndarray]) -> Figure:
+    """The drawing (H, W) bool over each shifted copy (H, W) bool, one panel per ``shifted`` entry.
+
+    Ink of the original only is blue, of the copy only orange, of both black: the orange and
+    blue pixels are exactly the ones pixel L2 counts as different.
+    """
+    fig, axes = plt.subplots(1, len(shifted), figsize=(1.9 * len(shifted), 2.2), squeeze=False)
+    for ax, (label, copy) in zip(axes.flat, shifted.items(), strict=True):
+        overlay = np.ones((*original.shape, 3))
+        overlay[original & ~copy] = plt.matplotlib.colors.to_rgb(ORIGINAL_COLOR)
+        overlay[copy & ~original] = plt.matplotlib.colors.to_rgb(SHIFTED_COLOR)
+        overlay[original & copy] = 0.0
+        ax.imshow(overlay, interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        differing = int((original != copy).sum())
+        ax.set_title(f"{label}\n{differing} pixels differ", fontsize=8)
+    fig.suptitle("A drawing (blue) and its shifted copy (orange); black where both have ink", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_shift_experiment(shifts: Sequence[int], results: Mapping[str, Mapping[str, np.ndarray]]) -> Figure:
+    """How far a shifted copy of the query is, against how far the wrong answers are.
+
+    Args:
+        shifts: the S shifts in pixels.
+        results: for each metric name, a mapping with
+            ``"shifted"``: (T, S) distance from the query to its own copy shifted by each shift;
+            ``"nearest_wrong"``: (T,) distance to the nearest of the task's wrong support images;
+            ``"other_drawer"``: (T,) distance to the same character drawn by another person.
+
+    One panel per metric shows medians with interquartile bands. A last panel shows how often
+    the shifted copy is nearer than every wrong answer, i.e. how often 1-NN would still pick it.
+    """
+    fig, axes = plt.subplots(1, len(results) + 1, figsize=(4.0 * (len(results) + 1), 3.6), squeeze=False)
+    axes = axes.flat
+    shifts = np.asarray(shifts)
+    for ax, (metric, result) in zip(axes, results.items(), strict=False):
+        shifted = np.asarray(result["shifted"])
+        low, mid, high = np.percentile(shifted, [25, 50, 75], axis=0)
+        ax.plot(shifts, mid, "o-", color=SHIFTED_COLOR, label="query vs its shifted copy")
+        ax.fill_between(shifts, low, high, color=SHIFTED_COLOR, alpha=0.25)
+        for key, color, label in (
+            ("nearest_wrong", WRONG_COLOR, "query vs nearest wrong answer"),
+            ("other_drawer", ANSWER_COLOR, "query vs same character, other drawer"),
+        ):
+            q_low, q_mid, q_high = np.percentile(result[key], [25, 50, 75])
+            ax.axhline(q_mid, color=color, label=label)
+            ax.axhspan(q_low, q_high, color=color, alpha=0.12)
+        ax.set_xlabel("shift (pixels right and down)")
+        ax.set_ylabel(f"{metric} distance")
+        ax.set_xticks(shifts)
+        ax.set_title(metric)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7, loc="lower right")
+    ax = axes[len(results)]
+    for index, (metric, result) in enumerate(results.items()):
+        nearest_wrong = np.asarray(result["nearest_wrong"])[:, None]
+        picked = (np.asarray(result["shifted"]) < nearest_wrong).mean(axis=0)
+        ax.plot(shifts, picked, "o-", color=f"C{index}", label=f"{metric}: shifted copy")
+        other = np.mean(np.asarray(result["other_drawer"]) < nearest_wrong[:, 0])
+        ax.axhline(other, color=f"C{index}", linestyle=":", label=f"{metric}: other drawer")
+    ax.set_xlabel("shift (pixels right and down)")
+    ax.set_ylabel("nearer than every wrong answer")
+    ax.set_xticks(shifts)
+    ax.set_ylim(0, 1.02)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_title("Would 1-NN pick it?")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_distance_histograms(
+    distances: Mapping[str, tuple[np.ndarray, np.ndarray]], *, bins: int = 40
+) -> Figure:
+    """Per metric, histograms of (same-character, different-character) pair distances, each (P,).
+
+    The more the two overlap, the less the metric can tell a new drawing of a character from a
+    drawing of another one.
+    """
+    fig, axes = plt.subplots(1, len(distances), figsize=(4.4 * len(distances), 3.2), squeeze=False)
+    for ax, (metric, (same, different)) in zip(axes.flat, distances.items(), strict=True):
+        edges = np.histogram_bin_edges(np.concatenate([same, different]), bins=bins)
+        ax.hist(same, edges, density=True, alpha=0.55, color=ANSWER_COLOR, label="same character")
+        ax.hist(different, edges, density=True, alpha=0.55, color=WRONG_COLOR, label="different characters")
+        ax.set_xlabel(f"{metric} distance")
+        ax.set_ylabel("density")
+        ax.set_title(f"{metric}: two drawings, two drawers")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+# ---------------------------------------------------------------- chapter 3: counting pairs
+
+
+def plot_same_class_fraction(
+    marks: Mapping[str, tuple[int, int]],
+    *,
+    drawings_per_class: Sequence[int] = (2, 5, 20, 100, 6_000),
+    n_classes: Sequence[int] = (10, 100, 964, 10_000),
+) -> Figure:
+    """The same-class share of all pairs, against classes (left) and drawings per class (right).
+
+    Each line is exact (``counting.same_class_fraction``). ``marks`` names datasets to mark as
+    {label: (n_classes, drawings_per_class)}, e.g. {"Omniglot background": (964, 20)}.
+    """
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    classes_axis = np.unique(np.geomspace(2, 100_000, 60).astype(int))
+    for index, drawings in enumerate(drawings_per_class):
+        fractions = [float(same_class_fraction(int(c), drawings)) for c in classes_axis]
+        left.plot(classes_axis, fractions, color=f"C{index}", label=f"{drawings:,} drawings per class")
+    left.plot(classes_axis, 1 / classes_axis, "k--", lw=1, label="1 / classes")
+    left.set_xlabel("classes")
+    drawings_axis = np.unique(np.geomspace(2, 10_000, 60).astype(int))
+    for index, classes in enumerate(n_classes):
+        fractions = [float(same_class_fraction(classes, int(e))) for e in drawings_axis]
+        right.plot(drawings_axis, fractions, color=f"C{index}", label=f"{classes:,} classes")
+    right.set_xlabel("drawings per class")
+    for ax in (left, right):
+        for number, (label, (classes, drawings)) in enumerate(marks.items()):
+            x = classes if ax is left else drawings
+            fraction = float(same_class_fraction(classes, drawings))
+            ax.plot(x, fraction, marker="*", ms=13, color="k", ls="none")
+            ax.annotate(
+                f"{label}\n{classes:,} x {drawings:,}: {fraction:.3%}",
+                (x, fraction),
+                xytext=(8, -22 if number % 2 else 6),
+                textcoords="offset points",
+                fontsize=7,
+            )
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=None))
+        ax.set_ylabel("same-class share of all pairs")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=7, loc="lower left" if ax is left else "lower right")
+    left.set_title("More classes: fewer same-class pairs")
+    right.set_title("More drawings per class: more, up to 1 / classes")
+    fig.tight_layout()
+    return fig
+
+
+def plot_monte_carlo_rate(is_same: np.ndarray, expected: float, *, ax: Axes | None = None) -> Axes:
+    """The running share of same-class pairs among uniformly drawn pairs, (P,) bool in draw order.
+
+    The exact ``expected`` share is drawn with a band of two binomial standard errors, which
+    narrows as 1 / sqrt(pairs drawn).
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.6))
+    drawn = np.arange(1, len(is_same) + 1)
+    running = np.cumsum(is_same) / drawn
+    shown = drawn >= 1_000
+    band = 2 * np.sqrt(expected * (1 - expected) / drawn[shown])
+    ax.fill_between(
+        drawn[shown], expected - band, expected + band, color="0.85", label="exact ± 2 standard errors"
+    )
+    ax.axhline(expected, color="k", lw=1, label=f"exact share {expected:.4%}")
+    ax.plot(drawn[shown], running[shown], color="C0", label="share among the pairs drawn so far")
+    ax.set_xscale("log")
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=3))
+    ax.set_xlabel("pairs drawn uniformly")
+    ax.set_ylabel("same-class share")
+    ax.set_title("Monte Carlo: uniformly drawn pairs are almost never same-class")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    ax.figure.tight_layout()
+    return ax
+
+
+def plot_distinct_pairs_seen(
+    pool_size: int, runs: Mapping[str, int], *, max_draws: int | None = None, ax: Axes | None = None
+) -> Axes:
+    """Expected distinct same-class pairs seen against same-class pairs drawn, from a pool of ``pool_size``.
+
+    ``runs`` marks training runs as {label: same-class pairs drawn}. The curve is
+    ``counting.expected_distinct_seen``; it bends over once the draws reach the pool size.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7.5, 4))
+    top = max_draws or 20 * pool_size
+    draws = np.unique(np.geomspace(1, top, 300).astype(int))
+    seen = [expected_distinct_seen(pool_size, int(n)) for n in draws]
+    ax.plot(draws, seen, color="C0", label="expected distinct same-class pairs seen")
+    ax.plot(draws, draws, ":", color="0.5", label="if every draw were new")
+    ax.axhline(pool_size, color="k", ls="--", lw=1, label=f"all {pool_size:,} same-class pairs")
+    for index, (label, n_draws) in enumerate(runs.items()):
+        distinct = expected_distinct_seen(pool_size, n_draws)
+        legend = f"{label}: {n_draws:,} drawn, {distinct:,.0f} distinct"
+        ax.plot(n_draws, distinct, marker="o", ms=8, ls="none", color=f"C{index + 1}", label=legend)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_ylim(1, 3 * pool_size)
+    ax.set_xlabel("same-class pairs drawn (with replacement)")
+    ax.set_ylabel("distinct same-class pairs")
+    ax.set_title("A training run soon sees every same-class pair")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7, loc="upper left")
+    ax.figure.tight_layout()
+    return ax

@@ -6,11 +6,10 @@ import numpy as np
 import pytest
 
 from oneshot_lib import evaluate
+from oneshot_lib.baselines import ConstantScorer
 from oneshot_lib.data import LakeRun
 
-
-def constant(query, support):
-    return np.zeros((len(query), len(support)))
+constant = ConstantScorer()
 
 
 def diagonal(query, support):
@@ -74,6 +73,7 @@ def test_lake_runs_accuracy_per_run(split):
 def test_accuracy_formats_with_stderr():
     result = evaluate.Accuracy.from_tasks(np.array([0.5, 1.0]))
     assert str(result) == "75.0% ± 25.0% (2 tasks)"
+    assert str(evaluate.Accuracy.from_tasks(np.array([0.5, 1.0]), unit="runs")).endswith("(2 runs)")
     assert float(result) == 0.75
 
 

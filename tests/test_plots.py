@@ -1,0 +1,127 @@
+"""Smoke tests of the chapter figures, on tiny splits built here: right panels, right frames, clear errors."""
+
+from __future__ import annotations
+
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from conftest import synthetic_split
+from matplotlib.colors import to_rgba
+
+from oneshot_lib import plots
+from oneshot_lib.data import OmniglotSplit
+from oneshot_lib.tasks import sample_task
+
+matplotlib.use("Agg")
+
+NAMES = ("Latin", "Japanese_(hiragana)", "Japanese_(katakana)", "Inuktitut_(Canadian_Aboriginal_Syllabics)")
+
+
+def tiny_split(sizes: tuple[int, ...] = (5, 3, 2, 2)) -> OmniglotSplit:
+    """Random ink, 20 drawings per character, alphabets named like Omniglot's."""
+    base = synthetic_split(sizes)
+    alphabets = np.repeat(NAMES[: len(sizes)], sizes)
+    return OmniglotSplit(base.images, alphabets, base.characters, "tiny")
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def frame_color(ax) -> tuple[float, ...]:
+    return tuple(ax.spines["top"].get_edgecolor())
+
+
+def test_alphabet_labels_drop_qualifiers_unless_they_tell_names_apart():
+    assert plots.alphabet_labels(NAMES) == [
+        "Latin",
+        "Japanese (hiragana)",
+        "Japanese (katakana)",
+        "Inuktitut",
+    ]
+    assert plots.alphabet_labels(["Japanese_(hiragana)"]) == ["Japanese"]
+
+
+@pytest.mark.parametrize("n, shape", [(2, (1, 2)), (9, (3, 3)), (20, (4, 5)), (25, (5, 5)), (36, (6, 6))])
+def test_grid_shape_is_the_squarest_that_fits(n, shape):
+    assert plots._grid_shape(n) == shape
+
+
+def test_task_figure_has_query_and_support_and_frames_the_answer():
+    data = tiny_split()
+    task = sample_task(data, 4, k_shot=2, rng=0)
+    fig = plots.plot_task(task, query_index=1)
+    query_ax, *support_axes = fig.axes
+    assert len(support_axes) == 8
+    np.testing.assert_array_equal(query_ax.images[0].get_array(), task.query[1])
+    green = [ax for ax in support_axes if frame_color(ax) == to_rgba(plots.ANSWER_COLOR)]
+    assert len(green) == 2
+    for ax, image, label in zip(support_axes, task.support, task.support_labels, strict=True):
+        np.testing.assert_array_equal(ax.images[0].get_array(), image)
+        assert (ax in green) == (label == task.query_labels[1])
+
+
+def test_task_figure_frames_a_wrong_prediction_in_red_and_can_hide_the_answer():
+    task = sample_task(tiny_split(), 3, rng=1)
+    wrong = (int(task.query_labels[0]) + 1) % 3
+    fig = plots.plot_task(task, show_answer=False, predicted_class=wrong)
+    colors = [frame_color(ax) for ax in fig.axes[1:]]
+    assert colors.count(to_rgba(plots.WRONG_COLOR)) == 1
+    assert to_rgba(plots.ANSWER_COLOR) not in colors
+
+
+def test_task_figure_rejects_bad_arguments():
+    task = sample_task(tiny_split(), 3, rng=2)
+    with pytest.raises(IndexError, match="query_index 3"):
+        plots.plot_task(task, query_index=3)
+    with pytest.raises(ValueError, match="frame_colors has 2"):
+        plots.plot_task(task, frame_colors=["red", "blue"])
+
+
+def test_character_figure_shows_every_drawing():
+    data = tiny_split()
+    fig = plots.plot_character(data, 6)
+    shown = [ax for ax in fig.axes if ax.images]
+    assert len(shown) == 20
+    np.testing.assert_array_equal(shown[7].images[0].get_array(), data.images[6, 7])
+    assert "Japanese (hiragana)" in fig._suptitle.get_text()
+    with pytest.raises(IndexError, match="rows 0 to 11"):
+        plots.plot_character(data, 12)
+
+
+def test_gallery_has_one_panel_per_alphabet_and_highlights():
+    data = tiny_split()
+    fig = plots.plot_alphabet_gallery(data, per_alphabet=2, n_cols=3, highlight=["Latin"])
+    panels = [ax for ax in fig.axes if ax.images]
+    assert len(panels) == 4
+    assert panels[0].images[0].get_array().shape == (105, 2 * 105 + 8)
+    assert frame_color(panels[0]) == to_rgba(plots.HIGHLIGHT_COLOR)
+    assert frame_color(panels[1]) != to_rgba(plots.HIGHLIGHT_COLOR)
+    with pytest.raises(ValueError, match="per_alphabet=0"):
+        plots.plot_alphabet_gallery(data, per_alphabet=0)
+
+
+def test_protocols_figure_colours_support_frames_by_alphabet():
+    fig = plots.plot_protocols(tiny_split(), n_way=4, seed=0)
+    within, across = fig.subfigs
+    within_colors = {frame_color(ax) for ax in within.axes[1:]}
+    across_colors = {frame_color(ax) for ax in across.axes[1:]}
+    assert len(within_colors) == 1
+    assert len(across_colors) > 1
+    assert "all 4 from Latin" in within._suptitle.get_text()
+
+
+def test_characters_per_alphabet_bars_count_characters():
+    data = tiny_split()
+    ax = plots.plot_characters_per_alphabet({"a": data.select(["Latin"]), "b": data.without(["Latin"])})
+    assert [bar.get_height() for bar in ax.patches] == [5, 3, 2, 2]
+
+
+def test_ink_fraction_histogram_has_one_line_per_split():
+    data = tiny_split()
+    ax = plots.plot_ink_fraction({"first": data, "second": data.select(["Latin"])})
+    labels = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert len(labels) == 2 and labels[0].startswith("first (mean ")
