@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure, SubFigure
-from matplotlib.ticker import PercentFormatter
+from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from .counting import expected_distinct_seen, same_class_fraction
 from .data import OmniglotSplit
@@ -390,7 +390,7 @@ def plot_shift_experiment(shifts: Sequence[int], results: Mapping[str, Mapping[s
             ax.axhline(q_mid, color=color, label=label)
             ax.axhspan(q_low, q_high, color=color, alpha=0.12)
         ax.set_xlabel("shift (pixels right and down)")
-        ax.set_ylabel(f"{metric} distance")
+        ax.set_ylabel("distance")
         ax.set_xticks(shifts)
         ax.set_title(metric)
         ax.grid(alpha=0.3)
@@ -407,9 +407,9 @@ def plot_shift_experiment(shifts: Sequence[int], results: Mapping[str, Mapping[s
     ax.set_xticks(shifts)
     ax.set_ylim(0, 1.02)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
-    ax.set_title("Would 1-NN pick it?")
+    ax.set_title("Would nearest neighbour pick it?")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(0.0, 0.38))
     fig.tight_layout()
     return fig
 
@@ -461,21 +461,24 @@ def plot_same_class_fraction(
         fractions = [float(same_class_fraction(classes, int(e))) for e in drawings_axis]
         right.plot(drawings_axis, fractions, color=f"C{index}", label=f"{classes:,} classes")
     right.set_xlabel("drawings per class")
+    offsets = [((8, 6), "left"), ((8, -22), "left"), ((-10, -24), "right")]  # label placements, in turn
     for ax in (left, right):
         for number, (label, (classes, drawings)) in enumerate(marks.items()):
             x = classes if ax is left else drawings
             fraction = float(same_class_fraction(classes, drawings))
             ax.plot(x, fraction, marker="*", ms=13, color="k", ls="none")
+            offset, align = offsets[number % len(offsets)]
             ax.annotate(
-                f"{label}\n{classes:,} x {drawings:,}: {fraction:.3%}",
+                f"{label}\n{classes:,} x {drawings:,}",
                 (x, fraction),
-                xytext=(8, -22 if number % 2 else 6),
+                xytext=offset,
                 textcoords="offset points",
+                ha=align,
                 fontsize=7,
             )
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=None))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{100 * value:g}%"))
         ax.set_ylabel("same-class share of all pairs")
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=7, loc="lower left" if ax is left else "lower right")
@@ -493,22 +496,22 @@ def plot_monte_carlo_rate(is_same: np.ndarray, expected: float, *, ax: Axes | No
     """
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 3.6))
-    drawn = np.arange(1, len(is_same) + 1)
-    running = np.cumsum(is_same) / drawn
-    shown = drawn >= 1_000
-    band = 2 * np.sqrt(expected * (1 - expected) / drawn[shown])
-    ax.fill_between(
-        drawn[shown], expected - band, expected + band, color="0.85", label="exact ± 2 standard errors"
-    )
+    is_same = np.asarray(is_same)
+    first_shown = min(len(is_same), max(1, int(20 / expected)))  # from about 20 expected same pairs on
+    drawn = np.unique(np.geomspace(first_shown, len(is_same), 1_000).astype(int))
+    running = np.cumsum(is_same)[drawn - 1] / drawn
+    band = 2 * np.sqrt(expected * (1 - expected) / drawn)
+    low, high = np.maximum(expected - band, 0), expected + band
+    ax.fill_between(drawn, low, high, color="0.85", label="exact ± 2 standard errors")
     ax.axhline(expected, color="k", lw=1, label=f"exact share {expected:.4%}")
-    ax.plot(drawn[shown], running[shown], color="C0", label="share among the pairs drawn so far")
+    ax.plot(drawn, running, color="C0", label="share among the pairs drawn so far")
     ax.set_xscale("log")
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=3))
     ax.set_xlabel("pairs drawn uniformly")
     ax.set_ylabel("same-class share")
     ax.set_title("Monte Carlo: uniformly drawn pairs are almost never same-class")
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper right")
     ax.figure.tight_layout()
     return ax
 
@@ -524,7 +527,7 @@ def plot_distinct_pairs_seen(
     if ax is None:
         _, ax = plt.subplots(figsize=(7.5, 4))
     top = max_draws or 20 * pool_size
-    draws = np.unique(np.geomspace(1, top, 300).astype(int))
+    draws = np.unique(np.geomspace(max(1, pool_size // 100), top, 300).astype(int))
     seen = [expected_distinct_seen(pool_size, int(n)) for n in draws]
     ax.plot(draws, seen, color="C0", label="expected distinct same-class pairs seen")
     ax.plot(draws, draws, ":", color="0.5", label="if every draw were new")
@@ -534,11 +537,11 @@ def plot_distinct_pairs_seen(
         legend = f"{label}: {n_draws:,} drawn, {distinct:,.0f} distinct"
         ax.plot(n_draws, distinct, marker="o", ms=8, ls="none", color=f"C{index + 1}", label=legend)
     ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_ylim(1, 3 * pool_size)
+    ax.set_ylim(0, 1.35 * pool_size)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
     ax.set_xlabel("same-class pairs drawn (with replacement)")
     ax.set_ylabel("distinct same-class pairs")
-    ax.set_title("A training run soon sees every same-class pair")
+    ax.set_title("How many distinct same-class pairs a training run sees")
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=7, loc="upper left")
     ax.figure.tight_layout()
