@@ -1,0 +1,207 @@
+"""The transfer-learning baseline: classify the training characters, then reuse the features.
+
+The advice of the limited-data literature, and the "baseline classifier" row of Vinyals et al.
+(2016): train an ordinary softmax classifier over the training characters (one class per
+character), throw its last layer away, and compare new characters by the cosine similarity of
+their penultimate features. No episode, no pair: the features are learnt for a 807-way (or,
+with rotations, 3,228-way) classification, and one-shot learning is a nearest neighbour on top.
+
+The classifier uses the same embedding network as the prototypical and matching networks
+(``episodic.build_embedding``) plus one dense softmax layer, so the comparison isolates the
+training objective.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from . import augment
+from .backend import keras, tf
+from .data import OmniglotSplit
+from .episodic import (
+    BLOCKS,
+    FILTERS,
+    IMAGE_SIZE,
+    EmbeddingScorer,
+    build_embedding,
+    cosine_similarities,
+    prepare_images,
+    rotate_quarter_turns,
+)
+
+ops = keras.ops
+
+
+def n_classes(data: OmniglotSplit, rotate_classes: bool = False) -> int:
+    """How many classes the classifier of ``data``'s characters has (4 per character with rotations)."""
+    return len(data) * (4 if rotate_classes else 1)
+
+
+@keras.saving.register_keras_serializable(package="oneshot")
+class TransferClassifier(keras.Model):
+    """The embedding network with a dense softmax layer over the training characters.
+
+    ``call(images)`` maps (B, H, H, 1) float32 images to (B, n_classes) float32 logits;
+    ``embedding`` (the penultimate features, (B, 64) by default) is what ``scorer`` uses.
+    """
+
+    def __init__(
+        self,
+        n_classes: int,
+        image_size: int = IMAGE_SIZE,
+        filters: int = FILTERS,
+        blocks: int = BLOCKS,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if n_classes < 2:
+            raise ValueError(f"a classifier needs at least 2 classes, got n_classes={n_classes}")
+        self.n_classes = n_classes
+        self.image_size = image_size
+        self.filters = filters
+        self.blocks = blocks
+        self.embedding = build_embedding(image_size, filters, blocks)
+        self.classes = keras.layers.Dense(n_classes, name="classes")
+        self.classes.build(self.embedding.output_shape)
+        self.built = True  # every weight exists now; loading a checkpoint needs no sample input
+
+    def call(self, images: tf.Tensor, training: bool | None = None) -> tf.Tensor:
+        return self.classes(self.embedding(images, training=training))
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "n_classes": self.n_classes,
+            "image_size": self.image_size,
+            "filters": self.filters,
+            "blocks": self.blocks,
+        }
+
+    def scorer(self) -> CosineNearestNeighbour:
+        """A scorer comparing new images by the cosine of this classifier's penultimate features."""
+        return CosineNearestNeighbour(self.embedding, self.image_size)
+
+
+def build_classifier(
+    n_classes: int,
+    *,
+    image_size: int = IMAGE_SIZE,
+    filters: int = FILTERS,
+    blocks: int = BLOCKS,
+    seed: int | None = None,
+) -> TransferClassifier:
+    """A new, uncompiled ``TransferClassifier`` (compile it with ``compile_classifier``).
+
+    ``seed``, if given, seeds Keras's weight initialisers first. Raises ValueError if
+    ``n_classes`` < 2 or the image is too small for the embedding.
+    """
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+    return TransferClassifier(n_classes, image_size, filters, blocks, name="transfer")
+
+
+def classification_loss() -> keras.losses.Loss:
+    return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+
+def classification_metrics() -> list[keras.metrics.Metric]:
+    return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+
+
+def compile_classifier(model: keras.Model, learning_rate: float = 1e-3) -> keras.Model:
+    """Compile ``model`` with Adam, sparse cross-entropy on logits and accuracy."""
+    model.compile(
+        keras.optimizers.Adam(learning_rate), loss=classification_loss(), metrics=classification_metrics()
+    )
+    return model
+
+
+def labelled_indices_stream(
+    data: OmniglotSplit,
+    batch_size: int,
+    *,
+    rotate_classes: bool = False,
+    seed: int = 0,
+    start_step: int = 0,
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]]:
+    """Endless (characters (B,), drawings (B,), turns (B,), labels (B,), step) batches.
+
+    Batch ``step`` draws ``batch_size`` drawings uniformly (with replacement) from all of
+    ``data``'s, with the generator seeded by ``(seed, step)``, so it is the same whichever step
+    the stream starts from. With ``rotate_classes`` each drawing is turned by a random number of
+    quarter turns and its label is ``character + len(data) * turns``: four classes per character.
+    """
+    step = start_step
+    n_drawings = data.images.shape[1]
+    while True:
+        rng = np.random.default_rng([seed, step])
+        characters = rng.integers(len(data), size=batch_size)
+        drawings = rng.integers(n_drawings, size=batch_size)
+        turns = rng.integers(4, size=batch_size) if rotate_classes else np.zeros(batch_size, dtype=np.int64)
+        yield characters, drawings, turns, characters + len(data) * turns, step
+        step += 1
+
+
+def classification_dataset(
+    data: OmniglotSplit,
+    batch_size: int = 128,
+    *,
+    rotate_classes: bool = False,
+    distortions: augment.Distortions | None = None,
+    image_size: int = IMAGE_SIZE,
+    seed: int = 0,
+    start_step: int = 0,
+) -> tf.data.Dataset:
+    """An endless, seeded stream of (images, labels) batches for ``TransferClassifier``.
+
+    Each element is ``(images (B, image_size, image_size, 1) float32, labels (B,) int32)``,
+    labels in [0, n_classes(data, rotate_classes)). The split is resized once, up front; only
+    indices come from Python (``labelled_indices_stream``), images are gathered (and, with
+    ``distortions``, distorted with Koch's affine transforms seeded by ``(seed, step)``) in a
+    parallel tf.data map, and prefetched.
+
+    Pass only training alphabets (``train_validation_split``): select models on the others.
+
+    Raises ValueError if ``data`` has fewer than 2 characters or ``batch_size`` < 1.
+    """
+    if len(data) < 2:
+        raise ValueError(f"the split {data.name!r} has {len(data)} characters: a classifier needs at least 2")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    images = prepare_images(data.images, image_size)
+    signature = (
+        *(tf.TensorSpec((batch_size,), tf.int64) for _ in range(4)),
+        tf.TensorSpec((), tf.int64),
+    )
+
+    def gather(characters, drawings, turns, labels, step):
+        batch = rotate_quarter_turns(tf.gather_nd(images, tf.stack([characters, drawings], axis=-1)), turns)
+        if distortions is not None:
+            batch = augment.distort(batch, tf.stack([tf.cast(seed, tf.int64), step]), distortions)
+        return batch, tf.cast(labels, tf.int32)
+
+    stream = tf.data.Dataset.from_generator(
+        lambda: labelled_indices_stream(
+            data, batch_size, rotate_classes=rotate_classes, seed=seed, start_step=start_step
+        ),
+        output_signature=signature,
+    )
+    return stream.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(
+        tf.data.AUTOTUNE
+    )
+
+
+class CosineNearestNeighbour(EmbeddingScorer):
+    """Nearest neighbour by the cosine similarity of a network's features.
+
+    ``scores`` returns the (Q, S) cosines, in [-1, 1]. With k > 1 shots, ``evaluate`` averages
+    a class's cosines, which is the dot product of the unit query feature with the mean of the
+    class's unit support features: a prototype of normalised features.
+    """
+
+    name = "transfer (cosine 1-NN)"
+
+    def compare(self, query, support):
+        return ops.convert_to_numpy(cosine_similarities(query, support)).astype(np.float64)

@@ -1,0 +1,277 @@
+"""Training: the pair stream, Koch's SGD, fast validation, and a tiny resumable run."""
+
+from __future__ import annotations
+
+import json
+
+import h5py
+import keras
+import numpy as np
+import pytest
+from conftest import synthetic_split
+
+from oneshot_lib import evaluate, siamese, training
+from oneshot_lib.siamese import Architecture
+from oneshot_lib.tasks import sample_pair_indices
+from oneshot_lib.train import parser
+
+TINY = Architecture(input_size=28, filters=(2, 3, 3, 4), kernels=(3, 3, 2, 2), dense_units=8)
+
+
+@pytest.fixture
+def tiny_size(monkeypatch) -> str:
+    monkeypatch.setitem(siamese.ARCHITECTURES, "tiny", TINY)
+    return "tiny"
+
+
+@pytest.fixture(scope="module")
+def splits():
+    """(train, validation): random drawings; the validation split has 4-character alphabets."""
+    return synthetic_split((5, 4, 3), drawings=4, seed=0), synthetic_split((4, 4), drawings=4, seed=1)
+
+
+def tiny_config(**changes) -> training.TrainingConfig:
+    settings = dict(
+        size="tiny",
+        batch_size=8,
+        steps_per_epoch=2,
+        max_steps=4,
+        val_way=3,
+        val_tasks=6,
+        learning_rate=1e-3,
+        seed=0,
+    )
+    return training.TrainingConfig(**{**settings, **changes})
+
+
+# ------------------------------------------------------------------ the pair stream
+
+
+def test_pair_dataset_gathers_the_sampled_pairs(splits):
+    train, _ = splits
+    inputs, same = next(iter(training.pair_dataset(train, 6, seed=4, augment=False)))
+    pairs = sample_pair_indices(train, 6, rng=np.random.default_rng([4, 0]))
+    left, right = pairs.images(train)
+    assert inputs["left"].shape == (6, 105, 105) and inputs["left"].dtype == "float32"
+    np.testing.assert_array_equal(inputs["left"].numpy(), left)
+    np.testing.assert_array_equal(inputs["right"].numpy(), right)
+    np.testing.assert_array_equal(same.numpy(), pairs.same)
+
+
+def test_a_stream_started_at_step_2_continues_the_stream_exactly(splits):
+    train, _ = splits
+    from_start = iter(training.pair_dataset(train, 4, seed=1, augment=True))
+    for _ in range(2):
+        next(from_start)
+    (inputs, same), (resumed, resumed_same) = (
+        next(from_start),
+        next(iter(training.pair_dataset(train, 4, seed=1, augment=True, start_step=2))),
+    )
+    np.testing.assert_array_equal(inputs["left"].numpy(), resumed["left"].numpy())
+    np.testing.assert_array_equal(inputs["right"].numpy(), resumed["right"].numpy())
+    np.testing.assert_array_equal(same.numpy(), resumed_same.numpy())
+
+
+def test_pair_dataset_rejects_odd_batches(splits):
+    with pytest.raises(ValueError, match="even"):
+        training.pair_dataset(splits[0], 5)
+
+
+# ------------------------------------------------------------------ Koch's SGD
+
+
+def test_koch_sgd_momentum_rises_linearly_and_layer_rates_scale_updates(tiny_size):
+    model = siamese.build_siamese(TINY, seed=0)
+    optimizer = training.KochSGD(
+        0.1, momentum_start=0.5, momentum_end=0.9, momentum_steps=4, layer_rates={"conv_1": 0.0}
+    )
+    model.compile(optimizer=optimizer, loss="binary_crossentropy")
+    assert float(optimizer.momentum()) == pytest.approx(0.5)
+    before = {w.path: w.numpy().copy() for w in model.weights}
+    images = np.zeros((4, 105, 105), "float32")
+    for index in range(4):  # a bar in a different place in each image, so the embeddings differ
+        images[index, 20 * index : 20 * index + 30, 10:90] = 1.0
+    model.fit(
+        {"left": images, "right": images[::-1]}, np.array([1.0, 0, 0, 1]), epochs=2, batch_size=4, verbose=0
+    )
+    assert float(optimizer.momentum()) == pytest.approx(0.7)  # 0.5 + 0.4 * 2 of 4 ramp steps
+    changed = {w.path: not np.array_equal(before[w.path], w.numpy()) for w in model.weights}
+    assert not changed["conv_1/kernel"] and not changed["conv_1/bias"]
+    assert changed["conv_2/kernel"] and changed["head/kernel"]
+    with pytest.raises(ValueError, match="no weights"):
+        bad = siamese.build_siamese(TINY)
+        bad.compile(optimizer=training.KochSGD(layer_rates={"conv_9": 2.0}), loss="binary_crossentropy")
+        bad.fit({"left": images, "right": images}, np.ones(4), verbose=0)
+
+
+def test_make_optimizer_gives_the_blogs_adam_or_kochs_sgd(tiny_size):
+    adam = training.make_optimizer(tiny_config())
+    assert isinstance(adam, keras.optimizers.Adam)
+    assert float(training.make_optimizer(tiny_config(learning_rate=None)).learning_rate) == pytest.approx(
+        1e-3
+    )
+    sgd = training.make_optimizer(tiny_config(optimizer="sgd", learning_rate=0.01, lr_decay=0.5))
+    assert isinstance(sgd, training.KochSGD) and sgd.momentum_steps == 20 * 2
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        (dict(optimizer="rmsprop"), "unknown optimizer"),
+        (dict(batch_size=7), "even"),
+        (dict(layer_rates={"conv_1": 2.0}), "SGD only"),
+        (dict(minutes=0), "positive"),
+        (dict(model="transformer"), "unknown model"),
+    ],
+)
+def test_impossible_configs_are_rejected(tiny_size, changes, message):
+    with pytest.raises(ValueError, match=message):
+        tiny_config(**changes)
+
+
+# ------------------------------------------------------------------ validation
+
+
+class MeanPixelScorer:
+    """Embeds an image as its row means; scores are minus L1 distances (exact, per image)."""
+
+    name = "row means"
+
+    def embed(self, images):
+        return np.asarray(images, dtype=np.float64).mean(axis=2)
+
+    def compare(self, query, support):
+        return -np.abs(query[:, None] - support[None]).sum(axis=2)
+
+    def scores(self, query, support):
+        return self.compare(self.embed(query), self.embed(support))
+
+
+@pytest.mark.parametrize("k_shot, n_query, within", [(1, 1, True), (2, 2, False)])
+def test_fast_accuracy_equals_evaluate_accuracy(k_shot, n_query, within):
+    data = synthetic_split((6, 5, 4), drawings=6, seed=2)
+    arguments = dict(n_tasks=30, n_query=n_query, within_alphabet=within, seed=3)
+    fast = training.fast_accuracy(MeanPixelScorer(), data, 4, k_shot, **arguments)
+    slow = evaluate.accuracy(MeanPixelScorer(), data, 4, k_shot, **arguments)
+    np.testing.assert_array_equal(fast.per_task, slow.per_task)
+    plain = training.fast_accuracy(
+        MeanPixelScorer().scores, data, 4, k_shot, **arguments
+    )  # no embed: fallback
+    np.testing.assert_array_equal(plain.per_task, slow.per_task)
+
+
+def test_budget_names_what_ran_out():
+    assert training.Budget(max_steps=10).exhausted(10) == "step budget reached (10 steps)"
+    assert training.Budget(max_steps=10).exhausted(9) is None
+    assert "time budget" in training.Budget(seconds=60, elapsed_before=61).exhausted(0)
+
+
+def test_save_weights_only_leaves_the_optimizer_out(tmp_path):
+    model = siamese.build_siamese(TINY, seed=0)
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    images = np.zeros((2, 105, 105), "float32")
+    model.fit({"left": images, "right": images}, np.ones(2), verbose=0)
+    training.save_weights_only(model, tmp_path / "best.weights.h5")
+    with h5py.File(tmp_path / "best.weights.h5") as file:
+        assert "optimizer" not in file
+    siamese.load_weights(siamese.build_siamese(TINY), tmp_path / "best.weights.h5")
+    assert [p.name for p in tmp_path.iterdir()] == ["best.weights.h5"]  # no temporary file left
+
+
+# ------------------------------------------------------------------ a whole run
+
+
+def test_a_tiny_run_writes_its_files_and_resumes(tiny_size, splits, tmp_path, monkeypatch):
+    train_data, validation_data = splits
+    folder = tmp_path / "run"
+    history = training.train(
+        tiny_config(),
+        folder,
+        train_data=train_data,
+        validation_data=validation_data,
+        command="python -m oneshot_lib.train --steps 4",
+        verbose=0,
+    )
+    names = {"config.json", "history.json", "best.weights.h5", "last.keras", "log.txt"}
+    assert names <= {p.name for p in folder.iterdir()}
+    assert [record["step"] for record in history["epochs"]] == [2, 4]
+    assert "step budget" in history["stopped"]
+    saved = json.loads((folder / "config.json").read_text())
+    assert saved["command"] == "python -m oneshot_lib.train --steps 4"
+    assert saved["config"]["size"] == "tiny" and saved["architecture"]["dense_units"] == 8
+    record = history["epochs"][0]
+    assert {"loss", "accuracy", "val_oneshot_accuracy", "learning_rate", "elapsed_seconds"} <= set(record)
+    assert 0.0 <= record["val_oneshot_accuracy"] <= 1.0
+    monkeypatch.delitem(siamese.ARCHITECTURES, "tiny")  # the run records its architecture: no name needed
+    best_scorer = training.load_run_scorer(folder)
+    assert best_scorer.scores(train_data.images[0, :2], train_data.images[1, :3]).shape == (2, 3)
+    monkeypatch.setitem(siamese.ARCHITECTURES, "tiny", TINY)
+
+    # The same budget again: nothing left to do.
+    again = training.train(
+        tiny_config(), folder, train_data=train_data, validation_data=validation_data, verbose=0
+    )
+    assert len(again["epochs"]) == 2
+
+    # A larger budget resumes at step 4, keeping the history.
+    resumed = training.train(
+        tiny_config(max_steps=6), folder, train_data=train_data, validation_data=validation_data, verbose=0
+    )
+    assert [record["step"] for record in resumed["epochs"]] == [2, 4, 6]
+    assert resumed["epochs"][:2] == history["epochs"]
+    assert [session["start_step"] for session in resumed["sessions"]] == [0, 4]
+    assert json.loads((folder / "history.json").read_text())["epochs"] == resumed["epochs"]
+    last, _ = training.load_run_model(folder, "last")
+    assert int(last.optimizer.iterations) == 6
+
+
+def test_an_unknown_size_is_refused(tiny_size, splits, tmp_path):
+    with pytest.raises(ValueError, match="unknown siamese size 'huge'"):
+        training.train(tiny_config(size="huge"), tmp_path, train_data=splits[0], validation_data=splits[1])
+
+
+def test_resuming_with_another_architecture_is_refused(tiny_size, splits, tmp_path):
+    train_data, validation_data = splits
+    training.train(
+        tiny_config(max_steps=2), tmp_path, train_data=train_data, validation_data=validation_data, verbose=0
+    )
+    with pytest.raises(ValueError, match="another config.*augment"):
+        training.train(
+            tiny_config(augment=False),
+            tmp_path,
+            train_data=train_data,
+            validation_data=validation_data,
+            verbose=0,
+        )
+
+
+def test_command_line_flags_map_onto_the_config():
+    args = parser().parse_args(
+        [
+            "--output",
+            "out",
+            "--minutes",
+            "5",
+            "--size",
+            "koch",
+            "--no-augment",
+            "--optimizer",
+            "sgd",
+            "--layer-rates",
+            "conv_1=2,features=0.5",
+            "--seed",
+            "3",
+        ]
+    )
+    assert (args.minutes, args.size, args.augment, args.optimizer, args.seed) == (
+        5.0,
+        "koch",
+        False,
+        "sgd",
+        3,
+    )
+    assert args.layer_rates == {"conv_1": 2.0, "features": 0.5}
+    with pytest.raises(SystemExit):
+        from oneshot_lib.train import main
+
+        main(["--output", "out"])  # no budget
