@@ -299,7 +299,7 @@ class KochSGD(keras.optimizers.Optimizer):
         if self.built:
             return
         super().build(variables)
-        self.velocities = self.add_optimizer_variables(variables, "velocity")
+        self.velocities = [self.add_variable_from_reference(v, "velocity") for v in variables]
         layers = {variable.path.split("/")[0] for variable in variables}
         unknown = sorted(set(self.layer_rates) - layers)
         if unknown:
