@@ -65,6 +65,30 @@ class PixelNearestNeighbour:
         return -np.sqrt(pairwise_squared_l2(flat_query, flat_support))
 
 
+class BlogNearestNeighbour:
+    """The blog's nearest neighbour, bug included: minus ``np.sum(np.sqrt(a**2 - b**2))``.
+
+    The blog's code ran this on 8-bit images (ink 0, paper 255), so ``a**2 - b**2`` wraps
+    around modulo 256 and is no distance at all. Kept to explain the blog's "about 28%"; use
+    ``PixelNearestNeighbour`` for the real thing.
+    """
+
+    name = "blog's 1-NN formula"
+
+    def scores(self, query: np.ndarray, support: np.ndarray) -> np.ndarray:
+        """(Q, S) float64 minus the blog's formula, on (Q, 105, 105) and (S, 105, 105) ink masks."""
+        a = _as_8bit(query)[:, None, :]  # (Q, 1, 11025)
+        b = _as_8bit(support)[None, :, :]  # (1, S, 11025)
+        wrapped = a**2 - b**2  # uint8 arithmetic wraps around, as in the blog
+        # numpy would take this square root in float16, slowly; float32 only rounds less.
+        return -np.sqrt(wrapped, dtype=np.float32).sum(axis=2, dtype=np.float64)
+
+
+def _as_8bit(images: np.ndarray) -> np.ndarray:
+    """(n, 105 * 105) uint8 images as the PNGs store them: ink 0, paper 255."""
+    return np.where(images, 0, 255).astype(np.uint8).reshape(len(images), -1)
+
+
 def ink_points(image: np.ndarray) -> np.ndarray:
     """(n_ink, 2) float64 (row, column) coordinates of the ink, centred on their mean.
 

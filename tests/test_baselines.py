@@ -45,6 +45,17 @@ def test_empty_image_is_rejected(split):
         baselines.ModifiedHausdorff().scores(blank, split.images[:2, 0])
 
 
+def test_blog_formula_wraps_around_like_uint8():
+    ink = np.zeros((1, 2, 2), dtype=bool)
+    ink[0, 0, 0] = True  # as 8-bit pixels: one 0 (ink), three 255 (paper)
+    paper = np.zeros((1, 2, 2), dtype=bool)
+    blog = baselines.BlogNearestNeighbour()
+    # In uint8, 255**2 = 65025 = 1 (mod 256). Ink vs paper: 0 - 1 = 255; paper vs ink: 1 - 0 = 1.
+    assert blog.scores(ink, paper)[0, 0] == pytest.approx(-np.sqrt(255))
+    assert blog.scores(paper, ink)[0, 0] == -1.0  # not even symmetric: no distance
+    assert blog.scores(ink, ink)[0, 0] == 0.0
+
+
 def test_random_scorer_is_seeded():
     a = baselines.RandomScorer(3).scores(np.zeros((2, 5, 5)), np.zeros((4, 5, 5)))
     b = baselines.RandomScorer(3).scores(np.zeros((2, 5, 5)), np.zeros((4, 5, 5)))
