@@ -34,6 +34,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from .files import save_atomically
+
 IMAGE_SIZE = 105
 DRAWINGS_PER_CHARACTER = 20
 CACHE_FORMAT_VERSION = 1
@@ -337,28 +339,16 @@ def decoded_cache_path(archive: Path) -> Path:
     return cache_root() / "decoded" / f"{stem}-{_sha256(archive)[:16]}-v{CACHE_FORMAT_VERSION}.npz"
 
 
-def save_atomically(path: Path, **arrays: np.ndarray) -> None:
-    """``np.savez`` to a temporary file in the same folder, then rename it into place.
-
-    A crash or an error part-way leaves no file at ``path`` (only a temporary one is removed).
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            np.savez(stream, **arrays)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def _save_split(path: Path, split: OmniglotSplit) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
     save_atomically(
+        lambda name: np.savez(
+            name,
+            packed=np.packbits(split.images, axis=-1),
+            alphabets=split.alphabets,
+            characters=split.characters,
+        ),
         path,
-        packed=np.packbits(split.images, axis=-1),
-        alphabets=split.alphabets,
-        characters=split.characters,
     )
 
 

@@ -8,8 +8,6 @@ The pieces, each usable on its own (chapter 5 uses them with a plain ``model.fit
   batches an uninterrupted one would have seen.
 - ``make_optimizer``: the blog's Adam, or Koch's SGD (``KochSGD``: momentum rising linearly
   from 0.5, learning rate decaying by 1% per epoch, optional per-layer rates).
-- ``fast_accuracy``: ``evaluate.accuracy`` on the same tasks with the same tie-breaks, but
-  each image embedded once for all tasks (scorers with ``embed`` and ``compare``).
 - ``OneShotValidation``: a Keras callback measuring N-way one-shot accuracy on a fixed, seeded
   set of tasks from the validation alphabets (Koch's criterion: 20-way within an alphabet),
   keeping the best weights (written atomically) and stopping early.
@@ -26,7 +24,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shlex
 import sys
 import time
@@ -41,7 +38,8 @@ from . import augment as augment_module
 from . import siamese
 from .backend import keras, tf
 from .data import OmniglotSplit
-from .evaluate import Accuracy, accuracy, predict
+from .evaluate import Accuracy, accuracy
+from .files import save_atomically
 from .tasks import sample_pair_indices, sample_task_indices
 
 # ------------------------------------------------------------------ configuration
@@ -174,7 +172,7 @@ class ModelKind:
         dataset: (training split, config, first step) -> an endless tf.data.Dataset of
             (inputs, targets) batches, batch ``s`` a function of the seed and ``s`` only.
         scorer: trained keras.Model -> a scorer (ideally with ``embed`` and ``compare``, so
-            validation can embed each image once; see ``fast_accuracy``).
+            validation can embed each image once; see ``evaluate.EmbeddingScorer``).
         loss, metrics: factories for ``model.compile``.
     """
 
@@ -360,78 +358,6 @@ def compile_model(model: keras.Model, config: TrainingConfig) -> keras.Model:
 # ------------------------------------------------------------------ validation
 
 
-def fast_accuracy(
-    scorer,
-    data: OmniglotSplit,
-    n_way: int,
-    k_shot: int = 1,
-    *,
-    n_tasks: int = 200,
-    n_query: int = 1,
-    within_alphabet: bool = False,
-    seed: int = 0,
-) -> Accuracy:
-    """``evaluate.accuracy``, faster for scorers that embed each image on its own.
-
-    Draws the same tasks and breaks ties with the same random numbers as
-    ``evaluate.accuracy(scorer, data, ...)`` with the same arguments, but embeds every image
-    the tasks use once (``scorer.embed``), then scores each task from the embeddings
-    (``scorer.compare``): on 320 20-way tasks, ~3,100 images embedded instead of 12,800.
-    A scorer without ``embed`` and ``compare`` is simply passed to ``evaluate.accuracy``.
-
-    Raises ValueError if such tasks cannot be drawn from ``data``.
-    """
-    if not (hasattr(scorer, "embed") and hasattr(scorer, "compare")):
-        return accuracy(
-            scorer,
-            data,
-            n_way,
-            k_shot,
-            n_tasks=n_tasks,
-            n_query=n_query,
-            within_alphabet=within_alphabet,
-            seed=seed,
-        )
-    rng = np.random.default_rng(seed)
-    tasks = sample_task_indices(
-        data, n_tasks, n_way, k_shot, n_query, within_alphabet=within_alphabet, rng=rng
-    )
-    drawings = data.images.shape[1]
-    # Flat image numbers (character * drawings + drawing), class-major as TaskIndices.task has them.
-    support = (tasks.characters[..., None] * drawings + tasks.support_drawings).reshape(n_tasks, -1)
-    query = (tasks.characters[..., None] * drawings + tasks.query_drawings).reshape(n_tasks, -1)
-    used, position = np.unique(np.concatenate([support, query], axis=1), return_inverse=True)
-    position = position.reshape(n_tasks, -1)
-    embeddings = scorer.embed(data.images.reshape(-1, *data.images.shape[2:])[used])
-    n_support = support.shape[1]
-    per_task = np.empty(n_tasks)
-    for index in range(n_tasks):
-        order = tasks.support_order[index]
-        support_labels = np.repeat(np.arange(n_way), k_shot)[order]
-        scores = scorer.compare(
-            embeddings[position[index, n_support:]], embeddings[position[index, :n_support][order]]
-        )
-        predicted = predict(scores, support_labels, n_way, rng)
-        per_task[index] = np.mean(predicted == np.repeat(np.arange(n_way), n_query))
-    return Accuracy.from_tasks(per_task)
-
-
-def save_atomically(save: Callable[[str], None], path: str | Path) -> None:
-    """Run ``save(temporary path)`` then move the file onto ``path`` in one step.
-
-    A reader (or a crash) never sees a half-written checkpoint. The temporary file sits in
-    the same folder and keeps the suffix Keras needs (``.keras``, ``.weights.h5``, ``.json``).
-    """
-    path = Path(path)
-    suffix = "".join(path.suffixes[-2:]) if path.name.endswith(".weights.h5") else path.suffix
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp{suffix}")
-    try:
-        save(str(temporary))
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
 _BARE_COPIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -505,7 +431,7 @@ class OneShotValidation(keras.callbacks.Callback):
 
     def measure(self) -> Accuracy:
         """The model's accuracy on the validation tasks, now."""
-        return fast_accuracy(self.make_scorer(self.model), self.data, self.n_way, **self.task_arguments)
+        return accuracy(self.make_scorer(self.model), self.data, self.n_way, **self.task_arguments)
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         result = self.measure()

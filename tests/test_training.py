@@ -148,16 +148,13 @@ class MeanPixelScorer:
 
 
 @pytest.mark.parametrize("k_shot, n_query, within", [(1, 1, True), (2, 2, False)])
-def test_fast_accuracy_equals_evaluate_accuracy(k_shot, n_query, within):
+def test_embedding_path_equals_plain_path(k_shot, n_query, within):
     data = synthetic_split((6, 5, 4), drawings=6, seed=2)
     arguments = dict(n_tasks=30, n_query=n_query, within_alphabet=within, seed=3)
-    fast = training.fast_accuracy(MeanPixelScorer(), data, 4, k_shot, **arguments)
-    slow = evaluate.accuracy(MeanPixelScorer(), data, 4, k_shot, **arguments)
-    np.testing.assert_array_equal(fast.per_task, slow.per_task)
-    plain = training.fast_accuracy(
-        MeanPixelScorer().scores, data, 4, k_shot, **arguments
-    )  # no embed: fallback
-    np.testing.assert_array_equal(plain.per_task, slow.per_task)
+    assert isinstance(MeanPixelScorer(), evaluate.EmbeddingScorer)
+    embedded = evaluate.accuracy(MeanPixelScorer(), data, 4, k_shot, **arguments)
+    plain = evaluate.accuracy(MeanPixelScorer().scores, data, 4, k_shot, **arguments)  # a bare function
+    np.testing.assert_array_equal(embedded.per_task, plain.per_task)
 
 
 def test_budget_names_what_ran_out():
