@@ -114,7 +114,9 @@ class OmniglotSplit:
     @property
     def alphabet_ids(self) -> np.ndarray:
         """(n_characters,) int: the index into ``alphabet_names`` of each row."""
-        return np.unique(self.alphabets, return_inverse=True)[1].reshape(-1)
+        _, first_row, sorted_ids = np.unique(self.alphabets, return_index=True, return_inverse=True)
+        rank_in_row_order = np.argsort(np.argsort(first_row))  # sorted position -> row-order position
+        return rank_in_row_order[sorted_ids.reshape(-1)]
 
     def select(self, alphabets: list[str] | tuple[str, ...], name: str | None = None) -> OmniglotSplit:
         """The rows of the named alphabets. Raises KeyError naming any alphabet not present."""

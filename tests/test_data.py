@@ -144,6 +144,13 @@ def test_download_with_wrong_checksum_leaves_nothing(tmp_path, cache_home, tiny_
     assert os.listdir(cache_home / "omniglot") == []
 
 
+def test_alphabet_ids_follow_row_order():
+    images = np.zeros((3, 20, 105, 105), dtype=bool)
+    split = data.OmniglotSplit(images, np.array(["b", "a", "b"]), np.array(["c1", "c1", "c2"]))
+    assert split.alphabet_names == ["b", "a"]
+    assert split.alphabet_ids.tolist() == [0, 1, 0]
+
+
 def test_validation_alphabets_are_disjoint_from_train(split):
     train, validation = train_validation_split(split, ("A1",))
     assert set(train.alphabet_names) == {"A0", "A2"}
