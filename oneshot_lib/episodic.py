@@ -21,20 +21,28 @@ Training is plain ``model.fit``: a model's ``call`` takes an episode
 ``{"support", "support_labels", "query"}`` and returns (Q, N) logits, so Keras's own sparse
 categorical cross-entropy, accuracy metric and callbacks apply unchanged
 (``episode_dataset`` streams the episodes). ``model.scorer()`` turns a trained model into a
-scorer for ``oneshot_lib.evaluate``.
+scorer for ``oneshot_lib.evaluate``. Both are registered as model kinds of
+``oneshot_lib.training`` (``python -m oneshot_lib.train --model prototypical|matching``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import dataclasses
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import augment
 from .backend import keras, tf
 from .data import OmniglotSplit
+from .evaluate import Accuracy, predict
 from .evaluate import class_scores as mean_class_scores
+from .streams import gathered_dataset, seeded_index_stream, step_seed
 from .tasks import check_task_request, sample_task_indices
+
+if TYPE_CHECKING:
+    from . import training
 
 ops = keras.ops
 
@@ -279,7 +287,7 @@ def build_episodic(
     seed: int | None = None,
     **kwargs,
 ) -> EpisodicNetwork:
-    """A new, uncompiled prototypical or matching network (compile it with ``compile_episodic``).
+    """A new, uncompiled prototypical or matching network (compile it with ``training.compile_model``).
 
     Args:
         method: ``"prototypical"`` or ``"matching"``; the model is named after it.
@@ -305,10 +313,10 @@ def episode_metrics() -> list[keras.metrics.Metric]:
     return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
 
 
-def compile_episodic(model: keras.Model, learning_rate: float = 1e-3) -> keras.Model:
-    """Compile ``model`` with Adam (Snell et al.'s rate by default), ``episode_loss`` and accuracy."""
-    model.compile(keras.optimizers.Adam(learning_rate), loss=episode_loss(), metrics=episode_metrics())
-    return model
+def scaled_distortions(image_size: int, distortions: augment.Distortions = augment.KOCH) -> augment.Distortions:
+    """``distortions`` for images of side ``image_size``: the translation (in pixels of Omniglot's
+    105x105 images) scaled down with the image; angles, shears and scales need no change."""
+    return dataclasses.replace(distortions, translation=distortions.translation * image_size / 105)
 
 
 # ------------------------------------------------------------------ episodes through tf.data
@@ -333,20 +341,13 @@ def episode_indices_stream(
     (n_way, k_shot) and (n_way, n_query), support_order (n_way * k_shot,), turns (n_way,) int
     in [0, 4) (all 0 unless ``rotate_classes``), step a scalar int.
     """
-    step = start_step
-    while True:
-        rng = np.random.default_rng([seed, step])
+
+    def sample(rng: np.random.Generator) -> tuple[np.ndarray, ...]:
         task = sample_task_indices(data, 1, n_way, k_shot, n_query, within_alphabet=within_alphabet, rng=rng)
         turns = rng.integers(4, size=n_way) if rotate_classes else np.zeros(n_way, dtype=np.int64)
-        yield (
-            task.characters[0],
-            task.support_drawings[0],
-            task.query_drawings[0],
-            task.support_order[0],
-            turns,
-            step,
-        )
-        step += 1
+        return task.characters[0], task.support_drawings[0], task.query_drawings[0], task.support_order[0], turns
+
+    return seeded_index_stream(sample, seed=seed, start_step=start_step)
 
 
 def episode_dataset(
@@ -405,9 +406,7 @@ def episode_dataset(
         support = _gather_class_images(images, characters, support_drawings, turns)
         query = _gather_class_images(images, characters, query_drawings, turns)
         if distortions is not None:
-            both = augment.distort(
-                tf.concat([support, query], axis=0), tf.stack([tf.cast(seed, tf.int64), step]), distortions
-            )
+            both = augment.distort(tf.concat([support, query], axis=0), step_seed(seed, step), distortions)
             support, query = both[: n_way * k_shot], both[n_way * k_shot :]
         episode = {
             "support": tf.gather(support, support_order),
@@ -416,7 +415,7 @@ def episode_dataset(
         }
         return episode, tf.repeat(tf.range(n_way), n_query)
 
-    stream = tf.data.Dataset.from_generator(
+    return gathered_dataset(
         lambda: episode_indices_stream(
             data,
             n_way,
@@ -427,10 +426,8 @@ def episode_dataset(
             seed=seed,
             start_step=start_step,
         ),
-        output_signature=signature,
-    )
-    return stream.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(
-        tf.data.AUTOTUNE
+        signature,
+        gather,
     )
 
 
@@ -518,10 +515,16 @@ class PrototypicalScorer(EmbeddingScorer):
 
     ``scores`` returns minus the squared distance of each query to each support image's
     embedding. With one shot a support image is its class's prototype, so that is the network's
-    own logit. With k > 1, ``evaluate`` averages each class's scores, which gives
+    own logit, and ``evaluate.accuracy`` (and the one-shot validation of a training run) apply
+    the prototype rule exactly.
+
+    With k > 1 they do not: ``evaluate`` averages each class's scores, which gives
     ``-|q - c|^2 - v_c``, where c is the prototype and v_c the mean squared distance of the class's
-    embeddings to c: the prototype logit minus a penalty for a spread-out class. The method's
-    own rule is ``class_scores``: minus the squared distance to each prototype.
+    embeddings to c: the prototype logit minus a penalty for a spread-out class, which can change
+    the decision. No per-image score can fix that, because ``scores`` is not told which support
+    images share a class (and ``|c|^2`` is not an average over the class's images). The method's
+    own rule is ``class_scores``: minus the squared distance to each prototype; measure k-shot
+    accuracy with ``class_accuracy``, which uses it on the very tasks ``evaluate.accuracy`` draws.
     """
 
     name = "prototypical network"
@@ -562,6 +565,36 @@ class MatchingScorer(EmbeddingScorer):
         return per_class
 
 
+def class_accuracy(
+    scorer: EmbeddingScorer,
+    data: OmniglotSplit,
+    n_way: int,
+    k_shot: int = 1,
+    *,
+    n_tasks: int = 200,
+    n_query: int = 1,
+    within_alphabet: bool = False,
+    seed: int = 0,
+) -> Accuracy:
+    """``evaluate.accuracy`` with each class scored by ``scorer.class_scores`` (e.g. its prototype).
+
+    The same seed draws the same tasks and breaks ties the same way as ``evaluate.accuracy``,
+    so with one shot (or a scorer whose class score is the mean of its per-image scores) the
+    result is identical; with k > 1 shots it is the prototypical network's own rule.
+
+    Raises ValueError if such tasks cannot be drawn from ``data``.
+    """
+    rng = np.random.default_rng(seed)
+    tasks = sample_task_indices(data, n_tasks, n_way, k_shot, n_query, within_alphabet=within_alphabet, rng=rng)
+    classes = np.arange(n_way)
+    per_task = np.empty(n_tasks)
+    for index in range(n_tasks):
+        task = tasks.task(data, index)
+        per_class = scorer.class_scores(task.query, task.support, task.support_labels, n_way)
+        per_task[index] = np.mean(predict(per_class, classes, n_way, rng) == task.query_labels)
+    return Accuracy.from_tasks(per_task)
+
+
 def _check_labels(support_labels: np.ndarray, n_support: int, n_way: int) -> np.ndarray:
     labels = np.asarray(support_labels)
     if labels.shape != (n_support,):
@@ -576,3 +609,65 @@ def _check_labels(support_labels: np.ndarray, n_support: int, n_way: int) -> np.
     if len(missing):
         raise ValueError(f"classes {missing.tolist()} have no support image: every class needs at least one")
     return labels.astype(np.int32)
+
+
+# ------------------------------------------------------------------ the episodic model kinds
+
+
+def check_image_size(config: TrainingConfig) -> None:
+    """Raise ValueError if ``config.image_size`` is too small for the embedding's poolings."""
+    if config.image_size < 2**BLOCKS:
+        raise ValueError(
+            f"image_size {config.image_size} is too small for the embedding's {BLOCKS} 2x2 poolings: "
+            f"use at least {2**BLOCKS} (the default is {IMAGE_SIZE})"
+        )
+
+
+def _build(config: TrainingConfig, data: OmniglotSplit | None = None) -> EpisodicNetwork:
+    return build_episodic(config.model, image_size=config.image_size, seed=config.seed)
+
+
+def _dataset(data: OmniglotSplit, config: TrainingConfig, start_step: int) -> tf.data.Dataset:
+    return episode_dataset(
+        data,
+        config.n_way,
+        config.k_shot,
+        config.n_query,
+        within_alphabet=config.episode_within_alphabet,
+        rotate_classes=config.rotate_classes,
+        distortions=scaled_distortions(config.image_size) if config.augment else None,
+        image_size=config.image_size,
+        seed=config.seed,
+        start_step=start_step,
+    )
+
+
+def embedding_model_kind(
+    build: Callable[[TrainingConfig, OmniglotSplit | None], keras.Model],
+    dataset: Callable[[OmniglotSplit, TrainingConfig, int], tf.data.Dataset],
+    seen: Callable[[TrainingConfig], tuple[str, int]],
+    accuracy_name: str,
+) -> training.ModelKind:
+    """A model kind for a network trained on integer labels with logits, scored by its ``scorer()``
+    method (the episodic networks and the transfer classifier); see ``training.ModelKind``."""
+    from .training import ModelKind  # here: transfer calls this while training may still be importing us
+
+    return ModelKind(
+        build=build,
+        dataset=dataset,
+        scorer=lambda model: model.scorer(),
+        loss=episode_loss,
+        metrics=episode_metrics,
+        check=check_image_size,
+        seen=seen,
+        accuracy_name=accuracy_name,
+    )
+
+
+# training imports this module at its end: import it only now, when everything above exists.
+from .training import TrainingConfig, register_model_kind  # noqa: E402
+
+for _method in METHODS:
+    register_model_kind(
+        _method, embedding_model_kind(_build, _dataset, lambda config: ("episodes_seen", 1), "query acc")
+    )

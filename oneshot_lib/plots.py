@@ -546,3 +546,127 @@ def plot_distinct_pairs_seen(
     ax.legend(fontsize=7, loc="upper left")
     ax.figure.tight_layout()
     return ax
+
+
+# ---------------------------------------------------------------- chapter 5: training
+
+
+def plot_pair_batch(left: np.ndarray, right: np.ndarray, same: np.ndarray, *, n_pairs: int = 8) -> Figure:
+    """The first ``n_pairs`` pairs of a training batch, one column per pair, labelled same/different.
+
+    ``left`` and ``right`` are (B, H, W) float or bool images, ``same`` (B,) 0/1 targets.
+    """
+    n_pairs = min(n_pairs, len(same))
+    fig, axes = plt.subplots(2, n_pairs, figsize=(1.1 * n_pairs, 2.5), squeeze=False)
+    for column in range(n_pairs):
+        color = ANSWER_COLOR if same[column] else WRONG_COLOR
+        draw_drawing(axes[0, column], left[column], frame_color=color,
+                     title="same" if same[column] else "different", fontsize=8)
+        draw_drawing(axes[1, column], right[column], frame_color=color)
+    fig.suptitle("A training batch: pairs of drawings and their targets", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_distortion_gallery(originals: np.ndarray, distorted: np.ndarray) -> Figure:
+    """Each original drawing (n, H, W) followed by its distortions (n, m, H, W), one row each."""
+    n, m = distorted.shape[:2]
+    fig, axes = plt.subplots(n, m + 1, figsize=(0.95 * (m + 1), 1.0 * n), squeeze=False)
+    for row in range(n):
+        draw_drawing(axes[row, 0], originals[row], frame_color=QUERY_COLOR, title="original" if row == 0 else None)
+        for column in range(m):
+            draw_drawing(axes[row, column + 1], distorted[row, column],
+                         title="distorted" if row == 0 and column == 0 else None)
+    fig.suptitle("Koch's affine distortions: each drawing, then random distortions of it", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_training_history(histories: Mapping[str, Mapping], *, chance: float | None = None) -> Figure:
+    """Training loss and validation one-shot accuracy against training minutes, one line per run.
+
+    ``histories`` maps a label to a ``history.json`` of ``training.train`` (its ``epochs``
+    records: ``elapsed_seconds``, ``loss``, ``val_oneshot_accuracy``, ``val_oneshot_stderr``).
+    Error bars are one standard error over the validation tasks. ``chance`` draws 1/N dashed.
+    """
+    fig, (loss_ax, accuracy_ax) = plt.subplots(1, 2, figsize=(11, 3.8))
+    for index, (label, history) in enumerate(histories.items()):
+        epochs = history["epochs"]
+        minutes = np.array([record["elapsed_seconds"] for record in epochs]) / 60
+        loss_ax.plot(minutes, [record["loss"] for record in epochs], color=f"C{index}", label=label)
+        accuracy_ax.errorbar(
+            minutes,
+            [record["val_oneshot_accuracy"] for record in epochs],
+            yerr=[record["val_oneshot_stderr"] for record in epochs],
+            color=f"C{index}", marker="o", ms=2.5, capsize=2, label=label,
+        )
+    if chance is not None:
+        accuracy_ax.axhline(chance, ls="--", color="0.4", label="chance")
+    loss_ax.set_yscale("log")
+    loss_ax.set(xlabel="training minutes", ylabel="training loss (cross-entropy + L2)", title="Loss")
+    accuracy_ax.set(xlabel="training minutes", ylabel="accuracy", ylim=(0, 1),
+                    title="Validation: 20-way one-shot, within alphabets")
+    accuracy_ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    for ax in (loss_ax, accuracy_ax):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+# ---------------------------------------------------------------- chapter 6: N-way results
+
+
+def plot_score_bars(scores: Mapping[str, np.ndarray], support_labels: np.ndarray, answer: int) -> Figure:
+    """Each scorer's scores of the support images as bars, one row per scorer.
+
+    ``scores`` maps a scorer's name to its (S,) scores of one query against the support set,
+    ``support_labels`` (S,) gives each support image's class and ``answer`` the query's. Bars of
+    the answer's class are green; the scorer's highest bar, if it is another class, red. Scores
+    are on each scorer's own scale (a probability, a negative distance, ...), so each row has
+    its own y axis.
+    """
+    if not scores:
+        raise ValueError("scores is empty: pass {scorer name: (S,) scores}")
+    fig, axes = plt.subplots(len(scores), 1, figsize=(7.5, 1.5 * len(scores)), squeeze=False, sharex=True)
+    positions = np.arange(len(support_labels))
+    for ax, (name, row) in zip(axes[:, 0], scores.items(), strict=True):
+        row = np.asarray(row, dtype=float)
+        colors = np.where(support_labels == answer, ANSWER_COLOR, "0.6").astype(object)
+        best = int(np.argmax(row))
+        if support_labels[best] != answer:
+            colors[best] = WRONG_COLOR
+        low = row.min() - 0.05 * (np.ptp(row) or 1.0)
+        ax.bar(positions, row - low, bottom=low, color=list(colors))
+        ax.set_ylabel(name, fontsize=8, rotation=0, ha="right", va="center")
+        ax.tick_params(labelsize=7)
+        ax.grid(axis="y", alpha=0.3)
+    axes[-1, 0].set_xticks(positions)
+    axes[-1, 0].set_xlabel("support image (green: the answer's class; red: a wrong pick)")
+    fig.tight_layout()
+    return fig
+
+
+def plot_mistakes(
+    queries: np.ndarray,
+    answers: np.ndarray,
+    picks: np.ndarray,
+    answer_scores: np.ndarray,
+    pick_scores: np.ndarray,
+    *,
+    title: str = "Hardest mistakes",
+) -> Figure:
+    """One row per mistake: the query, the right support image and the chosen one, with scores.
+
+    ``queries``, ``answers`` and ``picks`` are (n, H, W) images; ``answer_scores`` and
+    ``pick_scores`` (n,) the scorer's scores of the right and the chosen support image.
+    """
+    n = len(queries)
+    fig, axes = plt.subplots(n, 3, figsize=(4.2, 1.45 * n), squeeze=False)
+    for row in range(n):
+        draw_drawing(axes[row, 0], queries[row], frame_color=QUERY_COLOR, title="query" if row == 0 else None)
+        draw_drawing(axes[row, 1], answers[row], frame_color=ANSWER_COLOR, title=f"right: {answer_scores[row]:.3f}")
+        draw_drawing(axes[row, 2], picks[row], frame_color=WRONG_COLOR, title=f"chosen: {pick_scores[row]:.3f}")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig

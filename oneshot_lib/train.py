@@ -6,9 +6,15 @@ into ``--output``: ``config.json`` (with this command), ``history.json``, ``best
 ``last.keras`` and ``log.txt``. Run the same command again to resume an interrupted run, or
 with a larger ``--minutes``/``--steps`` to train further.
 
-Example (the CPU-sized siamese network, 5 minutes)::
+``--model`` picks what to train: the siamese network (pairs), a prototypical or matching
+network (episodes: ``--n-way``, ``--k-shot``, ``--n-query``) or the transfer baseline (a
+classifier over the training characters, then cosine nearest neighbour). All four are
+validated, checkpointed and resumed the same way.
+
+Examples (5 minutes each)::
 
     python -m oneshot_lib.train --size cpu --minutes 5 --output runs/siamese-cpu
+    python -m oneshot_lib.train --model prototypical --rotate-classes --minutes 5 --output runs/proto
 """
 
 from __future__ import annotations
@@ -48,6 +54,27 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, dest="max_steps", help="budget in training steps (batches)")
     p.add_argument("--model", default=defaults.model, choices=sorted(MODEL_KINDS))
     p.add_argument("--size", default=defaults.size, help="siamese architecture: cpu (default) or koch")
+    episodes = p.add_argument_group("episodic and transfer models")
+    episodes.add_argument(
+        "--n-way", type=int, default=defaults.n_way, help="classes per training episode (episodic models)"
+    )
+    episodes.add_argument("--k-shot", type=int, default=defaults.k_shot, help="support images per class")
+    episodes.add_argument("--n-query", type=int, default=defaults.n_query, help="query images per class")
+    episodes.add_argument(
+        "--episode-within-alphabet",
+        action=argparse.BooleanOptionalAction,
+        default=defaults.episode_within_alphabet,
+        help="draw each training episode's classes from one alphabet",
+    )
+    episodes.add_argument(
+        "--rotate-classes",
+        action=argparse.BooleanOptionalAction,
+        default=defaults.rotate_classes,
+        help="rotations by 90, 180 and 270 degrees make new classes (episodic and transfer models)",
+    )
+    episodes.add_argument(
+        "--image-size", type=int, default=defaults.image_size, help="side of the images the embedding reads"
+    )
     p.add_argument(
         "--augment",
         action=argparse.BooleanOptionalAction,
@@ -69,7 +96,12 @@ def parser() -> argparse.ArgumentParser:
         default={},
         help="sgd only: per-layer learning-rate multipliers, e.g. conv_1=2,features=0.5",
     )
-    p.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=defaults.batch_size,
+        help="pairs (siamese) or images (transfer) per step; episodic models train on one episode per step",
+    )
     p.add_argument(
         "--hard-negatives",
         action=argparse.BooleanOptionalAction,

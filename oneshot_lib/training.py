@@ -16,8 +16,9 @@ The pieces, each usable on its own (chapter 5 uses them with a plain ``model.fit
 
 What a run trains is a *model kind* (``MODEL_KINDS``): how to build the model, stream its
 training batches, compile it and turn it into a scorer. ``"siamese"`` is registered here;
-other kinds (the episodic networks) register theirs with ``register_model_kind`` and get the
-same command line, validation and checkpoints.
+``"prototypical"`` and ``"matching"`` (``oneshot_lib.episodic``) and ``"transfer"``
+(``oneshot_lib.transfer``) register theirs with ``register_model_kind`` (this module imports
+both at its end) and get the same command line, validation and checkpoints.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from .backend import keras, tf
 from .data import OmniglotSplit
 from .evaluate import Accuracy, accuracy
 from .files import save_atomically
+from .streams import gathered_dataset, seeded_index_stream, step_seed
 from .tasks import sample_pair_indices, sample_task_indices
 
 # ------------------------------------------------------------------ configuration
@@ -59,15 +61,27 @@ class TrainingConfig:
     """Everything that defines a training run (saved as ``config.json`` in its folder).
 
     Attributes:
-        model: a key of ``MODEL_KINDS`` (``"siamese"``).
-        size: the siamese architecture, a key of ``siamese.ARCHITECTURES`` (``"cpu"``, ``"koch"``).
+        model: a key of ``MODEL_KINDS``: ``"siamese"``, ``"prototypical"``, ``"matching"`` or
+            ``"transfer"``.
+        size: siamese only: the architecture, a key of ``siamese.ARCHITECTURES`` (``"cpu"``, ``"koch"``).
         optimizer: ``"adam"`` (the blog's) or ``"sgd"`` (Koch's, see ``KochSGD``).
         learning_rate: base learning rate; None for the optimiser's default
             (``DEFAULT_LEARNING_RATES``).
-        batch_size: pairs per training step (half same, half different).
-        augment: apply Koch's affine distortions to every training image.
-        hard_negatives: draw the different pairs from one alphabet (harder) instead of anywhere.
-        l2_conv, l2_dense: L2 penalty factors on the convolution and dense kernels.
+        batch_size: siamese: pairs per training step (half same, half different; even);
+            transfer: images per step; ignored by the episodic kinds (one episode per step,
+            its size set by ``n_way``, ``k_shot`` and ``n_query``).
+        augment: apply Koch's affine distortions to every training image (for the kinds that
+            read ``image_size`` images, with the translation scaled to that size).
+        hard_negatives: siamese only: draw the different pairs from one alphabet (harder).
+        l2_conv, l2_dense: siamese only: L2 penalty factors on the convolution and dense kernels.
+        n_way, k_shot, n_query: episodic kinds only: each training episode has ``n_way``
+            classes with ``k_shot`` support and ``n_query`` query images each (default 20-way
+            1-shot, 5 queries: 120 images per step).
+        episode_within_alphabet: episodic kinds only: draw each episode's classes from one
+            alphabet (harder, like the validation tasks) instead of anywhere.
+        rotate_classes: episodic and transfer kinds: rotations by multiples of 90 degrees make
+            new classes (Vinyals's and Snell's augmentation: four classes per character).
+        image_size: episodic and transfer kinds: side of the images the embedding reads (28).
         steps_per_epoch: training steps between two validations (an *epoch* here).
         minutes: wall-clock budget, validation included; None for no limit.
         max_steps: budget in training steps; None for no limit.
@@ -103,6 +117,12 @@ class TrainingConfig:
     momentum_epochs: int = 20
     lr_decay: float = 0.99
     layer_rates: dict[str, float] = field(default_factory=dict)
+    n_way: int = 20
+    k_shot: int = 1
+    n_query: int = 5
+    episode_within_alphabet: bool = False
+    rotate_classes: bool = False
+    image_size: int = 28
 
     def __post_init__(self):
         self.check()
@@ -127,14 +147,14 @@ class TrainingConfig:
             "patience": self.patience,
             "val_tasks": self.val_tasks,
             "momentum_epochs": self.momentum_epochs,
+            "k_shot": self.k_shot,
+            "n_query": self.n_query,
         }
         for name, value in positive.items():
             if value < 1:
                 raise ValueError(f"{name} must be at least 1, got {value}")
-        if self.batch_size % 2:
-            raise ValueError(
-                f"batch_size must be even (half same, half different pairs), got {self.batch_size}"
-            )
+        if self.n_way < 2:
+            raise ValueError(f"n_way must be at least 2 (an episode needs classes to tell apart), got {self.n_way}")
         if (
             self.minutes is not None
             and self.minutes <= 0
@@ -146,6 +166,9 @@ class TrainingConfig:
             )
         if self.learning_rate is not None and self.learning_rate <= 0:
             raise ValueError(f"learning_rate must be positive, got {self.learning_rate}")
+        kind_check = MODEL_KINDS[self.model].check
+        if kind_check is not None:
+            kind_check(self)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -168,19 +191,27 @@ class ModelKind:
     """How to train and use one kind of model; see ``register_model_kind``.
 
     Attributes:
-        build: config -> a new, uncompiled keras.Model, its weights seeded by ``config.seed``.
+        build: (config, training split) -> a new, uncompiled keras.Model, its weights seeded by
+            ``config.seed``. The split is None when a saved run is rebuilt without its data.
         dataset: (training split, config, first step) -> an endless tf.data.Dataset of
             (inputs, targets) batches, batch ``s`` a function of the seed and ``s`` only.
         scorer: trained keras.Model -> a scorer (ideally with ``embed`` and ``compare``, so
             validation can embed each image once; see ``evaluate.EmbeddingScorer``).
         loss, metrics: factories for ``model.compile``.
+        check: config -> None, raising ValueError (saying what to change) if the kind cannot
+            run it; None for no check beyond ``TrainingConfig.check``.
+        seen: config -> (history key, examples per step), e.g. ``("pairs_seen", batch_size)``.
+        accuracy_name: what the training accuracy counts, for the log lines.
     """
 
-    build: Callable[[TrainingConfig], keras.Model]
+    build: Callable[[TrainingConfig, OmniglotSplit | None], keras.Model]
     dataset: Callable[[OmniglotSplit, TrainingConfig, int], tf.data.Dataset]
     scorer: Callable[[keras.Model], object]
     loss: Callable[[], keras.losses.Loss]
     metrics: Callable[[], list]
+    check: Callable[[TrainingConfig], None] | None = None
+    seen: Callable[[TrainingConfig], tuple[str, int]] = lambda config: ("pairs_seen", config.batch_size)
+    accuracy_name: str = "pair acc"
 
 
 MODEL_KINDS: dict[str, ModelKind] = {}
@@ -202,13 +233,12 @@ def pair_indices_stream(
     Batch ``step`` is ``tasks.sample_pair_indices`` with the generator seeded by
     ``(seed, step)``, so it is the same whichever step the stream starts from.
     """
-    step = start_step
-    while True:
-        pairs = sample_pair_indices(
-            data, batch_size, hard_negatives=hard_negatives, rng=np.random.default_rng([seed, step])
-        )
-        yield pairs.left, pairs.right, pairs.same, step
-        step += 1
+
+    def sample(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        pairs = sample_pair_indices(data, batch_size, hard_negatives=hard_negatives, rng=rng)
+        return pairs.left, pairs.right, pairs.same
+
+    return seeded_index_stream(sample, seed=seed, start_step=start_step)
 
 
 def pair_dataset(
@@ -245,17 +275,15 @@ def pair_dataset(
     def gather(left, right, same, step):
         both = tf.cast(tf.gather_nd(images, tf.concat([left, right], axis=0)), tf.float32)
         if augment:
-            both = augment_module.distort(both, tf.stack([tf.cast(seed, tf.int64), step]), distortions)
+            both = augment_module.distort(both, step_seed(seed, step), distortions)
         return {"left": both[:batch_size], "right": both[batch_size:]}, same
 
-    stream = tf.data.Dataset.from_generator(
+    return gathered_dataset(
         lambda: pair_indices_stream(
             data, batch_size, seed=seed, start_step=start_step, hard_negatives=hard_negatives
         ),
-        output_signature=signature,
-    )
-    return stream.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(
-        tf.data.AUTOTUNE
+        signature,
+        gather,
     )
 
 
@@ -530,10 +558,13 @@ class RunRecorder(keras.callbacks.Callback):
         validation: OneShotValidation,
         batch_size: int,
         verbose: int = 1,
+        seen: str = "pairs_seen",
+        accuracy_name: str = "pair acc",
     ):
         super().__init__()
         self.files, self.history, self.budget, self.validation = files, history, budget, validation
-        self.batch_size = batch_size
+        self.batch_size = batch_size  # examples per step, counted under the history key ``seen``
+        self.seen, self.accuracy_name = seen, accuracy_name
         self.verbose = verbose
         self.progress: keras.utils.Progbar | None = None
 
@@ -562,7 +593,7 @@ class RunRecorder(keras.callbacks.Callback):
         record = {
             "epoch": epoch + 1,
             "step": steps,
-            "pairs_seen": steps * self.batch_size,
+            self.seen: steps * self.batch_size,
             "elapsed_seconds": round(self.budget.elapsed(), 2),
             **{name: float(value) for name, value in logs.items()},
             "learning_rate": float(keras.ops.convert_to_numpy(optimizer.learning_rate)),
@@ -575,18 +606,22 @@ class RunRecorder(keras.callbacks.Callback):
         save_atomically(self.model.save, self.files.last)
         write_json(self.files.history, self.history)
         self.log(
-            describe_epoch(record, self.validation.best, self.validation.best_epoch, self.validation.n_way)
+            describe_epoch(
+                record, self.validation.best, self.validation.best_epoch, self.validation.n_way, self.accuracy_name
+            )
         )
 
 
-def describe_epoch(record: dict, best: float, best_epoch: int | None, n_way: int = 20) -> str:
-    """One readable log line for an epoch record."""
+def describe_epoch(
+    record: dict, best: float, best_epoch: int | None, n_way: int = 20, accuracy_name: str = "pair acc"
+) -> str:
+    """One readable log line for an epoch record; ``accuracy_name`` labels its training accuracy."""
     parts = [
         f"epoch {record['epoch']:3d}",
         f"step {record['step']:6d}",
         f"{record['elapsed_seconds'] / 60:6.1f} min",
         f"loss {record.get('loss', math.nan):.4f}",
-        f"pair acc {record.get('accuracy', math.nan):.1%}",
+        f"{accuracy_name} {record.get('accuracy', math.nan):.1%}",
         f"val {n_way}-way {record.get('val_oneshot_accuracy', math.nan):.1%}",
         f"best {best:.1%} (epoch {best_epoch})",
         f"lr {record['learning_rate']:.2g}",
@@ -617,7 +652,9 @@ def load_run_model(folder: str | Path, which: str = "best") -> tuple[keras.Model
 
     ``which="best"`` rebuilds the model and loads ``best.weights.h5`` (checked by
     ``siamese.load_weights``); a siamese network is rebuilt from the architecture recorded in
-    ``config.json``, so later changes to ``siamese.ARCHITECTURES`` cannot break old runs.
+    ``config.json``, so later changes to ``siamese.ARCHITECTURES`` cannot break old runs, and
+    the other kinds from the Keras model config recorded there (``"model"``: a transfer
+    classifier's class count depends on the training data).
     ``which="last"`` loads ``last.keras``, with its optimiser.
 
     Raises FileNotFoundError if the folder holds no such run, ValueError for another ``which``,
@@ -632,12 +669,30 @@ def load_run_model(folder: str | Path, which: str = "best") -> tuple[keras.Model
         return keras.saving.load_model(files.last), config
     if which != "best":
         raise ValueError(f"which must be 'best' or 'last', got {which!r}")
-    if config.model == "siamese" and "architecture" in saved:
+    if config.model != "siamese":
+        return _load_kind_weights(_rebuild(saved, config), files.best), config
+    if "architecture" in saved:
         architecture = siamese.Architecture.from_json(saved["architecture"])
         model = siamese.build_siamese(architecture, l2_conv=config.l2_conv, l2_dense=config.l2_dense)
     else:
-        model = MODEL_KINDS[config.model].build(config)
+        model = _build_siamese(config)
     return siamese.load_weights(model, files.best), config
+
+
+def _rebuild(saved: dict, config: TrainingConfig) -> keras.Model:
+    """A new model of a non-siamese run: from its recorded Keras config, else from its kind."""
+    if "model" in saved:
+        return keras.saving.deserialize_keras_object(saved["model"])
+    return MODEL_KINDS[config.model].build(config, None)
+
+
+def _load_kind_weights(model: keras.Model, path: Path) -> keras.Model:
+    # siamese.load_weights checks layer by layer, which reads only functional models' files;
+    # these models are rebuilt from the recorded config, so their weights fit by construction.
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    model.load_weights(path)
+    return model
 
 
 def load_run_scorer(folder: str | Path, which: str = "best"):
@@ -686,11 +741,13 @@ def train(
     else:
         history = _new_history()
         keras.utils.set_random_seed(config.seed)
-        model = compile_model(kind.build(config), config)
+        model = compile_model(kind.build(config, train_data), config)
         saved = {"config": config.to_json(), "command": command, "versions": _versions()}
         if config.model == "siamese":
             saved["architecture"] = siamese.describe(config.size)
-            saved["parameters"] = model.count_params()
+        else:
+            saved["model"] = keras.saving.serialize_keras_object(_bare(model))
+        saved["parameters"] = model.count_params()
     write_json(files.config, saved)
 
     steps_done = int(model.optimizer.iterations)
@@ -709,7 +766,8 @@ def train(
         best=-math.inf if best is None else best,
         best_epoch=history["best_epoch"],
     )
-    recorder = RunRecorder(files, history, budget, validation, config.batch_size, verbose)
+    seen, per_step = kind.seen(config)
+    recorder = RunRecorder(files, history, budget, validation, per_step, verbose, seen, kind.accuracy_name)
     epochs_done = len(history["epochs"])
     reason = budget.exhausted(steps_done)
     if history["best_epoch"] is not None and epochs_done - history["best_epoch"] >= config.patience:
@@ -718,9 +776,10 @@ def train(
         recorder.log(f"nothing to do in {files.folder}: {reason}")
         return history
 
+    name = f"{config.model} ({config.size})" if config.model == "siamese" else config.model
     recorder.log(
         ("resuming" if resuming else "training")
-        + f" {config.model} ({config.size}) in {files.folder}: epoch {epochs_done + 1}, step {steps_done}, "
+        + f" {name} in {files.folder}: epoch {epochs_done + 1}, step {steps_done}, "
         + f"{elapsed / 60:.1f} min used"
     )
     history["sessions"].append({"command": command, "start_step": steps_done, "start_epoch": epochs_done})
@@ -754,6 +813,11 @@ def train(
     return history
 
 
+def _bare(model: keras.Model) -> keras.Model:
+    """An uncompiled copy of ``model`` (its config alone, without the compile arguments)."""
+    return type(model).from_config(model.get_config())
+
+
 def _versions() -> dict:
     return {
         "python": sys.version.split()[0],
@@ -771,7 +835,7 @@ def command_line(argv: list[str] | None = None) -> str:
 # ------------------------------------------------------------------ the siamese kind
 
 
-def _build_siamese(config: TrainingConfig) -> keras.Model:
+def _build_siamese(config: TrainingConfig, data: OmniglotSplit | None = None) -> keras.Model:
     return siamese.build_siamese(
         config.size, seed=config.seed, l2_conv=config.l2_conv, l2_dense=config.l2_dense
     )
@@ -788,6 +852,13 @@ def _siamese_dataset(data: OmniglotSplit, config: TrainingConfig, start_step: in
     )
 
 
+def _check_siamese(config: TrainingConfig) -> None:
+    if config.batch_size % 2:
+        raise ValueError(
+            f"batch_size must be even (half same, half different pairs), got {config.batch_size}"
+        )
+
+
 register_model_kind(
     "siamese",
     ModelKind(
@@ -796,5 +867,11 @@ register_model_kind(
         scorer=siamese.SiameseScorer,
         loss=keras.losses.BinaryCrossentropy,
         metrics=lambda: [keras.metrics.BinaryAccuracy(name="accuracy")],
+        check=_check_siamese,
     ),
 )
+
+# The other kinds register themselves when their modules are imported; importing them here
+# makes every kind known wherever training is. (Each imports training only at its own end, so
+# whichever module is imported first, the names it needs exist by then.)
+from . import episodic, transfer  # noqa: E402, F401

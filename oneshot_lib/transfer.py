@@ -8,7 +8,8 @@ with rotations, 3,228-way) classification, and one-shot learning is a nearest ne
 
 The classifier uses the same embedding network as the prototypical and matching networks
 (``episodic.build_embedding``) plus one dense softmax layer, so the comparison isolates the
-training objective.
+training objective. It is registered as the model kind ``"transfer"`` of ``oneshot_lib.training``
+(``python -m oneshot_lib.train --model transfer``).
 """
 
 from __future__ import annotations
@@ -27,9 +28,12 @@ from .episodic import (
     EmbeddingScorer,
     build_embedding,
     cosine_similarities,
+    embedding_model_kind,
     prepare_images,
     rotate_quarter_turns,
+    scaled_distortions,
 )
+from .streams import gathered_dataset, seeded_index_stream, step_seed
 
 ops = keras.ops
 
@@ -92,7 +96,7 @@ def build_classifier(
     blocks: int = BLOCKS,
     seed: int | None = None,
 ) -> TransferClassifier:
-    """A new, uncompiled ``TransferClassifier`` (compile it with ``compile_classifier``).
+    """A new, uncompiled ``TransferClassifier`` (compile it with ``training.compile_model``).
 
     ``seed``, if given, seeds Keras's weight initialisers first. Raises ValueError if
     ``n_classes`` < 2 or the image is too small for the embedding.
@@ -100,22 +104,6 @@ def build_classifier(
     if seed is not None:
         keras.utils.set_random_seed(seed)
     return TransferClassifier(n_classes, image_size, filters, blocks, name="transfer")
-
-
-def classification_loss() -> keras.losses.Loss:
-    return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-
-
-def classification_metrics() -> list[keras.metrics.Metric]:
-    return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
-
-
-def compile_classifier(model: keras.Model, learning_rate: float = 1e-3) -> keras.Model:
-    """Compile ``model`` with Adam, sparse cross-entropy on logits and accuracy."""
-    model.compile(
-        keras.optimizers.Adam(learning_rate), loss=classification_loss(), metrics=classification_metrics()
-    )
-    return model
 
 
 def labelled_indices_stream(
@@ -133,15 +121,15 @@ def labelled_indices_stream(
     the stream starts from. With ``rotate_classes`` each drawing is turned by a random number of
     quarter turns and its label is ``character + len(data) * turns``: four classes per character.
     """
-    step = start_step
     n_drawings = data.images.shape[1]
-    while True:
-        rng = np.random.default_rng([seed, step])
+
+    def sample(rng: np.random.Generator) -> tuple[np.ndarray, ...]:
         characters = rng.integers(len(data), size=batch_size)
         drawings = rng.integers(n_drawings, size=batch_size)
         turns = rng.integers(4, size=batch_size) if rotate_classes else np.zeros(batch_size, dtype=np.int64)
-        yield characters, drawings, turns, characters + len(data) * turns, step
-        step += 1
+        return characters, drawings, turns, characters + len(data) * turns
+
+    return seeded_index_stream(sample, seed=seed, start_step=start_step)
 
 
 def classification_dataset(
@@ -179,17 +167,15 @@ def classification_dataset(
     def gather(characters, drawings, turns, labels, step):
         batch = rotate_quarter_turns(tf.gather_nd(images, tf.stack([characters, drawings], axis=-1)), turns)
         if distortions is not None:
-            batch = augment.distort(batch, tf.stack([tf.cast(seed, tf.int64), step]), distortions)
+            batch = augment.distort(batch, step_seed(seed, step), distortions)
         return batch, tf.cast(labels, tf.int32)
 
-    stream = tf.data.Dataset.from_generator(
+    return gathered_dataset(
         lambda: labelled_indices_stream(
             data, batch_size, rotate_classes=rotate_classes, seed=seed, start_step=start_step
         ),
-        output_signature=signature,
-    )
-    return stream.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(
-        tf.data.AUTOTUNE
+        signature,
+        gather,
     )
 
 
@@ -205,3 +191,35 @@ class CosineNearestNeighbour(EmbeddingScorer):
 
     def compare(self, query, support):
         return ops.convert_to_numpy(cosine_similarities(query, support)).astype(np.float64)
+
+
+# ------------------------------------------------------------------ the "transfer" model kind
+
+
+def _build(config: TrainingConfig, data: OmniglotSplit | None) -> TransferClassifier:
+    if data is None:
+        raise ValueError(
+            "a transfer classifier's size depends on its training data: pass the training split, "
+            "or load a saved run with training.load_run_model (its config.json records the model)"
+        )
+    return build_classifier(n_classes(data, config.rotate_classes), image_size=config.image_size, seed=config.seed)
+
+
+def _dataset(data: OmniglotSplit, config: TrainingConfig, start_step: int) -> tf.data.Dataset:
+    return classification_dataset(
+        data,
+        config.batch_size,
+        rotate_classes=config.rotate_classes,
+        distortions=scaled_distortions(config.image_size) if config.augment else None,
+        image_size=config.image_size,
+        seed=config.seed,
+        start_step=start_step,
+    )
+
+
+# training imports this module at its end: import it only now, when everything above exists.
+from .training import TrainingConfig, register_model_kind  # noqa: E402
+
+register_model_kind(
+    "transfer", embedding_model_kind(_build, _dataset, lambda config: ("images_seen", config.batch_size), "class acc")
+)

@@ -9,6 +9,7 @@ the explorer the last expression of a cell to show it.
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 
 import ipywidgets
 import matplotlib.pyplot as plt
@@ -100,20 +101,21 @@ def character_explorer(
 
 
 class TaskExplorer(ipywidgets.VBox):
-    """Draw N-way k-shot tasks from a split and look at them, optionally with a scorer's pick.
+    """Draw N-way k-shot tasks from a split and look at them, optionally with scorers' picks and scores.
 
     Attributes:
         n_way, k_shot: IntSliders. protocol: ToggleButtons, value ``within_alphabet`` (bool).
         seed: IntText, the seed of the task shown; ``new_task`` (a Button) adds one to it.
         show_answer: Checkbox, frame the right answer in green.
-        status: Label, what the scorer picked, or why no task can be drawn.
+        status: Label, whether each scorer is right, or why no task can be drawn.
         image: Image holding the PNG of ``plots.plot_task``.
+        bars: Image holding the PNG of ``plots.plot_score_bars`` (empty without scorers).
     """
 
     def __init__(
         self,
         data: OmniglotSplit,
-        scorer: ScorerLike | None = None,
+        scorer: ScorerLike | Mapping[str, ScorerLike] | None = None,
         *,
         n_way: int = 20,
         k_shot: int = 1,
@@ -123,7 +125,7 @@ class TaskExplorer(ipywidgets.VBox):
     ):
         check_task_request(data, n_way, k_shot, 1, within_alphabet)
         self.data = data
-        self.scorer = scorer
+        self.scorers = _named_scorers(scorer)
         largest = max(n_way, min(max_way, len(data)))
         self.n_way = ipywidgets.IntSlider(
             value=n_way, min=2, max=largest, description="N-way", continuous_update=False
@@ -139,12 +141,13 @@ class TaskExplorer(ipywidgets.VBox):
         self.show_answer = ipywidgets.Checkbox(value=True, description="show answer")
         self.status = ipywidgets.Label()
         self.image = ipywidgets.Image(format="png")
+        self.bars = ipywidgets.Image(format="png")
         controls = [
             ipywidgets.HBox([self.n_way, self.k_shot]),
             ipywidgets.HBox([self.protocol, self.show_answer]),
             ipywidgets.HBox([self.seed, self.new_task]),
         ]
-        super().__init__([*controls, self.status, self.image])
+        super().__init__([*controls, self.status, self.image, self.bars])
         for control in (self.n_way, self.k_shot, self.protocol, self.seed, self.show_answer):
             control.observe(self._redraw, names="value")
         self.new_task.on_click(self._next_seed)
@@ -163,18 +166,29 @@ class TaskExplorer(ipywidgets.VBox):
             self.status.value = f"No such task: {error}"
             self.image.value = b""
             return
-        predicted = None
-        if self.scorer is None:
+        predicted, verdicts, all_scores = None, [], {}
+        for name, scorer in self.scorers.items():
+            scores = np.asarray(score_function(scorer)(task.query[:1], task.support), dtype=float)
+            rng = np.random.default_rng(self.seed.value)
+            pick = int(predict(scores, task.support_labels, task.n_way, rng)[0])
+            predicted = pick if predicted is None else predicted
+            verdicts.append(f"{name} is {'right' if pick == task.query_labels[0] else 'wrong'}")
+            all_scores[name] = scores[0]
+        if not self.scorers:
             protocol = "within one alphabet" if within else "across alphabets"
             self.status.value = f"a task from {self.data.name!r}, {protocol}"
         else:
-            scores = score_function(self.scorer)(task.query[:1], task.support)
-            rng = np.random.default_rng(self.seed.value)
-            predicted = int(predict(scores, task.support_labels, task.n_way, rng)[0])
-            verdict = "right" if predicted == task.query_labels[0] else "wrong (its pick is framed in red)"
-            self.status.value = f"{_scorer_name(self.scorer)} is {verdict}"
+            first_wrong = predicted != task.query_labels[0]
+            self.status.value = "; ".join(verdicts) + (
+                f" ({next(iter(self.scorers))}'s pick is framed in red)" if first_wrong else ""
+            )
         fig = plots.plot_task(task, show_answer=self.show_answer.value, predicted_class=predicted)
         self.image.value = figure_png(fig)
+        self.bars.value = (
+            figure_png(plots.plot_score_bars(all_scores, task.support_labels, task.query_labels[0]))
+            if all_scores
+            else b""
+        )
 
     def __repr__(self) -> str:
         return (
@@ -188,9 +202,18 @@ def _scorer_name(scorer: ScorerLike) -> str:
     return getattr(scorer, "name", None) or getattr(scorer, "__name__", None) or type(scorer).__name__
 
 
+def _named_scorers(scorers: ScorerLike | Mapping[str, ScorerLike] | None) -> dict[str, ScorerLike]:
+    """{name: scorer} from one scorer, a mapping of them, or None (no scorer)."""
+    if scorers is None:
+        return {}
+    if isinstance(scorers, Mapping):
+        return dict(scorers)
+    return {_scorer_name(scorers): scorers}
+
+
 def task_explorer(
     data: OmniglotSplit,
-    scorer: ScorerLike | None = None,
+    scorer: ScorerLike | Mapping[str, ScorerLike] | None = None,
     *,
     n_way: int = 20,
     k_shot: int = 1,
@@ -199,8 +222,10 @@ def task_explorer(
 ) -> TaskExplorer:
     """An explorer of N-way k-shot tasks drawn from ``data``, starting from the given settings.
 
-    With a ``scorer`` (see ``oneshot_lib.evaluate``), it also shows whether the scorer picks
-    the right support image for the first query. Raises ValueError if the starting task cannot
+    With a ``scorer`` (see ``oneshot_lib.evaluate``), or a {name: scorer} mapping of several,
+    it also shows whether each scorer picks the right class for the first query, and each
+    scorer's scores of the support images as bars (the first scorer's wrong pick is framed
+    in red on the task). Raises ValueError if the starting task cannot
     be drawn (see ``tasks.check_task_request``); later impossible settings are reported in
     ``status`` instead.
     """

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from conftest import synthetic_split
 
-from oneshot_lib import episodic, evaluate
+from oneshot_lib import episodic, evaluate, training
 from oneshot_lib.backend import keras
 
 ops = keras.ops
@@ -282,8 +282,9 @@ def test_impossible_episodes_fail_up_front():
 def test_a_few_steps_of_fit(method):
     split = synthetic_split()
     dataset = episodic.episode_dataset(split, 3, 1, 2, image_size=16, seed=0)
-    model = episodic.compile_episodic(
-        episodic.build_episodic(method, image_size=16, filters=4, blocks=2, seed=0), learning_rate=1e-2
+    model = training.compile_model(
+        episodic.build_episodic(method, image_size=16, filters=4, blocks=2, seed=0),
+        training.TrainingConfig(model=method, learning_rate=1e-2),
     )
     before = [w.copy() for w in model.get_weights()]
     history = model.fit(dataset, steps_per_epoch=3, epochs=2, verbose=0, shuffle=False)

@@ -125,3 +125,50 @@ def test_ink_fraction_histogram_has_one_line_per_split():
     ax = plots.plot_ink_fraction({"first": data, "second": data.select(["Latin"])})
     labels = [text.get_text() for text in ax.get_legend().get_texts()]
     assert len(labels) == 2 and labels[0].startswith("first (mean ")
+
+
+# ---------------------------------------------------------------- chapter 5
+
+
+def test_plot_pair_batch_frames_same_pairs_green_and_different_red():
+    images = np.zeros((4, 105, 105))
+    fig = plots.plot_pair_batch(images, images, np.array([1.0, 0.0, 1.0, 0.0]), n_pairs=3)
+    top = fig.axes[:3]
+    assert [ax.get_title() for ax in top] == ["same", "different", "same"]
+    assert frame_color(top[0]) == to_rgba(plots.ANSWER_COLOR) and frame_color(top[1]) == to_rgba(plots.WRONG_COLOR)
+
+
+def test_plot_distortion_gallery_has_one_row_per_original():
+    fig = plots.plot_distortion_gallery(np.zeros((2, 105, 105)), np.zeros((2, 5, 105, 105)))
+    assert len(fig.axes) == 2 * 6
+
+
+def test_plot_training_history_draws_loss_and_accuracy_per_run():
+    epochs = [
+        {"elapsed_seconds": 60.0 * i, "loss": 1.0 / i, "val_oneshot_accuracy": 0.1 * i, "val_oneshot_stderr": 0.01}
+        for i in (1, 2, 3)
+    ]
+    fig = plots.plot_training_history({"a": {"epochs": epochs}, "b": {"epochs": epochs[:2]}}, chance=0.05)
+    loss_ax, accuracy_ax = fig.axes
+    assert len(loss_ax.get_lines()) == 2
+    np.testing.assert_allclose(loss_ax.get_lines()[0].get_xdata(), [1, 2, 3])
+    assert accuracy_ax.get_ylim() == (0, 1)
+
+
+# ---------------------------------------------------------------- chapter 6
+
+
+def test_plot_score_bars_colours_the_answer_green_and_a_wrong_pick_red():
+    labels = np.array([2, 0, 1])
+    fig = plots.plot_score_bars({"a": np.array([0.9, 0.1, 0.5]), "b": np.array([0.1, 0.2, 0.3])}, labels, answer=2)
+    first, second = fig.axes
+    assert [to_rgba(bar.get_facecolor()) for bar in first.patches][0] == to_rgba(plots.ANSWER_COLOR)
+    assert [to_rgba(bar.get_facecolor()) for bar in second.patches][1:] == [to_rgba("0.6"), to_rgba(plots.WRONG_COLOR)]
+    with pytest.raises(ValueError, match="empty"):
+        plots.plot_score_bars({}, labels, 0)
+
+
+def test_plot_mistakes_titles_the_scores():
+    images = np.zeros((2, 105, 105))
+    fig = plots.plot_mistakes(images, images, images, np.array([0.1, 0.2]), np.array([0.9, 0.8]))
+    assert [ax.get_title() for ax in fig.axes[:3]] == ["query", "right: 0.100", "chosen: 0.900"]

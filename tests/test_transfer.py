@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from conftest import synthetic_split
 
-from oneshot_lib import episodic, evaluate, transfer
+from oneshot_lib import episodic, evaluate, training, transfer
 from oneshot_lib.backend import keras
 
 
@@ -50,8 +50,9 @@ def test_cosine_scores_by_hand():
 
 def test_scorer_shape_fit_and_reload(tmp_path):
     split = synthetic_split()
-    model = transfer.compile_classifier(
-        transfer.build_classifier(len(split), image_size=16, filters=4, blocks=2, seed=0), learning_rate=1e-2
+    model = training.compile_model(
+        transfer.build_classifier(len(split), image_size=16, filters=4, blocks=2, seed=0),
+        training.TrainingConfig(model="transfer", learning_rate=1e-2),
     )
     history = model.fit(
         transfer.classification_dataset(split, 8, image_size=16),

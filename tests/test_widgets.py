@@ -97,3 +97,15 @@ def test_task_explorer_says_whether_the_scorer_is_right():
 def test_task_explorer_refuses_an_impossible_start():
     with pytest.raises(ValueError, match="n_way=9"):
         widgets.task_explorer(tiny_split(), n_way=9)
+
+
+def test_task_explorer_with_several_scorers_shows_each_verdict_and_score_bars():
+    data = tiny_split(identical_drawings=True)
+
+    def farthest(query, support):
+        return -PixelNearestNeighbour().scores(query, support)
+
+    explorer = widgets.task_explorer(data, {"pixel": PixelNearestNeighbour(), "far": farthest}, n_way=5)
+    assert explorer.status.value == "pixel is right; far is wrong"
+    assert bytes(explorer.bars.value).startswith(PNG_SIGNATURE)
+    assert bytes(widgets.task_explorer(data, n_way=5).bars.value) == b""

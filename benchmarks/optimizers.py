@@ -1,0 +1,77 @@
+"""Optimisers: Koch's SGD, with one learning rate and with per-layer rates, against Adam.
+
+Runs ``python -m oneshot_lib.train`` twice at the same time, each pinned to one core
+(``taskset``), for ``--minutes`` each: Koch's SGD with one learning rate for every layer, and
+with per-layer multipliers (``--layer-rates``). Adam is the reference run shipped in
+``oneshot_lib/checkpoints/siamese``, trained the same way (pinned to one core, beside another
+run); its figure is its best validation accuracy within the same number of minutes. Everything
+is measured on the validation alphabets (20-way within-alphabet, 320 fixed tasks).
+
+Koch et al. tuned each layer's rate by Bayesian optimisation and did not publish the values;
+the per-layer variant here is one hand-set choice (slower dense layers, whose weights are
+Koch-initialised ten times larger than the convolutions'), not a search.
+
+    python benchmarks/optimizers.py --minutes 10 --runs-folder runs/optimizers   # about 11 minutes
+
+Linux only (taskset). Writes ``benchmarks/results/optimizers.{json,md}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from common import write_results
+
+LAYER_RATES = "features=0.1,head=0.1"
+VARIANTS = {
+    "Koch's SGD, one rate": [],
+    "Koch's SGD, per-layer rates": ["--layer-rates", LAYER_RATES],
+}
+
+
+def run_summary(history: dict, minutes: float) -> dict:
+    within = [record for record in history["epochs"] if record["elapsed_seconds"] <= 60 * minutes + 30]
+    best = max(within, key=lambda record: record["val_oneshot_accuracy"])
+    return {
+        "best_val_oneshot_accuracy": best["val_oneshot_accuracy"],
+        "best_val_oneshot_stderr": best["val_oneshot_stderr"],
+        "steps": within[-1]["step"],
+        "minutes": within[-1]["elapsed_seconds"] / 60,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--minutes", type=float, default=10)
+    parser.add_argument("--runs-folder", default="runs/optimizers")
+    args = parser.parse_args()
+    folder = Path(args.runs_folder)
+    commands, processes = {}, []
+    for core, (name, flags) in enumerate(VARIANTS.items()):
+        output = folder / ("sgd-layer-rates" if flags else "sgd")
+        command = ["python", "-m", "oneshot_lib.train", "--size", "cpu", "--optimizer", "sgd",
+                   "--minutes", f"{args.minutes:g}", "--output", str(output), "--quiet", *flags]
+        commands[name] = (" ".join(["taskset", "-c", str(core), *command]), output)
+        processes.append(subprocess.Popen(["taskset", "-c", str(core), sys.executable, *command[1:]]))
+    if any(process.wait() for process in processes):
+        raise SystemExit("a training run failed: see its log.txt")
+
+    from oneshot_lib import pretrained
+
+    runs = {"Adam (the reference run)": {"command": pretrained.run_record("siamese")["command"],
+                                         **run_summary(pretrained.history("siamese"), args.minutes)}}
+    for name, (command, output) in commands.items():
+        runs[name] = {"command": command, **run_summary(json.loads((output / "history.json").read_text()),
+                                                        args.minutes)}
+    lines = ["| optimiser | steps | minutes | best validation 20-way accuracy |", "|---|---|---|---|"]
+    lines += [f"| {name} | {run['steps']:,} | {run['minutes']:.1f} | {run['best_val_oneshot_accuracy']:.1%} "
+              f"± {run['best_val_oneshot_stderr']:.1%} |" for name, run in runs.items()]
+    write_results("optimizers", {"minutes": args.minutes, "layer_rates": LAYER_RATES, "runs": runs}, "\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

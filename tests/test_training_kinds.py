@@ -1,0 +1,230 @@
+"""The episodic and transfer model kinds through the training machinery, and the shared streams."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import synthetic_split
+
+from oneshot_lib import episodic, evaluate, streams, training, transfer
+from oneshot_lib.train import parser
+
+NEW_FIELDS = ("n_way", "k_shot", "n_query", "episode_within_alphabet", "rotate_classes", "image_size")
+
+
+@pytest.fixture(scope="module")
+def splits():
+    """(train, validation): random drawings; the validation split has 4-character alphabets."""
+    return synthetic_split((5, 4, 3), drawings=4, seed=0), synthetic_split((4, 4), drawings=4, seed=1)
+
+
+def kind_config(model: str, **changes) -> training.TrainingConfig:
+    settings = dict(
+        model=model,
+        batch_size=8,
+        n_way=3,
+        k_shot=1,
+        n_query=2,
+        image_size=16,
+        steps_per_epoch=1,
+        max_steps=2,
+        val_way=3,
+        val_tasks=4,
+        learning_rate=1e-3,
+        seed=0,
+    )
+    return training.TrainingConfig(**{**settings, **changes})
+
+
+# ------------------------------------------------------------------ the shared stream helper
+
+
+def test_seeded_index_stream_repeats_and_resumes():
+    def sample(rng):
+        return rng.integers(100, size=3), rng.random(2)
+
+    first = [next(streams.seeded_index_stream(sample, seed=7)) for _ in range(2)]
+    a, b = first
+    np.testing.assert_array_equal(a[0], b[0])  # each call is a fresh stream from step 0
+    stream = streams.seeded_index_stream(sample, seed=7)
+    batches = [next(stream) for _ in range(3)]
+    assert [batch[-1] for batch in batches] == [0, 1, 2]
+    resumed = next(streams.seeded_index_stream(sample, seed=7, start_step=2))
+    for x, y in zip(batches[2], resumed, strict=True):
+        np.testing.assert_array_equal(x, y)
+    other = next(streams.seeded_index_stream(sample, seed=8))
+    assert not np.array_equal(other[0], batches[0][0])
+
+
+def test_gathered_dataset_keeps_the_index_order():
+    images = np.arange(10, dtype=np.float32) * 10
+
+    def indices():
+        return streams.seeded_index_stream(lambda rng: (rng.integers(10, size=4),), seed=3)
+
+    signature = (streams.tf.TensorSpec((4,), streams.tf.int64), streams.tf.TensorSpec((), streams.tf.int64))
+    dataset = streams.gathered_dataset(indices, signature, lambda i, step: (streams.tf.gather(images, i), step))
+    expected = indices()
+    for gathered, step in dataset.take(5):
+        index, expected_step = next(expected)
+        np.testing.assert_array_equal(gathered.numpy(), images[index])
+        assert int(step) == expected_step
+
+
+# ------------------------------------------------------------------ configs and the command line
+
+
+def test_the_command_line_offers_every_kind_and_the_episode_flags():
+    choices = next(a.choices for a in parser()._actions if a.dest == "model")
+    assert sorted(choices) == ["matching", "prototypical", "siamese", "transfer"]
+    args = parser().parse_args(
+        "--output o --steps 3 --model matching --n-way 5 --k-shot 2 --n-query 3 --rotate-classes "
+        "--episode-within-alphabet --image-size 32".split()
+    )
+    options = {k: v for k, v in vars(args).items() if k not in ("output", "quiet")}
+    config = training.TrainingConfig(**options)
+    assert (config.model, config.n_way, config.k_shot, config.n_query, config.image_size) == ("matching", 5, 2, 3, 32)
+    assert config.rotate_classes and config.episode_within_alphabet
+    with pytest.raises(SystemExit):
+        parser().parse_args(["--output", "o", "--model", "relation"])
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        (dict(model="relation"), "unknown model 'relation'"),
+        (dict(model="prototypical", image_size=8), "image_size 8 is too small"),
+        (dict(model="transfer", image_size=8), "image_size 8 is too small"),
+        (dict(model="matching", n_way=1), "n_way must be at least 2"),
+        (dict(model="prototypical", k_shot=0), "k_shot must be at least 1"),
+        (dict(model="prototypical", n_query=0), "n_query must be at least 1"),
+    ],
+)
+def test_impossible_kind_configs_are_rejected(changes, message):
+    with pytest.raises(ValueError, match=message):
+        training.TrainingConfig(**changes)
+
+
+def test_odd_batches_are_fine_outside_the_siamese_kind():
+    assert training.TrainingConfig(model="transfer", batch_size=7).batch_size == 7
+    assert training.TrainingConfig(model="prototypical", batch_size=7, image_size=8 * 2).batch_size == 7
+
+
+def test_an_old_siamese_config_still_loads():
+    old = {k: v for k, v in training.TrainingConfig().to_json().items() if k not in NEW_FIELDS}
+    config = training.TrainingConfig.from_json(old)
+    assert config == training.TrainingConfig()
+    assert training.TrainingConfig.from_json(config.to_json()) == config
+    with pytest.raises(ValueError, match="unknown training config fields"):
+        training.TrainingConfig.from_json({**old, "ways": 5})
+
+
+# ------------------------------------------------------------------ whole runs of each kind
+
+EXPECTED_SCORERS = {
+    "prototypical": episodic.PrototypicalScorer,
+    "matching": episodic.MatchingScorer,
+    "transfer": transfer.CosineNearestNeighbour,
+}
+
+
+@pytest.mark.parametrize("model", sorted(EXPECTED_SCORERS))
+def test_each_kind_trains_writes_its_files_and_resumes(model, splits, tmp_path):
+    train_data, validation_data = splits
+    folder = tmp_path / model
+    history = training.train(
+        kind_config(model), folder, train_data=train_data, validation_data=validation_data, verbose=0
+    )
+    names = {"config.json", "history.json", "best.weights.h5", "last.keras", "log.txt"}
+    assert names <= {p.name for p in folder.iterdir()}
+    assert [record["step"] for record in history["epochs"]] == [1, 2]
+    record = history["epochs"][-1]
+    assert 0.0 <= record["val_oneshot_accuracy"] <= 1.0 and np.isfinite(record["loss"])
+    seen = {"prototypical": "episodes_seen", "matching": "episodes_seen", "transfer": "images_seen"}[model]
+    assert record[seen] == 2 * (1 if seen == "episodes_seen" else 8)
+    saved = json.loads((folder / "config.json").read_text())
+    assert saved["config"]["model"] == model and saved["model"]["config"]["image_size"] == 16
+
+    scorer = training.load_run_scorer(folder)
+    assert type(scorer) is EXPECTED_SCORERS[model]
+    scores = scorer.scores(train_data.images[0, :2], train_data.images[1, :3])
+    assert scores.shape == (2, 3) and np.all(np.isfinite(scores))
+    assert type(training.load_run_scorer(folder, "last")) is EXPECTED_SCORERS[model]
+
+    resumed = training.train(
+        kind_config(model, max_steps=3), folder, train_data=train_data, validation_data=validation_data, verbose=0
+    )
+    assert [record["step"] for record in resumed["epochs"]] == [1, 2, 3]
+    assert resumed["epochs"][:2] == history["epochs"]
+    assert "resuming" in (folder / "log.txt").read_text()
+
+    # The best checkpoint loads in full: put the last weights there and read them back.
+    last, _ = training.load_run_model(folder, "last")
+    training.save_weights_only(last, folder / "best.weights.h5")
+    best, _ = training.load_run_model(folder, "best")
+    assert type(best) is type(last)
+    for a, b in zip(best.get_weights(), last.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="another config.*n_way"):
+        training.train(
+            kind_config(model, n_way=2), folder, train_data=train_data, validation_data=validation_data, verbose=0
+        )
+
+
+def test_the_kinds_datasets_follow_the_config(splits):
+    train_data, _ = splits
+    episode, labels = next(iter(training.MODEL_KINDS["matching"].dataset(train_data, kind_config("matching"), 0)))
+    assert episode["support"].shape == (3, 16, 16, 1) and episode["query"].shape == (6, 16, 16, 1)
+    assert labels.shape == (6,)
+    images, labels = next(iter(training.MODEL_KINDS["transfer"].dataset(train_data, kind_config("transfer"), 0)))
+    assert images.shape == (8, 16, 16, 1) and labels.shape == (8,)
+    with pytest.raises(ValueError, match="training split"):
+        training.MODEL_KINDS["transfer"].build(kind_config("transfer"), None)
+
+
+# ------------------------------------------------------------------ k-shot prototypes
+
+
+def test_class_accuracy_is_evaluates_accuracy_when_class_scores_are_means():
+    data = synthetic_split((6, 5), drawings=6, seed=2)
+    network = episodic.build_episodic("prototypical", image_size=16, filters=4, blocks=2, seed=0)
+    arguments = dict(n_tasks=8, n_query=2, seed=3)
+    one_shot = episodic.class_accuracy(network.scorer(), data, 4, 1, **arguments)
+    plain = evaluate.accuracy(network.scorer(), data, 4, 1, **arguments)
+    np.testing.assert_array_equal(one_shot.per_task, plain.per_task)
+    cosine = transfer.CosineNearestNeighbour(network.embedding, 16)
+    two_shot = episodic.class_accuracy(cosine, data, 4, 2, **arguments)
+    np.testing.assert_array_equal(two_shot.per_task, evaluate.accuracy(cosine, data, 4, 2, **arguments).per_task)
+
+
+def test_with_k_shots_the_class_mean_of_image_scores_is_not_the_prototype_rule():
+    """Two tight classes and one spread-out class whose prototype is nearest to the query."""
+
+    class Fixed(episodic.PrototypicalScorer):
+        def __init__(self, table):
+            super().__init__(embedding=None)
+            self.table = table
+
+        def embed(self, images):
+            return self.table[np.asarray(images)[:, 0, 0].astype(int)]
+
+    # Embeddings indexed by the value of pixel (0, 0): query 0 at the origin; class A's shots
+    # at +-3 (prototype 0, far shots), class B's at 1 (prototype 1, tight shots).
+    table = np.array([[0.0], [-3.0], [3.0], [1.0], [1.0]], dtype=np.float32)
+    images = np.zeros((5, 105, 105))
+    images[:, 0, 0] = np.arange(5)
+    scorer, labels = Fixed(table), np.array([0, 0, 1, 1])
+    exact = scorer.class_scores(images[:1], images[1:], labels, 2)
+    averaged = evaluate.class_scores(scorer.scores(images[:1], images[1:]), labels, 2)
+    assert exact.argmax() == 0 and averaged.argmax() == 1  # the per-image mean would pick B
+
+
+@pytest.mark.parametrize("first", ["episodic", "transfer"])
+def test_every_kind_is_registered_whichever_module_is_imported_first(first):
+    code = f"import oneshot_lib.{first}; from oneshot_lib.training import MODEL_KINDS; print(sorted(MODEL_KINDS))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split("\n")[-2] == "['matching', 'prototypical', 'siamese', 'transfer']"
