@@ -8,8 +8,8 @@ run); its figure is its best validation accuracy within the same number of minut
 is measured on the validation alphabets (20-way within-alphabet, 320 fixed tasks).
 
 Koch et al. tuned each layer's rate by Bayesian optimisation and did not publish the values;
-the per-layer variant here is one hand-set choice (slower dense layers, whose weights are
-Koch-initialised ten times larger than the convolutions'), not a search.
+the per-layer variant here is one hand-set choice, not a search: the dense layers (whose
+weights Koch initialises with 20 times the convolutions' spread) learn at a tenth of the rate.
 
     python benchmarks/optimizers.py --minutes 10 --runs-folder runs/optimizers   # about 11 minutes
 

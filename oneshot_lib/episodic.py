@@ -36,7 +36,6 @@ import numpy as np
 from . import augment
 from .backend import keras, tf
 from .data import OmniglotSplit
-from .evaluate import Accuracy, predict
 from .evaluate import class_scores as mean_class_scores
 from .streams import gathered_dataset, seeded_index_stream, step_seed
 from .tasks import check_task_request, sample_task_indices
@@ -523,8 +522,8 @@ class PrototypicalScorer(EmbeddingScorer):
     embeddings to c: the prototype logit minus a penalty for a spread-out class, which can change
     the decision. No per-image score can fix that, because ``scores`` is not told which support
     images share a class (and ``|c|^2`` is not an average over the class's images). The method's
-    own rule is ``class_scores``: minus the squared distance to each prototype; measure k-shot
-    accuracy with ``class_accuracy``, which uses it on the very tasks ``evaluate.accuracy`` draws.
+    own rule is ``class_scores``: minus the squared distance to each prototype, which
+    ``evaluate.accuracy`` uses (this scorer is an ``evaluate.ClassScorer``).
     """
 
     name = "prototypical network"
@@ -563,36 +562,6 @@ class MatchingScorer(EmbeddingScorer):
         per_class = np.zeros((len(query), n_way))
         np.add.at(per_class.T, support_labels, attention.T)
         return per_class
-
-
-def class_accuracy(
-    scorer: EmbeddingScorer,
-    data: OmniglotSplit,
-    n_way: int,
-    k_shot: int = 1,
-    *,
-    n_tasks: int = 200,
-    n_query: int = 1,
-    within_alphabet: bool = False,
-    seed: int = 0,
-) -> Accuracy:
-    """``evaluate.accuracy`` with each class scored by ``scorer.class_scores`` (e.g. its prototype).
-
-    The same seed draws the same tasks and breaks ties the same way as ``evaluate.accuracy``,
-    so with one shot (or a scorer whose class score is the mean of its per-image scores) the
-    result is identical; with k > 1 shots it is the prototypical network's own rule.
-
-    Raises ValueError if such tasks cannot be drawn from ``data``.
-    """
-    rng = np.random.default_rng(seed)
-    tasks = sample_task_indices(data, n_tasks, n_way, k_shot, n_query, within_alphabet=within_alphabet, rng=rng)
-    classes = np.arange(n_way)
-    per_task = np.empty(n_tasks)
-    for index in range(n_tasks):
-        task = tasks.task(data, index)
-        per_class = scorer.class_scores(task.query, task.support, task.support_labels, n_way)
-        per_task[index] = np.mean(predict(per_class, classes, n_way, rng) == task.query_labels)
-    return Accuracy.from_tasks(per_task)
 
 
 def _check_labels(support_labels: np.ndarray, n_support: int, n_way: int) -> np.ndarray:

@@ -43,6 +43,34 @@ class EmbeddingScorer(Protocol):
         ...
 
 
+@runtime_checkable
+class ClassScorer(Protocol):
+    """A scorer with its own rule for scoring a whole class from its k support images.
+
+    ``accuracy`` otherwise scores a class by the mean of its images' scores (``class_scores``),
+    which is exact for one shot and for methods whose class score is that mean, but not for,
+    e.g., a prototypical network (distance to the mean embedding). An ``EmbeddingScorer`` with
+    such a rule also provides ``compare_classes`` (a ``ClassComparer``).
+    """
+
+    def class_scores(
+        self, query: np.ndarray, support: np.ndarray, support_labels: np.ndarray, n_way: int
+    ) -> np.ndarray:
+        """(Q, n_way) float score of each class for each query, from raw images."""
+        ...
+
+
+@runtime_checkable
+class ClassComparer(Protocol):
+    """An ``EmbeddingScorer``'s class rule, applied to embeddings (see ``ClassScorer``)."""
+
+    def compare_classes(
+        self, query_embeddings: np.ndarray, support_embeddings: np.ndarray, support_labels: np.ndarray, n_way: int
+    ) -> np.ndarray:
+        """(Q, n_way) float score of each class for each query, from embeddings."""
+        ...
+
+
 ScorerLike = Scorer | Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
@@ -123,7 +151,8 @@ def accuracy(
     Each task has ``n_query`` queries per class. The same seed draws the same tasks, so
     scorers evaluated with one seed are compared on identical tasks. A scorer that also has
     ``embed`` and ``compare`` (an ``EmbeddingScorer``) is evaluated by embedding every image
-    once, with the same result.
+    once, with the same result. A ``ClassScorer`` scores each class by its own rule; other
+    scorers' classes are scored by the mean of their images' scores.
 
     Raises ValueError if such tasks cannot be drawn from ``data``.
     """
@@ -137,7 +166,11 @@ def accuracy(
     per_task = np.empty(n_tasks)
     for index in range(n_tasks):
         task = indices.task(data, index)
-        predicted = predict(score(task.query, task.support), task.support_labels, n_way, rng)
+        if isinstance(scorer, ClassScorer):
+            per_class = scorer.class_scores(task.query, task.support, task.support_labels, n_way)
+            predicted = predict(per_class, np.arange(n_way), n_way, rng)
+        else:
+            predicted = predict(score(task.query, task.support), task.support_labels, n_way, rng)
         per_task[index] = np.mean(predicted == task.query_labels)
     return Accuracy.from_tasks(per_task)
 
@@ -163,10 +196,13 @@ def _accuracy_from_embeddings(
     for index in range(n_tasks):
         order = tasks.support_order[index]
         support_labels = np.repeat(np.arange(n_way), k_shot)[order]
-        scores = scorer.compare(
-            embeddings[position[index, n_support:]], embeddings[position[index, :n_support][order]]
-        )
-        per_task[index] = np.mean(predict(scores, support_labels, n_way, rng) == query_labels)
+        query, support = embeddings[position[index, n_support:]], embeddings[position[index, :n_support][order]]
+        if isinstance(scorer, ClassComparer):
+            per_class = scorer.compare_classes(query, support, support_labels, n_way)
+            predicted = predict(per_class, np.arange(n_way), n_way, rng)
+        else:
+            predicted = predict(scorer.compare(query, support), support_labels, n_way, rng)
+        per_task[index] = np.mean(predicted == query_labels)
     return Accuracy.from_tasks(per_task)
 
 

@@ -189,16 +189,43 @@ def test_the_kinds_datasets_follow_the_config(splits):
 # ------------------------------------------------------------------ k-shot prototypes
 
 
-def test_class_accuracy_is_evaluates_accuracy_when_class_scores_are_means():
+class InkGrid(episodic.PrototypicalScorer):
+    """A prototypical scorer whose embedding is the ink of a 5x5 grid of cells (exact, batch-independent)."""
+
+    def __init__(self):
+        super().__init__(embedding=None)
+
+    def embed(self, images):
+        images = np.asarray(images, dtype=np.float64)
+        return images.reshape(len(images), 5, 21, 5, 21).mean(axis=(2, 4)).reshape(len(images), -1)
+
+
+def test_evaluate_uses_a_class_rule_on_both_paths_and_the_mean_rule_for_other_scorers():
     data = synthetic_split((6, 5), drawings=6, seed=2)
+    arguments = dict(n_tasks=12, n_query=2, seed=3)
+    scorer = InkGrid()
+
+    class RawImagesOnly:  # the class rule without embed/compare: evaluate.accuracy's plain path
+        def scores(self, query, support):
+            return scorer.scores(query, support)
+
+        def class_scores(self, query, support, support_labels, n_way):
+            return scorer.class_scores(query, support, support_labels, n_way)
+
+    for k_shot in (1, 3):
+        embedded = evaluate.accuracy(scorer, data, 4, k_shot, **arguments)
+        raw = evaluate.accuracy(RawImagesOnly(), data, 4, k_shot, **arguments)
+        np.testing.assert_array_equal(embedded.per_task, raw.per_task)
+    three_shot_means = evaluate.accuracy(lambda q, s: scorer.scores(q, s), data, 4, 3, **arguments)
+    assert not np.array_equal(embedded.per_task, three_shot_means.per_task)  # the rule is not the mean here
+    one_shot_means = evaluate.accuracy(lambda q, s: scorer.scores(q, s), data, 4, 1, **arguments)
+    np.testing.assert_array_equal(evaluate.accuracy(scorer, data, 4, 1, **arguments).per_task, one_shot_means.per_task)
     network = episodic.build_episodic("prototypical", image_size=16, filters=4, blocks=2, seed=0)
-    arguments = dict(n_tasks=8, n_query=2, seed=3)
-    one_shot = episodic.class_accuracy(network.scorer(), data, 4, 1, **arguments)
-    plain = evaluate.accuracy(network.scorer(), data, 4, 1, **arguments)
-    np.testing.assert_array_equal(one_shot.per_task, plain.per_task)
     cosine = transfer.CosineNearestNeighbour(network.embedding, 16)
-    two_shot = episodic.class_accuracy(cosine, data, 4, 2, **arguments)
-    np.testing.assert_array_equal(two_shot.per_task, evaluate.accuracy(cosine, data, 4, 2, **arguments).per_task)
+    np.testing.assert_array_equal(
+        evaluate.accuracy(cosine, data, 4, 2, **arguments).per_task,
+        evaluate.accuracy(lambda q, s: cosine.scores(q, s), data, 4, 2, **arguments).per_task,
+    )
 
 
 def test_with_k_shots_the_class_mean_of_image_scores_is_not_the_prototype_rule():
