@@ -14,7 +14,7 @@ The CPU-sized network uses the reference checkpoint (``pretrained.load("siamese"
 installed; Koch's network is freshly initialised (seeded): throughput does not depend on the
 weights, and the predictions are compared all the same.
 
-    python benchmarks/evaluation_throughput.py            # about 2 minutes on 2 cores
+    python benchmarks/evaluation_throughput.py            # about 6 minutes on 2 cores (Koch's network is most of it)
 
 Writes ``benchmarks/results/evaluation_throughput.{json,md}``. Run it on an otherwise idle machine.
 """

@@ -9,7 +9,7 @@ spends in ``next`` is the time it waits for input. For the seed's loop with dist
 each image is distorted on its own with ``scipy.ndimage.affine_transform`` (Koch's ranges),
 as per-image Python code would. Our pipeline is also timed through ``model.fit``.
 
-    python benchmarks/training_throughput.py            # about 4 minutes on 2 cores
+    python benchmarks/training_throughput.py            # about 6 minutes on 2 cores
 
 Writes ``benchmarks/results/training_throughput.{json,md}``. Run it on an otherwise idle machine.
 """
