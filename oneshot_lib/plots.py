@@ -582,12 +582,18 @@ def plot_distortion_gallery(originals: np.ndarray, distorted: np.ndarray) -> Fig
     return fig
 
 
-def plot_training_history(histories: Mapping[str, Mapping], *, chance: float | None = None) -> Figure:
+def plot_training_history(
+    histories: Mapping[str, Mapping],
+    *,
+    chance: float | None = None,
+    loss_label: str = "training loss (cross-entropy + L2)",
+) -> Figure:
     """Training loss and validation one-shot accuracy against training minutes, one line per run.
 
     ``histories`` maps a label to a ``history.json`` of ``training.train`` (its ``epochs``
     records: ``elapsed_seconds``, ``loss``, ``val_oneshot_accuracy``, ``val_oneshot_stderr``).
     Error bars are one standard error over the validation tasks. ``chance`` draws 1/N dashed.
+    ``loss_label`` names the loss axis (runs of different model kinds have different losses).
     """
     fig, (loss_ax, accuracy_ax) = plt.subplots(1, 2, figsize=(11, 3.8))
     for index, (label, history) in enumerate(histories.items()):
@@ -603,7 +609,7 @@ def plot_training_history(histories: Mapping[str, Mapping], *, chance: float | N
     if chance is not None:
         accuracy_ax.axhline(chance, ls="--", color="0.4", label="chance")
     loss_ax.set_yscale("log")
-    loss_ax.set(xlabel="training minutes", ylabel="training loss (cross-entropy + L2)", title="Loss")
+    loss_ax.set(xlabel="training minutes", ylabel=loss_label, title="Loss")
     accuracy_ax.set(xlabel="training minutes", ylabel="accuracy", ylim=(0, 1),
                     title="Validation: 20-way one-shot, within alphabets")
     accuracy_ax.yaxis.set_major_formatter(PercentFormatter(1.0))
@@ -668,5 +674,65 @@ def plot_mistakes(
         draw_drawing(axes[row, 1], answers[row], frame_color=ANSWER_COLOR, title=f"right: {answer_scores[row]:.3f}")
         draw_drawing(axes[row, 2], picks[row], frame_color=WRONG_COLOR, title=f"chosen: {pick_scores[row]:.3f}")
     fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+# ---------------------------------------------------------------- chapter 7: matching and prototypical networks
+
+
+def plot_independent_scores(above_half: np.ndarray, probability_sums: np.ndarray, n_way: int) -> Figure:
+    """Why a siamese network's scores are not a distribution over the support set.
+
+    ``above_half`` (Q,) int: for each query, how many of its ``n_way`` support images got a
+    probability above 0.5; ``probability_sums`` (Q,) float: the sum of its ``n_way``
+    probabilities. A distribution over the support set would have at most one image above 0.5
+    and sum to exactly 1 (the dashed line).
+    """
+    above_half, probability_sums = np.asarray(above_half), np.asarray(probability_sums, dtype=float)
+    if above_half.shape != probability_sums.shape or above_half.ndim != 1 or not len(above_half):
+        raise ValueError("above_half and probability_sums must be non-empty (Q,) arrays of one length")
+    fig, (count_ax, sum_ax) = plt.subplots(1, 2, figsize=(11, 3.4))
+    counts = np.bincount(above_half, minlength=n_way + 1)
+    count_ax.bar(np.arange(len(counts)), counts / len(above_half), color="C0")
+    count_ax.set(xlabel=f"support images (of {n_way}) with probability > 0.5", ylabel="share of queries",
+                 title="How many support images 'match' a query")
+    count_ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    sum_ax.hist(probability_sums, bins=40, color="C0")
+    sum_ax.axvline(1.0, ls="--", color="0.3", label="a distribution sums to 1")
+    sum_ax.set(xlabel=f"sum of a query's {n_way} probabilities", ylabel="queries",
+               title="The scores do not sum to 1")
+    sum_ax.legend(fontsize=8)
+    for ax in (count_ax, sum_ax):
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def plot_episode(episode: Mapping[str, np.ndarray], query_labels: np.ndarray, *, panel_inches: float = 0.7) -> Figure:
+    """A training episode as the network sees it: the support set above, the queries below.
+
+    ``episode`` holds ``"support"`` (S, H, H, 1) float, ``"support_labels"`` (S,) int in [0, N)
+    and ``"query"`` (Q, H, H, 1) float (as ``episodic.episode_dataset`` streams them);
+    ``query_labels`` (Q,) int. Each image is titled with its class.
+    """
+    support, query = np.asarray(episode["support"]), np.asarray(episode["query"])
+    support_labels, query_labels = np.asarray(episode["support_labels"]), np.asarray(query_labels)
+    if len(support_labels) != len(support) or len(query_labels) != len(query):
+        raise ValueError("one label per support image and per query image is needed")
+    columns = max(len(support), int(np.ceil(len(query) / 2)))
+    rows = 1 + int(np.ceil(len(query) / columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(panel_inches * columns, panel_inches * 1.25 * rows),
+                             squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, image, label in zip(axes[0], support, support_labels, strict=False):
+        ax.imshow(image[..., 0], cmap="gray_r", vmin=0, vmax=1)
+        ax.set_title(f"S: {label}", fontsize=7)
+    for ax, image, label in zip(axes[1:].flat, query, query_labels, strict=False):
+        ax.imshow(image[..., 0], cmap="gray_r", vmin=0, vmax=1)
+        ax.set_title(f"Q: {label}", fontsize=7, color="0.35")
+    fig.suptitle("One training episode: support set (S, top row) and queries (Q), with their classes",
+                 fontsize=9)
     fig.tight_layout()
     return fig

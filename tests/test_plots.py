@@ -172,3 +172,25 @@ def test_plot_mistakes_titles_the_scores():
     images = np.zeros((2, 105, 105))
     fig = plots.plot_mistakes(images, images, images, np.array([0.1, 0.2]), np.array([0.9, 0.8]))
     assert [ax.get_title() for ax in fig.axes[:3]] == ["query", "right: 0.100", "chosen: 0.900"]
+
+
+# ---------------------------------------------------------------- chapter 7
+
+
+def test_plot_independent_scores_shares_queries_by_count_and_marks_a_sum_of_one():
+    fig = plots.plot_independent_scores(np.array([0, 1, 1, 3]), np.array([0.4, 1.0, 1.2, 2.5]), n_way=5)
+    count_ax, sum_ax = fig.axes
+    np.testing.assert_allclose([bar.get_height() for bar in count_ax.patches], [0.25, 0.5, 0, 0.25, 0, 0])
+    assert sum_ax.get_lines()[0].get_xdata()[0] == 1.0
+    with pytest.raises(ValueError, match="one length"):
+        plots.plot_independent_scores(np.array([0, 1]), np.array([0.5]), n_way=5)
+
+
+def test_plot_episode_titles_support_and_queries_with_their_classes():
+    episode = {"support": np.zeros((3, 8, 8, 1)), "support_labels": np.array([2, 0, 1]),
+               "query": np.zeros((6, 8, 8, 1))}
+    fig = plots.plot_episode(episode, np.array([0, 0, 1, 1, 2, 2]))
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert titles == ["S: 2", "S: 0", "S: 1", "Q: 0", "Q: 0", "Q: 1", "Q: 1", "Q: 2", "Q: 2"]
+    with pytest.raises(ValueError, match="one label"):
+        plots.plot_episode(episode, np.array([0, 1]))
