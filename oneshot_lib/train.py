@@ -97,6 +97,13 @@ def parser() -> argparse.ArgumentParser:
         help="sgd only: per-layer learning-rate multipliers, e.g. conv_1=2,features=0.5",
     )
     p.add_argument(
+        "--halve-lr-every",
+        type=int,
+        default=defaults.halve_lr_every,
+        metavar="EPOCHS",
+        help="adam only: halve the learning rate every EPOCHS epochs (default 0: never)",
+    )
+    p.add_argument(
         "--batch-size",
         type=int,
         default=defaults.batch_size,

@@ -93,6 +93,8 @@ class TrainingConfig:
             momentum rises linearly from start to end over ``momentum_epochs`` epochs; the
             learning rate is multiplied by ``lr_decay`` after every epoch.
         layer_rates: SGD only: {layer name: multiplier of the base learning rate}.
+        halve_lr_every: Adam only: halve the learning rate every this many epochs (0, the
+            default: never). Snell et al. halve theirs every 2,000 episodes.
     """
 
     model: str = "siamese"
@@ -117,6 +119,7 @@ class TrainingConfig:
     momentum_epochs: int = 20
     lr_decay: float = 0.99
     layer_rates: dict[str, float] = field(default_factory=dict)
+    halve_lr_every: int = 0
     n_way: int = 20
     k_shot: int = 1
     n_query: int = 5
@@ -141,6 +144,10 @@ class TrainingConfig:
             )
         if self.layer_rates and self.optimizer != "sgd":
             raise ValueError("layer_rates apply to Koch's SGD only: use optimizer='sgd' or drop them")
+        if self.halve_lr_every < 0:
+            raise ValueError(f"halve_lr_every must be 0 (never) or a number of epochs, got {self.halve_lr_every}")
+        if self.halve_lr_every and self.optimizer != "adam":
+            raise ValueError("halve_lr_every applies to Adam only (Koch's SGD decays by lr_decay): drop it")
         positive = {
             "batch_size": self.batch_size,
             "steps_per_epoch": self.steps_per_epoch,
@@ -358,9 +365,17 @@ class KochSGD(keras.optimizers.Optimizer):
 
 
 def make_optimizer(config: TrainingConfig) -> keras.optimizers.Optimizer:
-    """The blog's Adam, or Koch's SGD with its schedules counted in epochs of the config."""
+    """The blog's Adam (optionally halving its rate), or Koch's SGD with its schedules, counted in epochs."""
     if config.optimizer == "adam":
-        return keras.optimizers.Adam(config.base_learning_rate)
+        if not config.halve_lr_every:
+            return keras.optimizers.Adam(config.base_learning_rate)
+        halving = keras.optimizers.schedules.ExponentialDecay(
+            config.base_learning_rate,
+            decay_steps=config.halve_lr_every * config.steps_per_epoch,
+            decay_rate=0.5,
+            staircase=True,
+        )
+        return keras.optimizers.Adam(halving)
     schedule = keras.optimizers.schedules.ExponentialDecay(
         config.base_learning_rate,
         decay_steps=config.steps_per_epoch,

@@ -114,12 +114,21 @@ def test_make_optimizer_gives_the_blogs_adam_or_kochs_sgd(tiny_size):
     assert isinstance(sgd, training.KochSGD) and sgd.momentum_steps == 20 * 2
 
 
+def test_adam_can_halve_its_learning_rate_every_few_epochs(tiny_size):
+    halving = training.make_optimizer(tiny_config(learning_rate=1e-3, halve_lr_every=3))  # 2 steps an epoch
+    schedule = halving.learning_rate if callable(halving.learning_rate) else halving._learning_rate
+    assert [float(schedule(step)) for step in (0, 5, 6, 12)] == pytest.approx([1e-3, 1e-3, 5e-4, 2.5e-4])
+    assert not callable(training.make_optimizer(tiny_config()).learning_rate)
+
+
 @pytest.mark.parametrize(
     "changes, message",
     [
         (dict(optimizer="rmsprop"), "unknown optimizer"),
         (dict(batch_size=7), "even"),
         (dict(layer_rates={"conv_1": 2.0}), "SGD only"),
+        (dict(halve_lr_every=-1), "halve_lr_every must be 0"),
+        (dict(optimizer="sgd", halve_lr_every=10), "Adam only"),
         (dict(minutes=0), "positive"),
         (dict(model="transformer"), "unknown model"),
     ],
