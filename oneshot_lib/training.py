@@ -364,26 +364,21 @@ class KochSGD(keras.optimizers.Optimizer):
         }
 
 
+def epoch_decay(config: TrainingConfig, epochs: int, rate: float) -> keras.optimizers.schedules.LearningRateSchedule:
+    """The config's base learning rate, multiplied by ``rate`` after every ``epochs`` epochs."""
+    return keras.optimizers.schedules.ExponentialDecay(
+        config.base_learning_rate, decay_steps=epochs * config.steps_per_epoch, decay_rate=rate, staircase=True
+    )
+
+
 def make_optimizer(config: TrainingConfig) -> keras.optimizers.Optimizer:
     """The blog's Adam (optionally halving its rate), or Koch's SGD with its schedules, counted in epochs."""
     if config.optimizer == "adam":
-        if not config.halve_lr_every:
-            return keras.optimizers.Adam(config.base_learning_rate)
-        halving = keras.optimizers.schedules.ExponentialDecay(
-            config.base_learning_rate,
-            decay_steps=config.halve_lr_every * config.steps_per_epoch,
-            decay_rate=0.5,
-            staircase=True,
-        )
-        return keras.optimizers.Adam(halving)
-    schedule = keras.optimizers.schedules.ExponentialDecay(
-        config.base_learning_rate,
-        decay_steps=config.steps_per_epoch,
-        decay_rate=config.lr_decay,
-        staircase=True,
-    )
+        if config.halve_lr_every:
+            return keras.optimizers.Adam(epoch_decay(config, config.halve_lr_every, 0.5))
+        return keras.optimizers.Adam(config.base_learning_rate)
     return KochSGD(
-        schedule,
+        epoch_decay(config, 1, config.lr_decay),
         momentum_start=config.momentum_start,
         momentum_end=config.momentum_end,
         momentum_steps=config.momentum_epochs * config.steps_per_epoch,
