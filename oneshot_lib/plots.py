@@ -724,14 +724,12 @@ def plot_episode(episode: Mapping[str, np.ndarray], query_labels: np.ndarray, *,
     rows = 1 + int(np.ceil(len(query) / columns))
     fig, axes = plt.subplots(rows, columns, figsize=(panel_inches * columns, panel_inches * 1.25 * rows),
                              squeeze=False)
-    for ax in axes.flat:
-        ax.axis("off")
     for ax, image, label in zip(axes[0], support, support_labels, strict=False):
-        ax.imshow(image[..., 0], cmap="gray_r", vmin=0, vmax=1)
-        ax.set_title(f"S: {label}", fontsize=7)
+        draw_drawing(ax, image[..., 0], title=f"S: {label}", fontsize=7)
     for ax, image, label in zip(axes[1:].flat, query, query_labels, strict=False):
-        ax.imshow(image[..., 0], cmap="gray_r", vmin=0, vmax=1)
-        ax.set_title(f"Q: {label}", fontsize=7, color="0.35")
+        draw_drawing(ax, image[..., 0], frame_color=QUERY_COLOR, frame_width=1.5, title=f"Q: {label}", fontsize=7)
+    for ax in (*axes[0, len(support):], *axes[1:].flat[len(query):]):
+        ax.set_axis_off()
     fig.suptitle("One training episode: support set (S, top row) and queries (Q), with their classes",
                  fontsize=9)
     fig.tight_layout()
