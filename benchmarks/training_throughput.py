@@ -29,8 +29,10 @@ from oneshot_lib.notebook import quiet_tensorflow
 quiet_tensorflow()
 
 from oneshot_lib import load_omniglot, train_validation_split  # noqa: E402
+from oneshot_lib.config import TrainingConfig  # noqa: E402
+from oneshot_lib.pairs import pair_dataset  # noqa: E402
 from oneshot_lib.siamese import build_siamese  # noqa: E402
-from oneshot_lib.training import TrainingConfig, compile_model, pair_dataset  # noqa: E402
+from oneshot_lib.trainer import compile_model  # noqa: E402
 
 
 def koch_distortion(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:

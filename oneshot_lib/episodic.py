@@ -6,8 +6,9 @@ are trained the way they are tested (*meta-learning*): each training step is an 
 small N-way k-shot task drawn from the training alphabets, and the loss is the cross-entropy of
 the episode's queries over the episode's N classes.
 
-Both share one embedding network (Vinyals et al. 2016; Snell et al. 2017): four blocks of
-3x3 convolution (64 filters), batch normalisation, ReLU and 2x2 max-pooling, on 28x28 images.
+Both share one embedding network (Vinyals et al. 2016; Snell et al. 2017; ``oneshot_lib.conv4``):
+four blocks of 3x3 convolution (64 filters), batch normalisation, ReLU and 2x2 max-pooling, on
+28x28 images.
 
 - Prototypical network (Snell, Swersky and Zemel, 2017): a class's *prototype* is the mean
   embedding of its support images; a query's logits are minus its squared Euclidean distances
@@ -21,96 +22,33 @@ Training is plain ``model.fit``: a model's ``call`` takes an episode
 ``{"support", "support_labels", "query"}`` and returns (Q, N) logits, so Keras's own sparse
 categorical cross-entropy, accuracy metric and callbacks apply unchanged
 (``episode_dataset`` streams the episodes). ``model.scorer()`` turns a trained model into a
-scorer for ``oneshot_lib.evaluate``. Both are registered as model kinds of
-``oneshot_lib.training`` (``python -m oneshot_lib.train --model prototypical|matching``).
+scorer for ``oneshot_lib.evaluate``. ``oneshot_lib.kinds`` says how a training run builds and
+feeds them (``python -m oneshot_lib.train --model prototypical|matching``).
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Iterator
 
 import numpy as np
 
 from . import augment
 from .backend import keras, tf
+from .conv4 import (
+    BLOCKS,
+    FILTERS,
+    IMAGE_SIZE,
+    EmbeddingNetworkScorer,
+    build_embedding,
+    cosine_similarities,
+    prepare_images,
+    rotate_quarter_turns,
+)
 from .data import OmniglotSplit
-from .evaluate import class_scores as mean_class_scores
 from .streams import gathered_dataset, seeded_index_stream, step_seed
 from .tasks import check_task_request, sample_task_indices
 
-if TYPE_CHECKING:
-    from . import training
-
 ops = keras.ops
-
-#: Side of the square images the embedding network reads (Omniglot's 105x105, resized).
-IMAGE_SIZE = 28
-#: Vinyals's and Snell's embedding: 4 blocks of 64 filters, which leaves a 64-dimensional
-#: embedding at 28x28 (28 -> 14 -> 7 -> 3 -> 1).
-FILTERS = 64
-BLOCKS = 4
-
-# ------------------------------------------------------------------ images
-
-
-def prepare_images(images: np.ndarray, image_size: int = IMAGE_SIZE, chunk: int = 2048) -> tf.Tensor:
-    """Omniglot drawings as the embedding network reads them.
-
-    Args:
-        images: (..., 105, 105) bool (or 0/1 numbers), True where there is ink.
-        image_size: side of the output images.
-        chunk: how many images to resize at once (bounds the float32 memory at 105x105).
-
-    Returns:
-        (..., image_size, image_size, 1) float32 tf.Tensor, ink 1 and paper 0, shrunk by area
-        averaging (so thin strokes fade to grey rather than vanish).
-
-    Raises:
-        ValueError if the images are not at least 2-d and square.
-    """
-    images = np.asarray(images)
-    if images.ndim < 2 or images.shape[-1] != images.shape[-2]:
-        raise ValueError(f"expected square images of shape (..., H, H), got shape {images.shape}")
-    batch_shape = images.shape[:-2]
-    flat = images.reshape(-1, *images.shape[-2:], 1)
-    resized = [
-        tf.image.resize(tf.cast(flat[start : start + chunk], tf.float32), (image_size, image_size), "area")
-        for start in range(0, max(len(flat), 1), chunk)
-    ]
-    return tf.reshape(tf.concat(resized, axis=0), (*batch_shape, image_size, image_size, 1))
-
-
-# ------------------------------------------------------------------ the embedding network
-
-
-def build_embedding(
-    image_size: int = IMAGE_SIZE, filters: int = FILTERS, blocks: int = BLOCKS, name: str = "embedding"
-) -> keras.Sequential:
-    """The 4-block convolutional embedding of Vinyals et al. and Snell et al.
-
-    Each block is conv 3x3 ('same' padding) -> batch normalisation -> ReLU -> max-pool 2x2; the
-    output is flattened. Input (B, image_size, image_size, 1) float32, output (B, D) float32
-    with D = filters * (image_size // 2**blocks)**2 (64 for the defaults).
-
-    Raises ValueError if the image is too small for that many poolings.
-    """
-    if image_size // 2**blocks < 1:
-        raise ValueError(
-            f"a {image_size}x{image_size} image cannot go through {blocks} 2x2 poolings: "
-            f"use image_size >= {2**blocks} or fewer blocks"
-        )
-    layers: list[keras.layers.Layer] = [keras.Input((image_size, image_size, 1))]
-    for block in range(1, blocks + 1):
-        layers += [
-            keras.layers.Conv2D(filters, 3, padding="same", name=f"conv{block}"),
-            keras.layers.BatchNormalization(name=f"batchnorm{block}"),
-            keras.layers.ReLU(name=f"relu{block}"),
-            keras.layers.MaxPooling2D(2, name=f"pool{block}"),
-        ]
-    layers.append(keras.layers.Flatten(name="flatten"))
-    return keras.Sequential(layers, name=name)
 
 
 # ------------------------------------------------------------------ the maths, on embeddings
@@ -141,16 +79,6 @@ def prototypical_logits(
 ) -> tf.Tensor:
     """(Q, n_way) minus the squared distance of each query embedding (Q, D) to each prototype."""
     return -squared_distances(query, class_prototypes(support, support_labels, n_way))
-
-
-def cosine_similarities(query: tf.Tensor, support: tf.Tensor, epsilon: float = 1e-8) -> tf.Tensor:
-    """(Q, S) cosine of the angle between each query (Q, D) and support (S, D) embedding.
-
-    ``epsilon`` keeps an all-zero embedding (possible after ReLU) at cosine 0 instead of NaN.
-    """
-    query = query / ops.sqrt(ops.sum(ops.square(query), axis=-1, keepdims=True) + epsilon)
-    support = support / ops.sqrt(ops.sum(ops.square(support), axis=-1, keepdims=True) + epsilon)
-    return ops.matmul(query, ops.transpose(support))
 
 
 def matching_attention(query: tf.Tensor, support: tf.Tensor, scale: float | tf.Tensor = 1.0) -> tf.Tensor:
@@ -214,7 +142,7 @@ class EpisodicNetwork(keras.Model):
             "blocks": self.blocks,
         }
 
-    def scorer(self) -> EmbeddingScorer:
+    def scorer(self) -> EmbeddingNetworkScorer:
         """A scorer (see ``oneshot_lib.evaluate``) that uses this network's embedding as it is now."""
         raise NotImplementedError
 
@@ -286,7 +214,7 @@ def build_episodic(
     seed: int | None = None,
     **kwargs,
 ) -> EpisodicNetwork:
-    """A new, uncompiled prototypical or matching network (compile it with ``training.compile_model``).
+    """A new, uncompiled prototypical or matching network (compile it with ``runs.compile_model``).
 
     Args:
         method: ``"prototypical"`` or ``"matching"``; the model is named after it.
@@ -310,12 +238,6 @@ def episode_loss() -> keras.losses.Loss:
 def episode_metrics() -> list[keras.metrics.Metric]:
     """Training metric: the fraction of an episode's queries classified correctly."""
     return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
-
-
-def scaled_distortions(image_size: int, distortions: augment.Distortions = augment.KOCH) -> augment.Distortions:
-    """``distortions`` for images of side ``image_size``: the translation (in pixels of Omniglot's
-    105x105 images) scaled down with the image; angles, shears and scales need no change."""
-    return dataclasses.replace(distortions, translation=distortions.translation * image_size / 105)
 
 
 # ------------------------------------------------------------------ episodes through tf.data
@@ -438,78 +360,10 @@ def _gather_class_images(images, characters, drawings, rotations) -> tf.Tensor:
     return tf.reshape(rotate_quarter_turns(picked, rotations), (n_way * per_class, *images.shape[2:]))
 
 
-def rotate_quarter_turns(images: tf.Tensor, turns: tf.Tensor) -> tf.Tensor:
-    """Rotate images (B, ..., H, H, C) anticlockwise by turns (B,) quarter turns, each its own.
-
-    All four rotations are computed and the wanted one gathered: at 28x28 that is cheaper than
-    anything per image.
-    """
-    images = tf.convert_to_tensor(images)
-    height_axis = images.shape.rank - 3
-    rotated = [images]
-    for _ in range(3):
-        # One anticlockwise quarter turn: swap rows and columns, then flip the rows.
-        swapped = tf.experimental.numpy.swapaxes(rotated[-1], height_axis, height_axis + 1)
-        rotated.append(tf.reverse(swapped, axis=[height_axis]))
-    stacked = tf.stack(rotated, axis=1)  # (B, 4, ...)
-    return tf.gather(stacked, tf.cast(turns, tf.int32), axis=1, batch_dims=1)
-
-
 # ------------------------------------------------------------------ scorers
 
 
-class EmbeddingScorer:
-    """Base of the scorers that compare embeddings; subclasses define ``compare``.
-
-    ``scores(query, support)`` embeds the queries and the support set once each (raw
-    (n, 105, 105) bool images, resized by ``prepare_images``) and compares the embeddings.
-    ``class_scores(query, support, support_labels, n_way)`` scores whole classes; by default
-    it is what ``evaluate`` computes from ``scores`` (each class's mean), and subclasses
-    whose method scores a class otherwise (a prototype) override ``compare_classes``.
-    """
-
-    name = "embedding"
-
-    def __init__(self, embedding: keras.Model, image_size: int = IMAGE_SIZE, batch_size: int = 512):
-        self.embedding = embedding
-        self.image_size = image_size
-        self.batch_size = batch_size
-
-    def embed(self, images: np.ndarray) -> np.ndarray:
-        """(n, D) float32 embeddings of raw images (n, 105, 105), in inference mode."""
-        prepared = prepare_images(images, self.image_size)
-        batches = [
-            self.embedding(prepared[start : start + self.batch_size], training=False)
-            for start in range(0, len(images), self.batch_size)
-        ]
-        return ops.convert_to_numpy(ops.concatenate(batches, axis=0)) if batches else np.zeros((0, 0))
-
-    def scores(self, query: np.ndarray, support: np.ndarray) -> np.ndarray:
-        """(Q, S) float64 similarity of query (Q, 105, 105) to support (S, 105, 105) images."""
-        return self.compare(self.embed(query), self.embed(support))
-
-    def compare(self, query: np.ndarray, support: np.ndarray) -> np.ndarray:
-        """(Q, S) float64 scores from query (Q, D) and support (S, D) embeddings."""
-        raise NotImplementedError
-
-    def class_scores(
-        self, query: np.ndarray, support: np.ndarray, support_labels: np.ndarray, n_way: int
-    ) -> np.ndarray:
-        """(Q, n_way) float64 score of each class for each query, from raw images.
-
-        Raises ValueError unless support_labels is (S,) int in [0, n_way) with every class present.
-        """
-        support_labels = _check_labels(support_labels, len(support), n_way)
-        return self.compare_classes(self.embed(query), self.embed(support), support_labels, n_way)
-
-    def compare_classes(
-        self, query: np.ndarray, support: np.ndarray, support_labels: np.ndarray, n_way: int
-    ) -> np.ndarray:
-        """(Q, n_way) float64 class scores from embeddings: here each class's mean ``compare`` score."""
-        return mean_class_scores(self.compare(query, support), support_labels, n_way)
-
-
-class PrototypicalScorer(EmbeddingScorer):
+class PrototypicalScorer(EmbeddingNetworkScorer):
     """A prototypical network as a scorer.
 
     ``scores`` returns minus the squared distance of each query to each support image's
@@ -537,7 +391,7 @@ class PrototypicalScorer(EmbeddingScorer):
         return ops.convert_to_numpy(logits).astype(np.float64)
 
 
-class MatchingScorer(EmbeddingScorer):
+class MatchingScorer(EmbeddingNetworkScorer):
     """A matching network as a scorer.
 
     ``scores`` returns the attention (Q, S): for each query a softmax over the support set of
@@ -562,81 +416,3 @@ class MatchingScorer(EmbeddingScorer):
         per_class = np.zeros((len(query), n_way))
         np.add.at(per_class.T, support_labels, attention.T)
         return per_class
-
-
-def _check_labels(support_labels: np.ndarray, n_support: int, n_way: int) -> np.ndarray:
-    labels = np.asarray(support_labels)
-    if labels.shape != (n_support,):
-        raise ValueError(
-            f"support_labels must have shape ({n_support},), one per support image; got {labels.shape}"
-        )
-    if labels.size and (labels.min() < 0 or labels.max() >= n_way):
-        raise ValueError(
-            f"support_labels must lie in [0, {n_way}); got values {labels.min()}..{labels.max()}"
-        )
-    missing = np.setdiff1d(np.arange(n_way), labels)
-    if len(missing):
-        raise ValueError(f"classes {missing.tolist()} have no support image: every class needs at least one")
-    return labels.astype(np.int32)
-
-
-# ------------------------------------------------------------------ the episodic model kinds
-
-
-def check_image_size(config: TrainingConfig) -> None:
-    """Raise ValueError if ``config.image_size`` is too small for the embedding's poolings."""
-    if config.image_size < 2**BLOCKS:
-        raise ValueError(
-            f"image_size {config.image_size} is too small for the embedding's {BLOCKS} 2x2 poolings: "
-            f"use at least {2**BLOCKS} (the default is {IMAGE_SIZE})"
-        )
-
-
-def _build(config: TrainingConfig, data: OmniglotSplit | None = None) -> EpisodicNetwork:
-    return build_episodic(config.model, image_size=config.image_size, seed=config.seed)
-
-
-def _dataset(data: OmniglotSplit, config: TrainingConfig, start_step: int) -> tf.data.Dataset:
-    return episode_dataset(
-        data,
-        config.n_way,
-        config.k_shot,
-        config.n_query,
-        within_alphabet=config.episode_within_alphabet,
-        rotate_classes=config.rotate_classes,
-        distortions=scaled_distortions(config.image_size) if config.augment else None,
-        image_size=config.image_size,
-        seed=config.seed,
-        start_step=start_step,
-    )
-
-
-def embedding_model_kind(
-    build: Callable[[TrainingConfig, OmniglotSplit | None], keras.Model],
-    dataset: Callable[[OmniglotSplit, TrainingConfig, int], tf.data.Dataset],
-    seen: Callable[[TrainingConfig], tuple[str, int]],
-    accuracy_name: str,
-) -> training.ModelKind:
-    """A model kind for a network trained on integer labels with logits, scored by its ``scorer()``
-    method (the episodic networks and the transfer classifier); see ``training.ModelKind``."""
-    from .training import ModelKind  # here: transfer calls this while training may still be importing us
-
-    return ModelKind(
-        build=build,
-        dataset=dataset,
-        scorer=lambda model: model.scorer(),
-        loss=episode_loss,
-        metrics=episode_metrics,
-        check=check_image_size,
-        seen=seen,
-        accuracy_name=accuracy_name,
-    )
-
-
-# training imports this module at its end: import it only now, when everything above exists.
-from .training import TrainingConfig, register_model_kind  # noqa: E402
-
-for _method in METHODS:
-    register_model_kind(
-        _method, embedding_model_kind(_build, _dataset, lambda config: ("episodes_seen", 1), "query acc")
-    )

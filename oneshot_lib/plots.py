@@ -590,7 +590,7 @@ def plot_training_history(
 ) -> Figure:
     """Training loss and validation one-shot accuracy against training minutes, one line per run.
 
-    ``histories`` maps a label to a ``history.json`` of ``training.train`` (its ``epochs``
+    ``histories`` maps a label to a ``history.json`` of ``trainer.train`` (its ``epochs``
     records: ``elapsed_seconds``, ``loss``, ``val_oneshot_accuracy``, ``val_oneshot_stderr``).
     Error bars are one standard error over the validation tasks. ``chance`` draws 1/N dashed.
     ``loss_label`` names the loss axis (runs of different model kinds have different losses).

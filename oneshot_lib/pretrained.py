@@ -13,10 +13,9 @@ config, the command and the library versions), ``history.json`` (every validatio
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from .training import RunFiles, load_run_scorer
+from .run_folder import RunFiles, load_run_scorer, read_json
 
 #: The folder holding one sub-folder per reference model.
 CHECKPOINTS = Path(__file__).parent / "checkpoints"
@@ -29,33 +28,47 @@ def available() -> list[str]:
     return sorted(path.name for path in CHECKPOINTS.iterdir() if RunFiles(path).config.is_file())
 
 
-def folder(name: str) -> Path:
-    """The folder of reference model ``name``. Raises ValueError for an unknown name."""
-    names = available()
-    if name not in names:
-        raise ValueError(f"no reference model named {name!r}: choose one of {names}")
-    return CHECKPOINTS / name
+def folder(name: str | Path) -> Path:
+    """The folder of reference model ``name``, or ``name`` itself if it is a run folder.
 
+    A run folder is one made by ``python -m oneshot_lib.train --output FOLDER`` (it holds a
+    ``config.json``), so what a reader trains loads like a shipped model, with the same checks.
 
-def load(name: str):
-    """A ready scorer of reference model ``name`` (e.g. ``"siamese"``, ``"siamese-noaug"``).
-
-    The scorer's ``name`` is the model's name. Raises ValueError for an unknown name, and
-    ``siamese.CheckpointMismatchError`` if the shipped weights do not fit the model.
+    Raises ValueError for a name that is neither a shipped model nor a run folder.
     """
-    scorer = load_run_scorer(folder(name))
-    scorer.name = name
+    names = available()
+    if str(name) in names:
+        return CHECKPOINTS / str(name)
+    path = Path(name)
+    if RunFiles(path).config.is_file():
+        return path
+    raise ValueError(
+        f"no reference model named {str(name)!r}, and no training run in a folder of that name: "
+        f"choose one of {names}, or give the folder of a run of python -m oneshot_lib.train"
+    )
+
+
+def load(name: str | Path):
+    """A ready scorer of reference model ``name`` (e.g. ``"siamese"``), or of a run folder's best model.
+
+    The scorer's ``name`` is the model's name (the folder's name for a run folder). Raises
+    ValueError for an unknown name, ``run_folder.RunFolderError`` naming a damaged file, and
+    ``siamese.CheckpointMismatchError`` if the weights do not fit the model.
+    """
+    path = folder(name)
+    scorer = load_run_scorer(path)
+    scorer.name = path.name
     return scorer
 
 
-def run_record(name: str) -> dict:
+def run_record(name: str | Path) -> dict:
     """What ``config.json`` records of model ``name``: ``config``, ``command``, ``versions``, ..."""
-    return json.loads(RunFiles(folder(name)).config.read_text())
+    return read_json(RunFiles(folder(name)).config)
 
 
-def history(name: str) -> dict:
+def history(name: str | Path) -> dict:
     """The training history of model ``name`` (``history.json``): one record per validation."""
-    return json.loads(RunFiles(folder(name)).history.read_text())
+    return read_json(RunFiles(folder(name)).history)
 
 
 def checkpoint_megabytes(name: str) -> float:

@@ -17,9 +17,9 @@ The CPU-sized sibling (``ARCHITECTURES["cpu"]``) is the same builder with a 52x5
 drawing shrunk by area averaging), kernels scaled to that size (5, 3, 3, 2), a quarter of the
 filters (16, 32, 32, 64) and 512 dense units: 318,497 parameters, a 1.3 MB weights file. It
 was chosen by measurement on this course's machine (2 CPU cores), at batch 128 with Adam and
-augmentation on: time per training step (``model.fit`` on ``training.pair_dataset``, idle
+augmentation on: time per training step (``model.fit`` on ``pairs.pair_dataset``, idle
 machine), and 20-way within-alphabet one-shot accuracy on the 320 fixed validation tasks
-(``training.OneShotValidation``) after 600 steps and after 3 minutes (learning rate 1e-3):
+(``callbacks.OneShotValidation``) after 600 steps and after 3 minutes (learning rate 1e-3):
 
 ==========================================  ==========  =======  =======  =========  =========
 input, filters, kernels, dense units        parameters  s/step   pairs/s  600 steps  3 minutes

@@ -2,14 +2,14 @@
 
 Trains on the training alphabets of Omniglot's background split, validates on its validation
 alphabets (20-way within-alphabet one-shot accuracy, 320 fixed tasks), and writes everything
-into ``--output``: ``config.json`` (with this command), ``history.json``, ``best.weights.h5``,
-``last.keras`` and ``log.txt``. Run the same command again to resume an interrupted run, or
-with a larger ``--minutes``/``--steps`` to train further.
+into ``--output`` (see ``oneshot_lib.run_folder``). Run the same command again to resume an
+interrupted run, or with a larger ``--minutes``/``--steps`` to train further.
 
 ``--model`` picks what to train: the siamese network (pairs), a prototypical or matching
 network (episodes: ``--n-way``, ``--k-shot``, ``--n-query``) or the transfer baseline (a
-classifier over the training characters, then cosine nearest neighbour). All four are
-validated, checkpointed and resumed the same way.
+classifier over the training characters, then cosine nearest neighbour). All are validated,
+checkpointed and resumed the same way. Every option is a field of ``config.TrainingConfig``,
+with its help text; an option that does not apply to the chosen kind is not recorded.
 
 Examples (5 minutes each)::
 
@@ -20,11 +20,20 @@ Examples (5 minutes each)::
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
+from dataclasses import MISSING, Field, fields
+from pathlib import Path
 
+from .config import TrainingConfig
 from .data import load_omniglot, train_validation_split
+from .kinds import MODEL_KINDS, kind_of
 from .notebook import quiet_tensorflow
-from .training import DEFAULT_LEARNING_RATES, MODEL_KINDS, TrainingConfig, command_line, train
+from .run_folder import RunFiles, RunFolderError, check_can_train_into
+from .trainer import train
+
+#: Fields with a flag of their own below (the budgets' flags are named for the user, not the field).
+SPECIAL_FIELDS = ("model", "minutes", "max_steps")
 
 
 def parse_layer_rates(text: str) -> dict[str, float]:
@@ -40,110 +49,68 @@ def parse_layer_rates(text: str) -> dict[str, float]:
 
 
 def parser() -> argparse.ArgumentParser:
-    defaults = TrainingConfig()
+    """The command line: the run's own options, then one group each for kind and optimiser options."""
     p = argparse.ArgumentParser(
         prog="python -m oneshot_lib.train",
         description="Train a one-shot model on Omniglot's training alphabets; select on the validation ones.",
     )
-    p.add_argument(
-        "--output",
-        required=True,
-        help="folder for checkpoints, history, config and log (resumed if it holds a run)",
-    )
+    p.add_argument("--output", required=True, help="folder for the run's files (resumed if it holds that run)")
     p.add_argument("--minutes", type=float, help="wall-clock budget, validation included")
     p.add_argument("--steps", type=int, dest="max_steps", help="budget in training steps (batches)")
-    p.add_argument("--model", default=defaults.model, choices=sorted(MODEL_KINDS))
-    p.add_argument("--size", default=defaults.size, help="siamese architecture: cpu (default) or koch")
-    episodes = p.add_argument_group("episodic and transfer models")
-    episodes.add_argument(
-        "--n-way", type=int, default=defaults.n_way, help="classes per training episode (episodic models)"
-    )
-    episodes.add_argument("--k-shot", type=int, default=defaults.k_shot, help="support images per class")
-    episodes.add_argument("--n-query", type=int, default=defaults.n_query, help="query images per class")
-    episodes.add_argument(
-        "--episode-within-alphabet",
-        action=argparse.BooleanOptionalAction,
-        default=defaults.episode_within_alphabet,
-        help="draw each training episode's classes from one alphabet",
-    )
-    episodes.add_argument(
-        "--rotate-classes",
-        action=argparse.BooleanOptionalAction,
-        default=defaults.rotate_classes,
-        help="rotations by 90, 180 and 270 degrees make new classes (episodic and transfer models)",
-    )
-    episodes.add_argument(
-        "--image-size", type=int, default=defaults.image_size, help="side of the images the embedding reads"
-    )
-    p.add_argument(
-        "--augment",
-        action=argparse.BooleanOptionalAction,
-        default=defaults.augment,
-        help="Koch's affine distortions of the training images (default on)",
-    )
-    p.add_argument(
-        "--optimizer",
-        default=defaults.optimizer,
-        choices=sorted(DEFAULT_LEARNING_RATES),
-        help="adam (the blog's) or sgd (Koch's, with momentum and learning-rate schedules)",
-    )
-    p.add_argument(
-        "--learning-rate", type=float, help=f"base learning rate (default {DEFAULT_LEARNING_RATES})"
-    )
-    p.add_argument(
-        "--layer-rates",
-        type=parse_layer_rates,
-        default={},
-        help="sgd only: per-layer learning-rate multipliers, e.g. conv_1=2,features=0.5",
-    )
-    p.add_argument(
-        "--halve-lr-every",
-        type=int,
-        default=defaults.halve_lr_every,
-        metavar="EPOCHS",
-        help="adam only: halve the learning rate every EPOCHS epochs (default 0: never)",
-    )
-    p.add_argument(
-        "--batch-size",
-        type=int,
-        default=defaults.batch_size,
-        help="pairs (siamese) or images (transfer) per step; episodic models train on one episode per step",
-    )
-    p.add_argument(
-        "--hard-negatives",
-        action=argparse.BooleanOptionalAction,
-        default=defaults.hard_negatives,
-        help="draw different pairs from one alphabet",
-    )
-    p.add_argument(
-        "--steps-per-epoch",
-        type=int,
-        default=defaults.steps_per_epoch,
-        help="training steps between two validations",
-    )
-    p.add_argument(
-        "--patience",
-        type=int,
-        default=defaults.patience,
-        help="validations without improvement before stopping",
-    )
-    p.add_argument("--val-tasks", type=int, default=defaults.val_tasks)
-    p.add_argument("--seed", type=int, default=defaults.seed)
+    p.add_argument("--model", default=TrainingConfig().model, choices=sorted(MODEL_KINDS))
     p.add_argument("--quiet", action="store_true", help="no progress bar, log lines only")
+    groups = {
+        "run": p,
+        "kind": p.add_argument_group("model kind options (each names the kinds that read it)"),
+        "optimizer": p.add_argument_group("optimiser options"),
+    }
+    for spec in fields(TrainingConfig):
+        if spec.name not in SPECIAL_FIELDS:
+            group = "kind" if spec.metadata["kind_option"] else "optimizer" if spec.metadata["optimizer"] else "run"
+            _add_option(groups[group], spec)
     return p
 
 
+def _add_option(group, spec: Field) -> None:
+    default = spec.default_factory() if spec.default is MISSING else spec.default
+    help_text = spec.metadata["help"]
+    if spec.metadata["kind_option"]:
+        readers = [name for name, kind in MODEL_KINDS.items() if spec.name in kind.options]
+        help_text += f" [{', '.join(readers)}]"
+    flag = "--" + spec.name.replace("_", "-")
+    if isinstance(default, bool):
+        group.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=help_text)
+    elif isinstance(default, dict):
+        group.add_argument(flag, type=parse_layer_rates, default=default, help=help_text)
+    else:
+        value_type = float if default is None else type(default)
+        group.add_argument(flag, type=value_type, default=default, help=f"{help_text} (default {default})")
+
+
+def command_line(argv: list[str] | None = None) -> str:
+    """The command as typed (``python -m oneshot_lib.train ...``), shell-quoted."""
+    return shlex.join(["python", "-m", "oneshot_lib.train", *(sys.argv[1:] if argv is None else argv)])
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    """Check everything that can be checked first (exit 2 with a usage error), then train."""
+    cli = parser()
+    args = cli.parse_args(argv)
     if args.minutes is None and args.max_steps is None:
-        parser().error("give a budget: --minutes and/or --steps")
+        cli.error("give a budget: --minutes and/or --steps")
     options = {k: v for k, v in vars(args).items() if k not in ("output", "quiet")}
     try:
         config = TrainingConfig(**options)
+        kind = kind_of(config)
+        check_can_train_into(RunFiles(Path(args.output)), config)
     except ValueError as error:
-        parser().error(str(error))
+        cli.error(str(error))
     quiet_tensorflow()
     train_data, validation_data = train_validation_split(load_omniglot("background"))
+    try:
+        kind.check_data(train_data, config)
+    except ValueError as error:
+        cli.error(f"the training alphabets cannot feed this run: {error}")
     try:
         train(
             config,
@@ -153,6 +120,9 @@ def main(argv: list[str] | None = None) -> int:
             command=command_line(argv),
             verbose=2 if args.quiet else 1,
         )
+    except RunFolderError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(
             f"\ninterrupted: run the same command again to resume from the last checkpoint in {args.output}",

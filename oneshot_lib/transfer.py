@@ -7,8 +7,8 @@ their penultimate features. No episode, no pair: the features are learnt for a 8
 with rotations, 3,228-way) classification, and one-shot learning is a nearest neighbour on top.
 
 The classifier uses the same embedding network as the prototypical and matching networks
-(``episodic.build_embedding``) plus one dense softmax layer, so the comparison isolates the
-training objective. It is registered as the model kind ``"transfer"`` of ``oneshot_lib.training``
+(``conv4.build_embedding``) plus one dense softmax layer, so the comparison isolates the
+training objective. ``oneshot_lib.kinds`` says how a training run builds and feeds it
 (``python -m oneshot_lib.train --model transfer``).
 """
 
@@ -20,19 +20,17 @@ import numpy as np
 
 from . import augment
 from .backend import keras, tf
-from .data import OmniglotSplit
-from .episodic import (
+from .conv4 import (
     BLOCKS,
     FILTERS,
     IMAGE_SIZE,
-    EmbeddingScorer,
+    EmbeddingNetworkScorer,
     build_embedding,
     cosine_similarities,
-    embedding_model_kind,
     prepare_images,
     rotate_quarter_turns,
-    scaled_distortions,
 )
+from .data import OmniglotSplit
 from .streams import gathered_dataset, seeded_index_stream, step_seed
 
 ops = keras.ops
@@ -96,7 +94,7 @@ def build_classifier(
     blocks: int = BLOCKS,
     seed: int | None = None,
 ) -> TransferClassifier:
-    """A new, uncompiled ``TransferClassifier`` (compile it with ``training.compile_model``).
+    """A new, uncompiled ``TransferClassifier`` (compile it with ``runs.compile_model``).
 
     ``seed``, if given, seeds Keras's weight initialisers first. Raises ValueError if
     ``n_classes`` < 2 or the image is too small for the embedding.
@@ -179,7 +177,7 @@ def classification_dataset(
     )
 
 
-class CosineNearestNeighbour(EmbeddingScorer):
+class CosineNearestNeighbour(EmbeddingNetworkScorer):
     """Nearest neighbour by the cosine similarity of a network's features.
 
     ``scores`` returns the (Q, S) cosines, in [-1, 1]. With k > 1 shots, ``evaluate`` averages
@@ -191,35 +189,3 @@ class CosineNearestNeighbour(EmbeddingScorer):
 
     def compare(self, query, support):
         return ops.convert_to_numpy(cosine_similarities(query, support)).astype(np.float64)
-
-
-# ------------------------------------------------------------------ the "transfer" model kind
-
-
-def _build(config: TrainingConfig, data: OmniglotSplit | None) -> TransferClassifier:
-    if data is None:
-        raise ValueError(
-            "a transfer classifier's size depends on its training data: pass the training split, "
-            "or load a saved run with training.load_run_model (its config.json records the model)"
-        )
-    return build_classifier(n_classes(data, config.rotate_classes), image_size=config.image_size, seed=config.seed)
-
-
-def _dataset(data: OmniglotSplit, config: TrainingConfig, start_step: int) -> tf.data.Dataset:
-    return classification_dataset(
-        data,
-        config.batch_size,
-        rotate_classes=config.rotate_classes,
-        distortions=scaled_distortions(config.image_size) if config.augment else None,
-        image_size=config.image_size,
-        seed=config.seed,
-        start_step=start_step,
-    )
-
-
-# training imports this module at its end: import it only now, when everything above exists.
-from .training import TrainingConfig, register_model_kind  # noqa: E402
-
-register_model_kind(
-    "transfer", embedding_model_kind(_build, _dataset, lambda config: ("images_seen", config.batch_size), "class acc")
-)

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from conftest import synthetic_split
 
-from oneshot_lib import episodic, evaluate, training
+from oneshot_lib import conv4, episodic, evaluate, trainer
 from oneshot_lib.backend import keras
+from oneshot_lib.config import TrainingConfig
 
 ops = keras.ops
 
@@ -39,7 +40,7 @@ def test_matching_attention_by_hand():
     query = np.array([[1.0, 0.0]], dtype="float32")
     support = np.array([[2.0, 0.0], [0.0, 5.0], [1.0, 1.0]], dtype="float32")
     cosines = np.array([1.0, 0.0, 1 / np.sqrt(2)])
-    np.testing.assert_allclose(numpy(episodic.cosine_similarities(query, support))[0], cosines, rtol=1e-6)
+    np.testing.assert_allclose(numpy(conv4.cosine_similarities(query, support))[0], cosines, rtol=1e-6)
     for scale in (1.0, 10.0):
         expected = np.exp(scale * cosines) / np.exp(scale * cosines).sum()
         attention = numpy(episodic.matching_attention(query, support, scale))[0]
@@ -49,7 +50,7 @@ def test_matching_attention_by_hand():
 
 
 def test_all_zero_embedding_has_cosine_zero_not_nan():
-    cosines = numpy(episodic.cosine_similarities(np.zeros((1, 3), "float32"), np.eye(3, dtype="float32")))
+    cosines = numpy(conv4.cosine_similarities(np.zeros((1, 3), "float32"), np.eye(3, dtype="float32")))
     np.testing.assert_array_equal(cosines, np.zeros((1, 3)))
 
 
@@ -141,9 +142,9 @@ def test_one_shot_prototypical_scores_are_the_network_logits(networks):
     rng = np.random.default_rng(0)
     query, support = raw_images(rng, 2), raw_images(rng, 4)
     episode = {
-        "support": episodic.prepare_images(support),
+        "support": conv4.prepare_images(support),
         "support_labels": np.arange(4),
-        "query": episodic.prepare_images(query),
+        "query": conv4.prepare_images(query),
     }
     np.testing.assert_allclose(model.scorer().scores(query, support), numpy(model(episode)), rtol=1e-4)
 
@@ -197,13 +198,13 @@ def test_unknown_method_and_tiny_images_are_refused():
     with pytest.raises(ValueError, match="unknown episodic method"):
         episodic.build_episodic("siamese")
     with pytest.raises(ValueError, match="2x2 poolings"):
-        episodic.build_embedding(image_size=8, blocks=4)
+        conv4.build_embedding(image_size=8, blocks=4)
     with pytest.raises(ValueError, match="positive"):
         episodic.MatchingNetwork(initial_scale=0.0)
 
 
 def test_default_embedding_is_vinyals_and_snells():
-    embedding = episodic.build_embedding()
+    embedding = conv4.build_embedding()
     assert embedding.output_shape == (None, 64)
     # 4 convolutions (3x3, 64 filters) with biases, and 4 batch normalisations (4 x 64 each).
     assert embedding.count_params() == (9 * 64 + 64) + 3 * (9 * 64 * 64 + 64) + 4 * 4 * 64
@@ -224,7 +225,7 @@ def test_saved_matching_network_loads_with_its_scale(tmp_path):
 def test_rotate_quarter_turns_matches_numpy():
     images = np.arange(3 * 4 * 4, dtype="float32").reshape(3, 4, 4, 1)
     turns = np.array([0, 1, 3])
-    rotated = numpy(episodic.rotate_quarter_turns(images, turns))
+    rotated = numpy(conv4.rotate_quarter_turns(images, turns))
     for image, turn, result in zip(images, turns, rotated, strict=True):
         np.testing.assert_array_equal(result, np.rot90(image, turn, axes=(0, 1)))
 
@@ -232,7 +233,7 @@ def test_rotate_quarter_turns_matches_numpy():
 def test_episodes_show_the_characters_their_labels_say():
     split = synthetic_split()
     dataset = episodic.episode_dataset(split, 3, 2, 4, image_size=16, seed=5, rotate_classes=True)
-    images = numpy(episodic.prepare_images(split.images, 16))
+    images = numpy(conv4.prepare_images(split.images, 16))
     stream = episodic.episode_indices_stream(split, 3, 2, 4, seed=5, rotate_classes=True)
     for (episode, query_labels), (characters, support_drawings, query_drawings, order, turns, _) in zip(
         dataset.take(3), stream, strict=False
@@ -282,9 +283,9 @@ def test_impossible_episodes_fail_up_front():
 def test_a_few_steps_of_fit(method):
     split = synthetic_split()
     dataset = episodic.episode_dataset(split, 3, 1, 2, image_size=16, seed=0)
-    model = training.compile_model(
+    model = trainer.compile_model(
         episodic.build_episodic(method, image_size=16, filters=4, blocks=2, seed=0),
-        training.TrainingConfig(model=method, learning_rate=1e-2),
+        TrainingConfig(model=method, learning_rate=1e-2),
     )
     before = [w.copy() for w in model.get_weights()]
     history = model.fit(dataset, steps_per_epoch=3, epochs=2, verbose=0, shuffle=False)

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import shlex
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pytest
 from conftest import synthetic_split
 
-from oneshot_lib import pretrained, siamese, training
+from oneshot_lib import pretrained, siamese, trainer
+from oneshot_lib.config import TrainingConfig
+from oneshot_lib.run_folder import RunFolderError
 from oneshot_lib.siamese import Architecture
+from oneshot_lib.train import parser
 
 TINY = Architecture(input_size=28, filters=(2, 3, 3, 4), kernels=(3, 3, 2, 2), dense_units=8)
 #: Each shipped model and its training budget in minutes (issues: 60 for siamese, 30 for the others).
@@ -22,12 +30,12 @@ def tiny_checkpoints(tmp_path_factory) -> object:
     folder = tmp_path_factory.mktemp("checkpoints")
     with pytest.MonkeyPatch.context() as patch:
         patch.setitem(siamese.ARCHITECTURES, "tiny", TINY)
-        config = training.TrainingConfig(
+        config = TrainingConfig(
             size="tiny", batch_size=8, steps_per_epoch=2, max_steps=2, val_way=3, val_tasks=4
         )
         train = synthetic_split((5, 4, 3), drawings=4, seed=0)
         validation = synthetic_split((4, 4), drawings=4, seed=1)
-        training.train(config, folder / "tiny", train_data=train, validation_data=validation, verbose=0)
+        trainer.train(config, folder / "tiny", train_data=train, validation_data=validation, verbose=0)
     (folder / "not-a-run").mkdir()
     return folder
 
@@ -70,3 +78,84 @@ def test_shipped_reference_models_load_offline_and_score_a_task(name):
 
 def test_every_shipped_model_is_tested():
     assert set(pretrained.available()) == set(SHIPPED)
+
+
+# ------------------------------------------------------------------ the same scores, and damaged files refused
+
+SCORES_FILE = Path(__file__).parent / "data" / "shipped_model_scores.json"
+
+
+def fixed_task() -> tuple[np.ndarray, np.ndarray]:
+    """(3, 105, 105) queries and (5, 105, 105) support drawings of three thick random strokes each."""
+    rng = np.random.default_rng(2024)
+    images = np.zeros((8, 105, 105), dtype=bool)
+    for image in images:
+        for _ in range(3):
+            row, column = rng.integers(15, 90, size=2)
+            d_row, d_column = rng.integers(-12, 13, size=2)
+            for t in np.linspace(0, 1, 40):
+                y, x = int(row + t * d_row), int(column + t * d_column)
+                image[y - 2 : y + 3, x - 2 : x + 3] = True
+    return images[:3], images[3:]
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_shipped_models_score_a_fixed_task_as_recorded(name):
+    """The scores recorded in tests/data when the model shipped: a refactor must not move them."""
+    query, support = fixed_task()
+    expected = np.array(json.loads(SCORES_FILE.read_text())[name])
+    np.testing.assert_allclose(pretrained.load(name).scores(query, support), expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.fixture
+def copied_run(tmp_path) -> Path:
+    """A copy of the shipped prototypical run, in a folder of its own."""
+    folder = tmp_path / "my-prototypical-run"
+    shutil.copytree(pretrained.folder("prototypical"), folder)
+    return folder
+
+
+def test_load_takes_the_folder_of_a_run(copied_run):
+    scorer = pretrained.load(copied_run)
+    query, support = fixed_task()
+    assert scorer.name == "my-prototypical-run"
+    np.testing.assert_array_equal(scorer.scores(query, support), pretrained.load("prototypical").scores(query, support))
+    assert pretrained.history(copied_run)["best_epoch"] == pretrained.history("prototypical")["best_epoch"]
+
+
+def test_flipped_checkpoint_bytes_are_refused(copied_run):
+    best = copied_run / "best.weights.h5"
+    data = bytearray(best.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 4096] = bytes(255 - b for b in data[middle : middle + 4096])
+    best.write_bytes(bytes(data))
+    with pytest.raises(RunFolderError, match=r"best\.weights\.h5 is damaged"):
+        pretrained.load(copied_run)
+
+
+def test_a_truncated_checkpoint_without_a_checksum_gets_an_error_naming_it(copied_run):
+    history = json.loads((copied_run / "history.json").read_text())
+    del history["best_sha256"]  # as a run made before checksums were recorded
+    (copied_run / "history.json").write_text(json.dumps(history))
+    best = copied_run / "best.weights.h5"
+    best.write_bytes(best.read_bytes()[:1000])
+    with pytest.raises(RunFolderError, match=r"best\.weights\.h5 cannot be read"):
+        pretrained.load(copied_run)
+
+
+def test_an_unreadable_config_gets_an_error_naming_it(copied_run):
+    (copied_run / "config.json").write_text("{ not json")
+    with pytest.raises(RunFolderError, match=r"config\.json cannot be read as JSON"):
+        pretrained.load(copied_run)
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_the_command_that_made_a_shipped_model_still_parses_to_its_config(name):
+    record = pretrained.run_record(name)
+    argv = shlex.split(record["command"])[3:]  # after "python -m oneshot_lib.train"
+    options = {k: v for k, v in vars(parser().parse_args(argv)).items() if k not in ("output", "quiet")}
+    config = TrainingConfig(**options)
+    recorded = TrainingConfig.from_json(record["config"]).to_json()
+    assert {k: v for k, v in config.to_json().items() if k in record["config"]} == {
+        k: v for k, v in recorded.items() if k in record["config"]
+    }

@@ -10,9 +10,15 @@ import numpy as np
 import pytest
 from conftest import synthetic_split
 
-from oneshot_lib import episodic, evaluate, streams, training, transfer
+from oneshot_lib import callbacks, episodic, evaluate, kinds, run_folder, streams, trainer, transfer
+from oneshot_lib.config import TrainingConfig
 from oneshot_lib.train import parser
 
+#: The config fields every run records, whatever its kind (optimiser options aside).
+RUN_FIELDS = {
+    "model", "optimizer", "learning_rate", "augment", "steps_per_epoch", "minutes", "max_steps", "patience",
+    "val_way", "val_tasks", "val_within_alphabet", "seed",
+}
 NEW_FIELDS = ("n_way", "k_shot", "n_query", "episode_within_alphabet", "rotate_classes", "image_size")
 
 
@@ -22,7 +28,7 @@ def splits():
     return synthetic_split((5, 4, 3), drawings=4, seed=0), synthetic_split((4, 4), drawings=4, seed=1)
 
 
-def kind_config(model: str, **changes) -> training.TrainingConfig:
+def kind_config(model: str, **changes) -> TrainingConfig:
     settings = dict(
         model=model,
         batch_size=8,
@@ -37,7 +43,7 @@ def kind_config(model: str, **changes) -> training.TrainingConfig:
         learning_rate=1e-3,
         seed=0,
     )
-    return training.TrainingConfig(**{**settings, **changes})
+    return TrainingConfig(**{**settings, **changes})
 
 
 # ------------------------------------------------------------------ the shared stream helper
@@ -86,7 +92,7 @@ def test_the_command_line_offers_every_kind_and_the_episode_flags():
         "--episode-within-alphabet --image-size 32".split()
     )
     options = {k: v for k, v in vars(args).items() if k not in ("output", "quiet")}
-    config = training.TrainingConfig(**options)
+    config = TrainingConfig(**options)
     assert (config.model, config.n_way, config.k_shot, config.n_query, config.image_size) == ("matching", 5, 2, 3, 32)
     assert config.rotate_classes and config.episode_within_alphabet
     with pytest.raises(SystemExit):
@@ -106,21 +112,21 @@ def test_the_command_line_offers_every_kind_and_the_episode_flags():
 )
 def test_impossible_kind_configs_are_rejected(changes, message):
     with pytest.raises(ValueError, match=message):
-        training.TrainingConfig(**changes)
+        kinds.kind_of(TrainingConfig(**changes))
 
 
 def test_odd_batches_are_fine_outside_the_siamese_kind():
-    assert training.TrainingConfig(model="transfer", batch_size=7).batch_size == 7
-    assert training.TrainingConfig(model="prototypical", batch_size=7, image_size=8 * 2).batch_size == 7
+    assert TrainingConfig(model="transfer", batch_size=7).batch_size == 7
+    assert TrainingConfig(model="prototypical", batch_size=7, image_size=8 * 2).batch_size == 7
 
 
 def test_an_old_siamese_config_still_loads():
-    old = {k: v for k, v in training.TrainingConfig().to_json().items() if k not in NEW_FIELDS}
-    config = training.TrainingConfig.from_json(old)
-    assert config == training.TrainingConfig()
-    assert training.TrainingConfig.from_json(config.to_json()) == config
+    old = {k: v for k, v in TrainingConfig().to_json().items() if k not in NEW_FIELDS}
+    config = TrainingConfig.from_json(old)
+    assert config == TrainingConfig()
+    assert TrainingConfig.from_json(config.to_json()) == config
     with pytest.raises(ValueError, match="unknown training config fields"):
-        training.TrainingConfig.from_json({**old, "ways": 5})
+        TrainingConfig.from_json({**old, "ways": 5})
 
 
 # ------------------------------------------------------------------ whole runs of each kind
@@ -136,7 +142,7 @@ EXPECTED_SCORERS = {
 def test_each_kind_trains_writes_its_files_and_resumes(model, splits, tmp_path):
     train_data, validation_data = splits
     folder = tmp_path / model
-    history = training.train(
+    history = trainer.train(
         kind_config(model), folder, train_data=train_data, validation_data=validation_data, verbose=0
     )
     names = {"config.json", "history.json", "best.weights.h5", "last.keras", "log.txt"}
@@ -148,14 +154,16 @@ def test_each_kind_trains_writes_its_files_and_resumes(model, splits, tmp_path):
     assert record[seen] == 2 * (1 if seen == "episodes_seen" else 8)
     saved = json.loads((folder / "config.json").read_text())
     assert saved["config"]["model"] == model and saved["model"]["config"]["image_size"] == 16
+    # Only what applies to the kind is recorded: no siamese L2 factors, no SGD schedule.
+    assert set(saved["config"]) == set(kinds.kind_of(kind_config(model)).options) | RUN_FIELDS | {"halve_lr_every"}
 
-    scorer = training.load_run_scorer(folder)
+    scorer = run_folder.load_run_scorer(folder)
     assert type(scorer) is EXPECTED_SCORERS[model]
     scores = scorer.scores(train_data.images[0, :2], train_data.images[1, :3])
     assert scores.shape == (2, 3) and np.all(np.isfinite(scores))
-    assert type(training.load_run_scorer(folder, "last")) is EXPECTED_SCORERS[model]
+    assert type(run_folder.load_run_scorer(folder, "last")) is EXPECTED_SCORERS[model]
 
-    resumed = training.train(
+    resumed = trainer.train(
         kind_config(model, max_steps=3), folder, train_data=train_data, validation_data=validation_data, verbose=0
     )
     assert [record["step"] for record in resumed["epochs"]] == [1, 2, 3]
@@ -163,27 +171,30 @@ def test_each_kind_trains_writes_its_files_and_resumes(model, splits, tmp_path):
     assert "resuming" in (folder / "log.txt").read_text()
 
     # The best checkpoint loads in full: put the last weights there and read them back.
-    last, _ = training.load_run_model(folder, "last")
-    training.save_weights_only(last, folder / "best.weights.h5")
-    best, _ = training.load_run_model(folder, "best")
+    last, _ = run_folder.load_run_model(folder, "last")
+    callbacks.save_weights_only(last, folder / "best.weights.h5")
+    record = json.loads((folder / "history.json").read_text())
+    record["best_sha256"] = run_folder.sha256_of(folder / "best.weights.h5")  # as the run records it
+    run_folder.write_json(folder / "history.json", record)
+    best, _ = run_folder.load_run_model(folder, "best")
     assert type(best) is type(last)
     for a, b in zip(best.get_weights(), last.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
-    with pytest.raises(ValueError, match="another config.*n_way"):
-        training.train(
-            kind_config(model, n_way=2), folder, train_data=train_data, validation_data=validation_data, verbose=0
+    with pytest.raises(ValueError, match="another config.*image_size"):
+        trainer.train(
+            kind_config(model, image_size=32), folder, train_data=train_data, validation_data=validation_data, verbose=0
         )
 
 
 def test_the_kinds_datasets_follow_the_config(splits):
     train_data, _ = splits
-    episode, labels = next(iter(training.MODEL_KINDS["matching"].dataset(train_data, kind_config("matching"), 0)))
+    episode, labels = next(iter(kinds.MODEL_KINDS["matching"].dataset(train_data, kind_config("matching"), 0)))
     assert episode["support"].shape == (3, 16, 16, 1) and episode["query"].shape == (6, 16, 16, 1)
     assert labels.shape == (6,)
-    images, labels = next(iter(training.MODEL_KINDS["transfer"].dataset(train_data, kind_config("transfer"), 0)))
+    images, labels = next(iter(kinds.MODEL_KINDS["transfer"].dataset(train_data, kind_config("transfer"), 0)))
     assert images.shape == (8, 16, 16, 1) and labels.shape == (8,)
     with pytest.raises(ValueError, match="training split"):
-        training.MODEL_KINDS["transfer"].build(kind_config("transfer"), None)
+        kinds.MODEL_KINDS["transfer"].build(kind_config("transfer"), None)
 
 
 # ------------------------------------------------------------------ k-shot prototypes
@@ -250,8 +261,11 @@ def test_with_k_shots_the_class_mean_of_image_scores_is_not_the_prototype_rule()
     assert exact.argmax() == 0 and averaged.argmax() == 1  # the per-image mean would pick B
 
 
-@pytest.mark.parametrize("first", ["episodic", "transfer"])
-def test_every_kind_is_registered_whichever_module_is_imported_first(first):
-    code = f"import oneshot_lib.{first}; from oneshot_lib.training import MODEL_KINDS; print(sorted(MODEL_KINDS))"
+MODEL_MODULES = ("siamese", "episodic", "transfer", "conv4", "pairs")
+
+
+@pytest.mark.parametrize("first", MODEL_MODULES)
+def test_every_kind_is_known_whichever_module_is_imported_first(first):
+    code = f"import oneshot_lib.{first}; from oneshot_lib.kinds import MODEL_KINDS; print(sorted(MODEL_KINDS))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.split("\n")[-2] == "['matching', 'prototypical', 'siamese', 'transfer']"

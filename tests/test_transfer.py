@@ -6,13 +6,14 @@ import numpy as np
 import pytest
 from conftest import synthetic_split
 
-from oneshot_lib import episodic, evaluate, training, transfer
+from oneshot_lib import conv4, evaluate, trainer, transfer
 from oneshot_lib.backend import keras
+from oneshot_lib.config import TrainingConfig
 
 
 def test_batches_hold_the_labelled_drawings():
     split = synthetic_split()
-    images = np.asarray(episodic.prepare_images(split.images, 16))
+    images = np.asarray(conv4.prepare_images(split.images, 16))
     dataset = transfer.classification_dataset(split, 8, rotate_classes=True, image_size=16, seed=3)
     stream = transfer.labelled_indices_stream(split, 8, rotate_classes=True, seed=3)
     for (batch, labels), (characters, drawings, turns, expected, _) in zip(
@@ -50,9 +51,9 @@ def test_cosine_scores_by_hand():
 
 def test_scorer_shape_fit_and_reload(tmp_path):
     split = synthetic_split()
-    model = training.compile_model(
+    model = trainer.compile_model(
         transfer.build_classifier(len(split), image_size=16, filters=4, blocks=2, seed=0),
-        training.TrainingConfig(model="transfer", learning_rate=1e-2),
+        TrainingConfig(model="transfer", learning_rate=1e-2),
     )
     history = model.fit(
         transfer.classification_dataset(split, 8, image_size=16),

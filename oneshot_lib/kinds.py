@@ -1,0 +1,275 @@
+"""Model kinds: what a training run can train, and how each kind is built, fed and scored.
+
+A *model kind* (``ModelKind``) is everything the generic run machinery (``oneshot_lib.runs``)
+needs to know about one model: how to build it from a config, the tf.data stream of its
+training batches, its loss and metrics, how to turn a trained model into a scorer, which config
+fields it reads, and how a saved run rebuilds it. ``MODEL_KINDS`` names every kind; this is
+the only module that imports every model module, and no model module imports it, so imports
+flow one way: models -> kinds -> runs -> the command line.
+
+- ``"siamese"``: Koch's siamese network or its CPU sibling (``oneshot_lib.siamese``), on pairs
+  (``oneshot_lib.pairs``), binary cross-entropy;
+- ``"prototypical"``, ``"matching"``: the episodic networks (``oneshot_lib.episodic``);
+- ``"transfer"``: the softmax classifier over the training characters (``oneshot_lib.transfer``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import episodic, siamese, transfer
+from .backend import keras, tf
+from .config import TrainingConfig
+from .conv4 import BLOCKS, IMAGE_SIZE, scaled_distortions
+from .data import OmniglotSplit
+from .pairs import pair_dataset
+from .tasks import check_task_request, sample_pair_indices
+
+
+@dataclass(frozen=True)
+class ModelKind:
+    """How to train and use one kind of model.
+
+    Attributes:
+        build: (config, training split) -> a new, uncompiled keras.Model, its weights seeded by
+            ``config.seed``. The split is None when a saved run is rebuilt without its data.
+        dataset: (training split, config, first step) -> an endless tf.data.Dataset of
+            (inputs, targets) batches, batch ``s`` a function of the seed and ``s`` only.
+        scorer: trained keras.Model -> a scorer (ideally with ``embed`` and ``compare``, so
+            validation can embed each image once; see ``evaluate.EmbeddingScorer``).
+        loss, metrics: factories for ``model.compile``.
+        options: the kind options of ``TrainingConfig`` this kind reads (recorded in a run's
+            ``config.json``; the others are left out).
+        record: (model, config) -> what ``config.json`` must hold to rebuild the model later.
+        rebuild: (that record, config) -> a new model with the saved run's architecture.
+        load_weights: (model, path of a ``.weights.h5`` file) -> the model with those weights,
+            raising ``siamese.CheckpointMismatchError`` or FileNotFoundError if they do not fit.
+        check: config -> None, raising ValueError (saying what to change) if the kind cannot
+            run it; None for no check beyond ``TrainingConfig.check``.
+        check_data: (training split, config) -> None, raising ValueError if the split cannot
+            feed the config's batches (e.g. more classes per episode than it has characters).
+        seen: config -> (history key, examples per step), e.g. ``("pairs_seen", batch_size)``.
+        accuracy_name: what the training accuracy counts, for the log lines.
+    """
+
+    build: Callable[[TrainingConfig, OmniglotSplit | None], keras.Model]
+    dataset: Callable[[OmniglotSplit, TrainingConfig, int], tf.data.Dataset]
+    scorer: Callable[[keras.Model], object]
+    loss: Callable[[], keras.losses.Loss]
+    metrics: Callable[[], list]
+    options: tuple[str, ...]
+    record: Callable[[keras.Model, TrainingConfig], dict]
+    rebuild: Callable[[dict, TrainingConfig], keras.Model]
+    load_weights: Callable[[keras.Model, Path], keras.Model]
+    check: Callable[[TrainingConfig], None] | None = None
+    check_data: Callable[[OmniglotSplit, TrainingConfig], None] = lambda data, config: None
+    seen: Callable[[TrainingConfig], tuple[str, int]] = lambda config: ("pairs_seen", config.batch_size)
+    accuracy_name: str = "pair acc"
+
+
+def kind_named(name: str) -> ModelKind:
+    """``MODEL_KINDS[name]``; raises ValueError listing the known kinds for an unknown name."""
+    if name not in MODEL_KINDS:
+        raise ValueError(f"unknown model {name!r}: choose one of {sorted(MODEL_KINDS)}")
+    return MODEL_KINDS[name]
+
+
+def kind_of(config: TrainingConfig) -> ModelKind:
+    """The kind ``config.model`` names, after checking that it can train with ``config``.
+
+    Raises ValueError, saying what to change, for an unknown model or a config the kind cannot run.
+    """
+    kind = kind_named(config.model)
+    if kind.check is not None:
+        kind.check(config)
+    return kind
+
+
+# ------------------------------------------------------------------ the siamese kind
+
+
+def _build_siamese(config: TrainingConfig, data: OmniglotSplit | None = None) -> keras.Model:
+    return siamese.build_siamese(config.size, seed=config.seed, l2_conv=config.l2_conv, l2_dense=config.l2_dense)
+
+
+def _siamese_dataset(data: OmniglotSplit, config: TrainingConfig, start_step: int) -> tf.data.Dataset:
+    return pair_dataset(
+        data,
+        config.batch_size,
+        seed=config.seed,
+        start_step=start_step,
+        augment=config.augment,
+        hard_negatives=config.hard_negatives,
+    )
+
+
+def _rebuild_siamese(record: dict, config: TrainingConfig) -> keras.Model:
+    """From the architecture recorded with the run, so later changes to
+    ``siamese.ARCHITECTURES`` cannot break old runs."""
+    if "architecture" not in record:
+        return _build_siamese(config)
+    architecture = siamese.Architecture.from_json(record["architecture"])
+    return siamese.build_siamese(architecture, l2_conv=config.l2_conv, l2_dense=config.l2_dense)
+
+
+def _check_siamese(config: TrainingConfig) -> None:
+    siamese.architecture(config.size)  # raises ValueError naming the known sizes
+    if config.batch_size % 2:
+        raise ValueError(f"batch_size must be even (half same, half different pairs), got {config.batch_size}")
+
+
+SIAMESE = ModelKind(
+    build=_build_siamese,
+    dataset=_siamese_dataset,
+    scorer=siamese.SiameseScorer,
+    loss=keras.losses.BinaryCrossentropy,
+    metrics=lambda: [keras.metrics.BinaryAccuracy(name="accuracy")],
+    options=("size", "batch_size", "hard_negatives", "l2_conv", "l2_dense"),
+    record=lambda model, config: {"architecture": siamese.describe(config.size)},
+    rebuild=_rebuild_siamese,
+    load_weights=siamese.load_weights,
+    check=_check_siamese,
+    check_data=lambda data, config: sample_pair_indices(data, 2, hard_negatives=config.hard_negatives, rng=0),
+)
+
+
+# ------------------------------------------------------------------ kinds on the Conv-4 embedding
+
+
+def _check_image_size(config: TrainingConfig) -> None:
+    if config.image_size < 2**BLOCKS:
+        raise ValueError(
+            f"image_size {config.image_size} is too small for the embedding's {BLOCKS} 2x2 poolings: "
+            f"use at least {2**BLOCKS} (the default is {IMAGE_SIZE})"
+        )
+
+
+def _record_model(model: keras.Model, config: TrainingConfig) -> dict:
+    """The model's Keras config (without compile arguments): a transfer classifier's class count
+    depends on its training data, so the model is rebuilt from this, not from the run config."""
+    bare = type(model).from_config(model.get_config())
+    return {"model": keras.saving.serialize_keras_object(bare)}
+
+
+def _load_conv4_weights(model: keras.Model, path: Path) -> keras.Model:
+    # siamese.load_weights checks layer by layer, which reads only functional models' files;
+    # these models are rebuilt from the recorded config, so their weights fit by construction.
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    model.load_weights(path)
+    return model
+
+
+def _conv4_kind(
+    build: Callable[[TrainingConfig, OmniglotSplit | None], keras.Model],
+    dataset: Callable[[OmniglotSplit, TrainingConfig, int], tf.data.Dataset],
+    options: tuple[str, ...],
+    check_data: Callable[[OmniglotSplit, TrainingConfig], None],
+    seen: Callable[[TrainingConfig], tuple[str, int]],
+    accuracy_name: str,
+) -> ModelKind:
+    """A kind whose model reads integer labels with logits and has a ``scorer()`` method."""
+
+    def rebuild(record: dict, config: TrainingConfig) -> keras.Model:
+        if "model" in record:
+            return keras.saving.deserialize_keras_object(record["model"])
+        return build(config, None)
+
+    return ModelKind(
+        build=build,
+        dataset=dataset,
+        scorer=lambda model: model.scorer(),
+        loss=episodic.episode_loss,
+        metrics=episodic.episode_metrics,
+        options=(*options, "rotate_classes", "image_size"),
+        record=_record_model,
+        rebuild=rebuild,
+        load_weights=_load_conv4_weights,
+        check=_check_image_size,
+        check_data=check_data,
+        seen=seen,
+        accuracy_name=accuracy_name,
+    )
+
+
+def _distortions(config: TrainingConfig):
+    return scaled_distortions(config.image_size) if config.augment else None
+
+
+def _build_episodic(config: TrainingConfig, data: OmniglotSplit | None = None) -> episodic.EpisodicNetwork:
+    return episodic.build_episodic(config.model, image_size=config.image_size, seed=config.seed)
+
+
+def _episode_dataset(data: OmniglotSplit, config: TrainingConfig, start_step: int) -> tf.data.Dataset:
+    return episodic.episode_dataset(
+        data,
+        config.n_way,
+        config.k_shot,
+        config.n_query,
+        within_alphabet=config.episode_within_alphabet,
+        rotate_classes=config.rotate_classes,
+        distortions=_distortions(config),
+        image_size=config.image_size,
+        seed=config.seed,
+        start_step=start_step,
+    )
+
+
+def _build_classifier(config: TrainingConfig, data: OmniglotSplit | None) -> transfer.TransferClassifier:
+    if data is None:
+        raise ValueError(
+            "a transfer classifier's size depends on its training data: pass the training split, "
+            "or load a saved run with runs.load_run_model (its config.json records the model)"
+        )
+    n_classes = transfer.n_classes(data, config.rotate_classes)
+    return transfer.build_classifier(n_classes, image_size=config.image_size, seed=config.seed)
+
+
+def _classification_dataset(data: OmniglotSplit, config: TrainingConfig, start_step: int) -> tf.data.Dataset:
+    return transfer.classification_dataset(
+        data,
+        config.batch_size,
+        rotate_classes=config.rotate_classes,
+        distortions=_distortions(config),
+        image_size=config.image_size,
+        seed=config.seed,
+        start_step=start_step,
+    )
+
+
+EPISODE_OPTIONS = ("n_way", "k_shot", "n_query", "episode_within_alphabet")
+
+
+def _check_episodes(data: OmniglotSplit, config: TrainingConfig) -> None:
+    check_task_request(data, config.n_way, config.k_shot, config.n_query, config.episode_within_alphabet)
+
+
+def _check_classes(data: OmniglotSplit, config: TrainingConfig) -> None:
+    if len(data) < 2:
+        raise ValueError(f"the split {data.name!r} has {len(data)} characters: a classifier needs at least 2")
+
+
+def _episodes(config: TrainingConfig) -> tuple[str, int]:
+    return "episodes_seen", 1
+
+
+#: Every kind a run can train, by the name ``TrainingConfig.model`` and ``--model`` use.
+MODEL_KINDS: dict[str, ModelKind] = {
+    "siamese": SIAMESE,
+    **{
+        method: _conv4_kind(
+            _build_episodic, _episode_dataset, EPISODE_OPTIONS, _check_episodes, _episodes, "query acc"
+        )
+        for method in episodic.METHODS
+    },
+    "transfer": _conv4_kind(
+        _build_classifier,
+        _classification_dataset,
+        ("batch_size",),
+        _check_classes,
+        lambda config: ("images_seen", config.batch_size),
+        "class acc",
+    ),
+}

@@ -1,0 +1,81 @@
+"""The siamese network's training stream: batches of same/different pairs through tf.data.
+
+``pair_dataset`` is an endless, seeded stream of pair batches from the training alphabets,
+gathered and distorted (``oneshot_lib.augment``) inside tf.data, with prefetch. Batch ``s``
+depends only on the seed and ``s``, so a resumed run sees exactly the batches an uninterrupted
+one would have seen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from . import augment as augment_module
+from .backend import tf
+from .data import OmniglotSplit
+from .streams import gathered_dataset, seeded_index_stream, step_seed
+from .tasks import sample_pair_indices
+
+
+def pair_indices_stream(
+    data: OmniglotSplit, batch_size: int, *, seed: int = 0, start_step: int = 0, hard_negatives: bool = False
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, int]]:
+    """Endless (left (B, 2), right (B, 2), same (B,) float32, step) index batches.
+
+    Batch ``step`` is ``tasks.sample_pair_indices`` with the generator seeded by
+    ``(seed, step)``, so it is the same whichever step the stream starts from.
+    """
+
+    def sample(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        pairs = sample_pair_indices(data, batch_size, hard_negatives=hard_negatives, rng=rng)
+        return pairs.left, pairs.right, pairs.same
+
+    return seeded_index_stream(sample, seed=seed, start_step=start_step)
+
+
+def pair_dataset(
+    data: OmniglotSplit,
+    batch_size: int = 128,
+    *,
+    seed: int = 0,
+    start_step: int = 0,
+    augment: bool = True,
+    hard_negatives: bool = False,
+    distortions: augment_module.Distortions = augment_module.KOCH,
+) -> tf.data.Dataset:
+    """An endless tf.data stream of pair batches for a siamese network.
+
+    Each element is ``({"left": (B, 105, 105), "right": (B, 105, 105)}, same (B,))``, all
+    float32, ink 1: half the pairs show one character twice (same 1.0), half two characters.
+    Only indices come from Python (``pair_indices_stream``, vectorised numpy); the images are
+    gathered and distorted in a parallel tf.data map (the distortion of batch ``s`` is seeded
+    by ``(seed, s)``), and batches are prefetched while the model trains.
+
+    Pass only training alphabets (``train_validation_split``): select models on the others.
+
+    Raises ValueError (from ``sample_pair_indices``) if pairs cannot be drawn from ``data``.
+    """
+    sample_pair_indices(data, batch_size, hard_negatives=hard_negatives, rng=0)  # fail now, not in tf.data
+    images = tf.constant(data.images)
+    signature = (
+        tf.TensorSpec((batch_size, 2), tf.int64),
+        tf.TensorSpec((batch_size, 2), tf.int64),
+        tf.TensorSpec((batch_size,), tf.float32),
+        tf.TensorSpec((), tf.int64),
+    )
+
+    def gather(left, right, same, step):
+        both = tf.cast(tf.gather_nd(images, tf.concat([left, right], axis=0)), tf.float32)
+        if augment:
+            both = augment_module.distort(both, step_seed(seed, step), distortions)
+        return {"left": both[:batch_size], "right": both[batch_size:]}, same
+
+    return gathered_dataset(
+        lambda: pair_indices_stream(
+            data, batch_size, seed=seed, start_step=start_step, hard_negatives=hard_negatives
+        ),
+        signature,
+        gather,
+    )

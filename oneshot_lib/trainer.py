@@ -1,0 +1,148 @@
+"""The training loop of every model kind: ``train`` a run in a folder, or resume it.
+
+The loop knows no concrete model: the run's kind (``kinds.kind_of``) builds the model and
+streams its batches, ``optimizers.make_optimizer`` gives the optimiser, the callbacks
+(``oneshot_lib.callbacks``) validate, stop and record, and ``model.fit`` is the loop itself.
+The folder's files and the rules for resuming are ``oneshot_lib.run_folder``'s.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .backend import keras, tf
+from .callbacks import Budget, OneShotValidation, RunRecorder
+from .config import TrainingConfig
+from .data import OmniglotSplit
+from .kinds import kind_of
+from .optimizers import make_optimizer
+from .run_folder import RunFiles, check_can_train_into, new_history, resume, write_json
+
+
+def compile_model(model: keras.Model, config: TrainingConfig) -> keras.Model:
+    """Compile ``model`` with the config's optimiser and its kind's loss and metrics."""
+    kind = kind_of(config)
+    model.compile(optimizer=make_optimizer(config), loss=kind.loss(), metrics=kind.metrics())
+    return model
+
+
+def train(
+    config: TrainingConfig,
+    output: str | Path,
+    *,
+    train_data: OmniglotSplit,
+    validation_data: OmniglotSplit,
+    command: str | None = None,
+    verbose: int = 1,
+) -> dict:
+    """Train (or resume) a run in ``output``; return its history.
+
+    The folder receives the files ``run_folder`` describes. If ``output`` already holds a run,
+    it resumes from ``last.keras`` with its history, its step count and its time used; its
+    config must match ``config`` except for the budgets and patience. Training stops when a
+    budget is used up or the validation accuracy has not improved for ``patience`` epochs.
+
+    Args:
+        train_data: the training alphabets; validation_data: the validation alphabets.
+        command: the command line to record (the CLI passes its own).
+        verbose: 0 silent, 1 progress bar and a log line per epoch, 2 log lines only.
+
+    Raises ValueError (``run_folder.RunFolderError`` for the folder), before anything is
+    written, if the config cannot run on this data or the folder holds a run it must not touch.
+    """
+    kind = kind_of(config)
+    files = RunFiles(Path(output))
+    resuming = check_can_train_into(files, config)
+    if resuming:
+        record, history, model = resume(files)
+        record["config"] = config.to_json(kind.options)
+        record.setdefault("resumed_with", []).append(command)
+    else:
+        history = new_history()
+        keras.utils.set_random_seed(config.seed)
+        model = compile_model(kind.build(config, train_data), config)
+        record = {"config": config.to_json(kind.options), "command": command, "versions": _versions()}
+        record.update(kind.record(model, config))
+        record["parameters"] = model.count_params()
+
+    steps_done = int(model.optimizer.iterations)
+    dataset = kind.dataset(train_data, config, steps_done)  # raises now if the data cannot feed it
+    elapsed = history["epochs"][-1]["elapsed_seconds"] if history["epochs"] else 0.0
+    budget = Budget(None if config.minutes is None else 60.0 * config.minutes, config.max_steps, elapsed)
+    best = history["best_val_oneshot_accuracy"]
+    validation = OneShotValidation(
+        validation_data,
+        kind.scorer,
+        n_way=config.val_way,
+        n_tasks=config.val_tasks,
+        within_alphabet=config.val_within_alphabet,
+        seed=config.seed,
+        best_path=files.best,
+        patience=config.patience,
+        best=-math.inf if best is None else best,
+        best_epoch=history["best_epoch"],
+        best_sha256=history.get("best_sha256"),
+    )
+    files.folder.mkdir(parents=True, exist_ok=True)
+    write_json(files.config, record)
+
+    seen, per_step = kind.seen(config)
+    recorder = RunRecorder(files, history, budget, validation, per_step, verbose, seen, kind.accuracy_name)
+    epochs_done = len(history["epochs"])
+    reason = budget.exhausted(steps_done) or _patience_used_up(history["best_epoch"], epochs_done, config.patience)
+    if reason:
+        recorder.log(f"nothing to do in {files.folder}: {reason}")
+        return history
+
+    name = f"{config.model} ({config.size})" if config.model == "siamese" else config.model
+    recorder.log(
+        ("resuming" if resuming else "training")
+        + f" {name} in {files.folder}: epoch {epochs_done + 1}, step {steps_done}, "
+        + f"{elapsed / 60:.1f} min used"
+    )
+    history["sessions"].append({"command": command, "start_step": steps_done, "start_epoch": epochs_done})
+    epochs = (
+        10**6
+        if config.max_steps is None
+        else epochs_done + math.ceil((config.max_steps - steps_done) / config.steps_per_epoch)
+    )
+    model.fit(
+        dataset,
+        epochs=epochs,
+        initial_epoch=epochs_done,
+        steps_per_epoch=config.steps_per_epoch,
+        callbacks=[budget, validation, recorder],
+        verbose=0,
+        shuffle=False,
+    )
+    reason = (
+        budget.reason
+        or _patience_used_up(validation.best_epoch, len(history["epochs"]), config.patience)
+        or "all epochs done"
+    )
+    history["stopped"] = reason
+    write_json(files.history, history)
+    recorder.log(
+        f"done: {reason}; best validation {config.val_way}-way accuracy {validation.best:.1%} "
+        f"at epoch {validation.best_epoch}, saved in {files.best}"
+    )
+    return history
+
+
+def _patience_used_up(best_epoch: int | None, epochs_done: int, patience: int) -> str | None:
+    if best_epoch is not None and epochs_done - best_epoch >= patience:
+        return f"stopped early: no better validation accuracy for {patience} epochs"
+    return None
+
+
+def _versions() -> dict:
+    return {
+        "python": sys.version.split()[0],
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+    }
