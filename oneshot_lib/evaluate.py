@@ -3,8 +3,10 @@
 A *scorer* is anything with a method ``scores(query, support) -> (Q, S)`` (or a plain
 function of that signature): given raw query images (Q, 105, 105) and support images
 (S, 105, 105), it returns a float similarity matrix, higher meaning "more likely the same
-character". Every method in the course is one, so every evaluation is written once here, and
-checks what each scorer returns: scores of any other shape are refused with a ValueError that
+character". Every method in the course is one, so every evaluation is written once here.
+
+Evaluation holds scorers to that contract: their inputs are read-only (a scorer that needs to
+change them works on a copy), and scores of any other shape are refused with a ValueError that
 names the scorer.
 """
 
@@ -109,6 +111,14 @@ def _checked(scores: np.ndarray, expected: tuple[int, int], scorer: object, call
     return scores
 
 
+def _read_only(array: np.ndarray) -> np.ndarray:
+    """A view of ``array`` that cannot be written: what every scorer is handed, so that a scorer
+    that modifies its inputs in place fails at once instead of corrupting later evaluations."""
+    view = np.asarray(array).view()
+    view.flags.writeable = False
+    return view
+
+
 def _pair_scores(scorer: ScorerLike, query: np.ndarray, support: np.ndarray) -> np.ndarray:
     """(Q, S) float scores of any scorer for query (Q, 105, 105) and support (S, 105, 105) images."""
     scores = score_function(scorer)(query, support)
@@ -201,17 +211,18 @@ def accuracy(
     per_task = np.empty(n_tasks)
     for index in range(n_tasks):
         task = indices.task(data, index)
+        query, support, support_labels = map(_read_only, (task.query, task.support, task.support_labels))
         if isinstance(scorer, ClassScorer):
             per_class = _checked(
-                scorer.class_scores(task.query, task.support, task.support_labels, n_way),
-                (len(task.query), n_way),
+                scorer.class_scores(query, support, support_labels, n_way),
+                (len(query), n_way),
                 scorer,
                 "class_scores(query, support, support_labels, n_way)",
                 "(len(query), n_way)",
             )
             predicted = predict(per_class, np.arange(n_way), n_way, rng)
         else:
-            predicted = predict(_pair_scores(scorer, task.query, task.support), task.support_labels, n_way, rng)
+            predicted = predict(_pair_scores(scorer, query, support), support_labels, n_way, rng)
         per_task[index] = np.mean(predicted == task.query_labels)
     return Accuracy.from_tasks(per_task)
 
@@ -230,14 +241,15 @@ def _accuracy_from_embeddings(
     query = (tasks.characters[..., None] * drawings + tasks.query_drawings).reshape(n_tasks, -1)
     used, position = np.unique(np.concatenate([support, query], axis=1), return_inverse=True)
     position = position.reshape(n_tasks, -1)
-    embeddings = scorer.embed(data.images.reshape(-1, *data.images.shape[2:])[used])
+    embeddings = scorer.embed(_read_only(data.images.reshape(-1, *data.images.shape[2:])[used]))
     n_support = support.shape[1]
     query_labels = np.repeat(np.arange(n_way), n_query)
     per_task = np.empty(n_tasks)
     for index in range(n_tasks):
         order = tasks.support_order[index]
-        support_labels = np.repeat(np.arange(n_way), k_shot)[order]
-        query, support = embeddings[position[index, n_support:]], embeddings[position[index, :n_support][order]]
+        support_labels = _read_only(np.repeat(np.arange(n_way), k_shot)[order])
+        query = _read_only(embeddings[position[index, n_support:]])
+        support = _read_only(embeddings[position[index, :n_support][order]])
         if isinstance(scorer, ClassComparer):
             per_class = _checked(
                 scorer.compare_classes(query, support, support_labels, n_way),
@@ -270,7 +282,8 @@ def lake_runs(scorer: ScorerLike, runs: list[LakeRun] | None = None, *, seed: in
     per_run = []
     for run in runs:
         labels = np.arange(len(run.support))
-        predicted = predict(_pair_scores(scorer, run.query, run.support), labels, len(labels), rng)
+        scores = _pair_scores(scorer, _read_only(run.query), _read_only(run.support))
+        predicted = predict(scores, labels, len(labels), rng)
         per_run.append(np.mean(predicted == run.answers))
     return Accuracy.from_tasks(np.array(per_run), unit="runs")
 

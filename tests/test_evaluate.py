@@ -139,3 +139,60 @@ def test_lake_runs_refuses_predictions_for_scores(split):
     runs = [LakeRun(support, support, np.arange(20))]
     with pytest.raises(ValueError, match=r"'_argmax_predictions'.*\(20,\).*expected \(20, 20\)"):
         evaluate.lake_runs(_argmax_predictions, runs)
+
+
+class _Vandal:
+    """Scores like the oracle, then inks every image (and label) it was shown."""
+
+    name = "vandal"
+
+    def scores(self, query, support):
+        scores = Oracle().scores(query, support)
+        query[:] = True
+        support[:] = True
+        return scores
+
+    def embed(self, images):
+        images[:] = True
+        return images.reshape(len(images), -1).astype(float)
+
+    def compare(self, query, support):
+        query[:] = 0.0
+        return -pairwise_squared_l2(query, support)
+
+    def class_scores(self, query, support, support_labels, n_way):
+        support_labels[:] = 0
+        return np.zeros((len(query), n_way))
+
+
+def test_scorers_cannot_change_lake_runs(split):
+    support = split.images[:10].reshape(-1, 105, 105)[::10]
+    order = np.random.default_rng(0).permutation(20)
+    run = LakeRun(support.copy(), support[order], order)
+    with pytest.raises(ValueError, match="read-only"):
+        evaluate.lake_runs(_Vandal(), [run, run])
+    np.testing.assert_array_equal(run.support, support)
+    np.testing.assert_array_equal(run.query, support[order])
+
+
+def _honest_embed(images):
+    return images.reshape(len(images), -1).astype(float)
+
+
+@pytest.mark.parametrize(
+    "methods",
+    [
+        {"scores": _Vandal.scores},
+        {"class_scores": _Vandal.class_scores, "scores": _Vandal.scores},
+        {"embed": _Vandal.embed, "compare": _Vandal.compare},
+        {"embed": staticmethod(_honest_embed), "compare": _Vandal.compare},
+    ],
+    ids=["scores", "class_scores", "embed", "compare"],
+)
+def test_scorers_get_read_only_inputs_in_accuracy(split, methods):
+    """The same contract on sampled tasks: a scorer that writes into its inputs fails loudly."""
+    scorer = type("PartialVandal", (), methods)()
+    images = split.images.copy()
+    with pytest.raises(ValueError, match="read-only"):
+        evaluate.accuracy(scorer, split, n_way=3, k_shot=2, n_tasks=2)
+    np.testing.assert_array_equal(split.images, images)
