@@ -196,3 +196,8 @@ def test_scorers_get_read_only_inputs_in_accuracy(split, methods):
     with pytest.raises(ValueError, match="read-only"):
         evaluate.accuracy(scorer, split, n_way=3, k_shot=2, n_tasks=2)
     np.testing.assert_array_equal(split.images, images)
+
+
+def test_no_tasks_is_an_error_not_nan(split):
+    with pytest.raises(ValueError, match=r"n_tasks must be at least 1 \(got 0\)"):
+        evaluate.accuracy(constant, split, n_way=5, n_tasks=0)
