@@ -56,19 +56,39 @@ VALIDATION_ALPHABETS: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class ArchiveSpec:
-    """What one official archive holds, and how to check a download of it."""
+    """What one official archive holds, where it comes from, and how to check a download of it.
+
+    Attributes:
+        filename: the archive's name, also in the official repository.
+        official_md5: the official archive's MD5, which a download must match.
+        n_alphabets, n_characters: what it holds, if it holds Omniglot drawings.
+        official_folder: its folder under ``OFFICIAL_URL`` ("" or ending in "/").
+        loader: the function that loads it, named in messages.
+    """
 
     filename: str
     official_md5: str
     n_alphabets: int | None = None
     n_characters: int | None = None
+    official_folder: str = ""
+    loader: str = "load_omniglot"
+
+    @property
+    def url(self) -> str:
+        """Where the official archive is downloaded from."""
+        return OFFICIAL_URL + self.official_folder + self.filename
 
 
 SPLITS: dict[str, ArchiveSpec] = {
     "background": ArchiveSpec("images_background.zip", "68d2efa1b9178cc56df9314c21c6e718", 30, 964),
     "evaluation": ArchiveSpec("images_evaluation.zip", "6b91aef0f799c5bb55b94e3f2daec811", 20, 659),
 }
-LAKE_RUNS = ArchiveSpec("all_runs.zip", "e8996daecdf12afeeb4a53a179f06b19")
+LAKE_RUNS = ArchiveSpec(
+    "all_runs.zip",
+    "e8996daecdf12afeeb4a53a179f06b19",
+    official_folder="one-shot-classification/",
+    loader="load_lake_runs",
+)
 N_LAKE_RUNS = 20
 LAKE_RUN_SIZE = 20
 
@@ -194,8 +214,9 @@ def find_archive(spec: ArchiveSpec, data_dir=None, download: bool | None = None)
     if not download:
         raise FileNotFoundError(
             f"Omniglot archive {spec.filename!r} not found in {folder}.\n"
-            "Set OMNIGLOT_DIR to a folder holding the official archives, or call "
-            "load_omniglot(..., download=True) with internet access."
+            f"Call {spec.loader}(..., download=True) with internet access to download it there and "
+            f"check its official MD5; or download {spec.url} yourself and put it in {folder}, "
+            "or set OMNIGLOT_DIR to a folder holding the official archives."
         )
     return download_archive(spec, folder)
 
@@ -213,7 +234,7 @@ def download_archive(spec: ArchiveSpec, folder: Path) -> Path:
         try:
             fetched = keras.utils.get_file(
                 fname=spec.filename,
-                origin=OFFICIAL_URL + spec.filename,
+                origin=spec.url,
                 file_hash=spec.official_md5,
                 hash_algorithm="md5",
                 cache_dir=scratch,
@@ -221,7 +242,7 @@ def download_archive(spec: ArchiveSpec, folder: Path) -> Path:
             )
         except Exception as error:
             raise OSError(
-                f"Could not download {spec.filename} from {OFFICIAL_URL}: {error}\n"
+                f"Could not download {spec.filename} from {spec.url}: {error}\n"
                 "Check your internet connection, or download the archive by hand and set "
                 "OMNIGLOT_DIR to the folder that holds it."
             ) from error

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import zipfile
@@ -187,6 +188,28 @@ def test_lake_runs_pair_queries_with_answers(tmp_path, cache_home):
         assert run.support.shape == run.query.shape == (20, 105, 105)
         # The query's bar sits where its answer's bar does.
         np.testing.assert_array_equal(run.query[:, :50, 50], run.support[run.answers][:, :50, 50])
+
+
+def test_missing_lake_runs_say_how_to_get_them(tmp_path, cache_home):
+    with pytest.raises(FileNotFoundError) as error:
+        load_lake_runs(tmp_path)
+    message = str(error.value)
+    assert "'all_runs.zip' not found" in message and "load_lake_runs(..., download=True)" in message
+    assert "python/one-shot-classification/all_runs.zip" in message and "OMNIGLOT_DIR" in message
+    assert "load_omniglot" not in message  # which does not fetch Lake's runs
+
+
+def test_lake_runs_download_from_their_own_folder(tmp_path, cache_home, monkeypatch):
+    """all_runs.zip sits in python/one-shot-classification/ of the official repository."""
+    served = tmp_path / "server"
+    (served / "one-shot-classification").mkdir(parents=True)
+    archive = served / "one-shot-classification" / "all_runs.zip"
+    _write_lake_archive(archive, np.random.default_rng(0))
+    monkeypatch.setattr(data, "OFFICIAL_URL", served.as_uri() + "/")
+    md5 = hashlib.md5(archive.read_bytes()).hexdigest()
+    monkeypatch.setattr(data, "LAKE_RUNS", dataclasses.replace(data.LAKE_RUNS, official_md5=md5))
+    assert len(load_lake_runs()) == 20
+    assert (cache_home / "omniglot" / "all_runs.zip").is_file()
 
 
 @pytest.mark.skipif(not os.environ.get("OMNIGLOT_DIR"), reason="needs the real Omniglot (set OMNIGLOT_DIR)")
