@@ -16,7 +16,9 @@ Where the archives are looked for, in order:
 Any archive is verified by its *content* (alphabets, characters, 20 drawings each, 105x105),
 so a re-packed copy with the official files is accepted. Decoded arrays are cached as
 bit-packed ``.npz`` files beside the per-user cache, keyed by the archive's SHA-256, and
-written atomically, so a second load takes well under a second.
+written atomically, so a second load takes well under a second. A cache file records the
+archive it was decoded from and is checked against it: one that does not match is decoded
+again and replaced, with an ``OmniglotCacheWarning``.
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ import os
 import re
 import shutil
 import tempfile
+import warnings
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,7 +42,8 @@ from .files import save_atomically
 
 IMAGE_SIZE = 105
 DRAWINGS_PER_CHARACTER = 20
-CACHE_FORMAT_VERSION = 1
+CACHE_FORMAT_VERSION = 2  # 2: records the archive it was decoded from
+_CACHE_KEYS = frozenset({"packed", "alphabets", "characters", "archive", "sha256"})
 OFFICIAL_URL = "https://github.com/brendenlake/omniglot/raw/master/python/"
 
 #: Background alphabets held out for model selection. Every later chapter trains on the other
@@ -97,6 +102,10 @@ _DRAWING_PATH = re.compile(r"^[^/]+/(?P<alphabet>[^/]+)/(?P<character>[^/]+)/(?P
 
 class OmniglotDataError(ValueError):
     """An Omniglot archive is corrupt, truncated or does not hold what it should."""
+
+
+class OmniglotCacheWarning(UserWarning):
+    """The decoded cache was not used (it did not match its archive); loading went on."""
 
 
 @dataclass(frozen=True)
@@ -356,13 +365,30 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def decoded_cache_path(archive: Path) -> Path:
-    """Where the decoded arrays of ``archive`` are cached: keyed by its SHA-256."""
+def decoded_cache_path(archive: Path, sha256: str | None = None) -> Path:
+    """Where the decoded arrays of ``archive`` are cached: keyed by its SHA-256 (computed if not given)."""
     stem = archive.name.removesuffix(".zip")
-    return cache_root() / "decoded" / f"{stem}-{_sha256(archive)[:16]}-v{CACHE_FORMAT_VERSION}.npz"
+    sha256 = sha256 or _sha256(archive)
+    return cache_root() / "decoded" / f"{stem}-{sha256[:16]}-v{CACHE_FORMAT_VERSION}.npz"
 
 
-def _save_split(path: Path, split: OmniglotSplit) -> None:
+def _cached_split(archive: Path, spec: ArchiveSpec) -> OmniglotSplit:
+    """The decoded ``archive``: from the cache if it holds exactly that, else decoded and cached."""
+    sha256 = _sha256(archive)
+    path = decoded_cache_path(archive, sha256)
+    loaded = _load_split(path, spec, sha256) if path.is_file() else None
+    if loaded is None:
+        loaded = decode_split_archive(archive, spec)
+        _save_split(path, loaded, spec, sha256)
+    return loaded
+
+
+def _save_split(path: Path, split: OmniglotSplit, spec: ArchiveSpec, sha256: str) -> None:
+    """Cache ``split``, decoded from the ``spec`` archive whose SHA-256 is ``sha256``, at ``path``.
+
+    Stores ``packed`` (n, 20, 105, 14) uint8 (the images, bit-packed along rows), ``alphabets``
+    and ``characters`` (n,) str, and the archive's name and SHA-256, which a load checks.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     save_atomically(
         lambda name: np.savez(
@@ -370,18 +396,63 @@ def _save_split(path: Path, split: OmniglotSplit) -> None:
             packed=np.packbits(split.images, axis=-1),
             alphabets=split.alphabets,
             characters=split.characters,
+            archive=np.array(spec.filename),
+            sha256=np.array(sha256),
         ),
         path,
     )
 
 
-def _load_split(path: Path) -> OmniglotSplit | None:
+def _load_split(path: Path, spec: ArchiveSpec, sha256: str) -> OmniglotSplit | None:
+    """The split cached at ``path``, or None, with an ``OmniglotCacheWarning`` saying why, if the
+    file cannot be read (a damaged byte fails the npz's CRC check) or is not the decoded ``spec``
+    archive whose SHA-256 is ``sha256``: it is never trusted, but decoded again and replaced."""
     try:
         with np.load(path) as stored:
-            images = np.unpackbits(stored["packed"], axis=-1, count=IMAGE_SIZE).astype(bool)
-            return OmniglotSplit(images, stored["alphabets"], stored["characters"])
-    except Exception:  # an unreadable cache is rebuilt, never trusted
-        return None
+            problem = _cache_problem(stored, spec, sha256)
+            if problem is None:
+                images = np.unpackbits(stored["packed"], axis=-1, count=IMAGE_SIZE).astype(bool)
+                return OmniglotSplit(images, stored["alphabets"], stored["characters"])
+    except Exception as error:  # np.load and zipfile raise many types for a damaged file
+        problem = f"it cannot be read ({type(error).__name__}: {error})"
+    warnings.warn(
+        f"The decoded-Omniglot cache {path} is not used: {problem}. Decoding {spec.filename} again "
+        "and replacing the cache.",
+        OmniglotCacheWarning,
+        stacklevel=4,
+    )
+    return None
+
+
+def _cache_problem(stored: Mapping[str, np.ndarray], spec: ArchiveSpec, sha256: str) -> str | None:
+    """What is wrong with the arrays of a cache file of the ``spec`` archive with SHA-256 ``sha256``;
+    None if they are what ``_save_split`` stores for that archive."""
+    missing = sorted(_CACHE_KEYS - set(stored.keys()))
+    if missing:
+        return f"it lacks {missing}"
+    source = (str(stored["archive"]), str(stored["sha256"]))
+    if source != (spec.filename, sha256):
+        return (
+            f"it was decoded from {source[0]} with SHA-256 {source[1][:16]}..., not from this "
+            f"{spec.filename} with SHA-256 {sha256[:16]}..."
+        )
+    alphabets = stored["alphabets"]
+    n = len(alphabets)
+    if spec.n_characters is not None and n != spec.n_characters:
+        return f"it holds {n} characters, expected {spec.n_characters}"
+    if spec.n_alphabets is not None and len(set(alphabets.tolist())) != spec.n_alphabets:
+        return f"it holds {len(set(alphabets.tolist()))} alphabets, expected {spec.n_alphabets}"
+    expected = {
+        "packed": (np.dtype(np.uint8), (n, DRAWINGS_PER_CHARACTER, IMAGE_SIZE, (IMAGE_SIZE + 7) // 8)),
+        "alphabets": ("str", (n,)),
+        "characters": ("str", (n,)),
+    }
+    for key, (dtype, shape) in expected.items():
+        array = stored[key]
+        kind = "str" if array.dtype.kind == "U" else array.dtype
+        if (kind, array.shape) != (dtype, shape):
+            return f"its {key!r} is {kind} {array.shape}, expected {dtype} {shape}"
+    return None
 
 
 # ---------------------------------------------------------------- public loaders
@@ -411,17 +482,15 @@ def load_omniglot(
     Raises:
         ValueError for an unknown split; FileNotFoundError for a missing folder or archive;
         OmniglotDataError for a corrupt archive or one with the wrong content.
+
+    Warns:
+        OmniglotCacheWarning if a cache file does not match its archive (it is replaced).
     """
     if split not in SPLITS:
         raise ValueError(f"unknown Omniglot split {split!r}: use one of {sorted(SPLITS)}")
     spec = SPLITS[split]
     archive = find_archive(spec, data_dir, download)
-    cached = decoded_cache_path(archive) if use_cache else None
-    loaded = _load_split(cached) if cached is not None and cached.is_file() else None
-    if loaded is None:
-        loaded = decode_split_archive(archive, spec)
-        if cached is not None:
-            _save_split(cached, loaded)
+    loaded = _cached_split(archive, spec) if use_cache else decode_split_archive(archive, spec)
     return OmniglotSplit(loaded.images, loaded.alphabets, loaded.characters, split)
 
 

@@ -59,9 +59,78 @@ def test_corrupt_cache_is_rebuilt_not_trusted(tiny_archive_dir, cache_home):
     expected = load_omniglot("background", tiny_archive_dir)
     (cached,) = (cache_home / "decoded").glob("*.npz")
     cached.write_bytes(b"not an npz")
-    again = load_omniglot("background", tiny_archive_dir)
+    with pytest.warns(data.OmniglotCacheWarning, match="cannot be read"):
+        again = load_omniglot("background", tiny_archive_dir)
     np.testing.assert_array_equal(again.images, expected.images)
     assert np.load(cached)["packed"].shape[0] == 5  # rewritten
+
+
+def _rewrite_cache(path: Path, change) -> None:
+    """Rewrite the cached arrays at ``path`` as ``change(dict of arrays)`` returns them."""
+    with np.load(path) as stored:
+        arrays = dict(stored)
+    np.savez(path, **change(arrays))
+
+
+def _fewer_characters(arrays):
+    return {key: value[:4] if value.ndim else value for key, value in arrays.items()}
+
+
+def _one_alphabet(arrays):
+    return {**arrays, "alphabets": np.full_like(arrays["alphabets"], "Alpha")}
+
+
+def _unpadded_images(arrays):
+    return {**arrays, "packed": arrays["packed"][..., :13]}
+
+
+def _without(key):
+    return lambda arrays: {name: value for name, value in arrays.items() if name != key}
+
+
+def _recorded(key, value):
+    return lambda arrays: {**arrays, key: np.array(value)}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (_fewer_characters, r"4 characters, expected 5"),
+        (_one_alphabet, r"1 alphabets, expected 2"),
+        (_unpadded_images, r"packed.*\(5, 20, 105, 13\), expected.*\(5, 20, 105, 14\)"),
+        (_recorded("sha256", "0" * 64), r"decoded from images_background\.zip with SHA-256 0000000000000000"),
+        (_recorded("archive", "images_evaluation.zip"), r"decoded from images_evaluation\.zip"),
+        (_without("sha256"), r"lacks \['sha256'\]"),
+    ],
+    ids=["fewer characters", "one alphabet", "image width", "another archive", "another split", "no record"],
+)
+def test_cache_that_does_not_match_its_archive_is_replaced(tiny_archive_dir, cache_home, change, message):
+    expected = load_omniglot("background", tiny_archive_dir)
+    (cached,) = (cache_home / "decoded").glob("*.npz")
+    _rewrite_cache(cached, change)
+    with pytest.warns(data.OmniglotCacheWarning, match=f"(?s){cached.name}.*{message}.*Decoding .* again"):
+        again = load_omniglot("background", tiny_archive_dir)
+    np.testing.assert_array_equal(again.images, expected.images)
+    np.testing.assert_array_equal(again.alphabets, expected.alphabets)
+    np.testing.assert_array_equal(again.characters, expected.characters)
+    with np.load(cached) as stored:  # replaced by a good one
+        assert stored["packed"].shape == (5, 20, 105, 14) and "sha256" in stored.files
+
+
+def test_cache_of_another_archive_under_this_name_is_not_trusted(tmp_path, tiny_spec, cache_home):
+    """A cache file copied under the name of another archive's cache is decoded again."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    write_split_archive(first / tiny_spec.filename)
+    write_split_archive(second / tiny_spec.filename, {"Gamma": 3, "Delta": 2})
+    load_omniglot("background", first)
+    (first_cache,) = (cache_home / "decoded").glob("*.npz")
+    second_cache = data.decoded_cache_path(second / tiny_spec.filename)
+    first_cache.rename(second_cache)
+    with pytest.warns(data.OmniglotCacheWarning, match="SHA-256"):
+        loaded = load_omniglot("background", second)
+    assert loaded.alphabet_names == ["Delta", "Gamma"]
 
 
 def test_truncated_archive_names_the_file(tiny_archive_dir, cache_home, tiny_spec):
