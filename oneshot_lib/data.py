@@ -18,11 +18,13 @@ so a re-packed copy with the official files is accepted. Decoded arrays are cach
 bit-packed ``.npz`` files beside the per-user cache, keyed by the archive's SHA-256, and
 written atomically, so a second load takes well under a second. A cache file records the
 archive it was decoded from and is checked against it: one that does not match is decoded
-again and replaced, with an ``OmniglotCacheWarning``.
+again and replaced, with an ``OmniglotCacheWarning``. Where the cache cannot be written,
+splits load without it, with one such warning.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import os
@@ -105,7 +107,8 @@ class OmniglotDataError(ValueError):
 
 
 class OmniglotCacheWarning(UserWarning):
-    """The decoded cache was not used (it did not match its archive); loading went on."""
+    """The decoded cache was not used (it did not match its archive, or could not be written);
+    loading went on without it."""
 
 
 @dataclass(frozen=True)
@@ -388,18 +391,44 @@ def _save_split(path: Path, split: OmniglotSplit, spec: ArchiveSpec, sha256: str
 
     Stores ``packed`` (n, 20, 105, 14) uint8 (the images, bit-packed along rows), ``alphabets``
     and ``characters`` (n,) str, and the archive's name and SHA-256, which a load checks.
+
+    If the cache folder cannot be written (no permission, read-only, or a file in the way), the
+    split is not cached and an ``OmniglotCacheWarning`` says so, once per folder; any other
+    error (a full disk, say) is raised.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    save_atomically(
-        lambda name: np.savez(
-            name,
-            packed=np.packbits(split.images, axis=-1),
-            alphabets=split.alphabets,
-            characters=split.characters,
-            archive=np.array(spec.filename),
-            sha256=np.array(sha256),
-        ),
-        path,
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_atomically(
+            lambda name: np.savez(
+                name,
+                packed=np.packbits(split.images, axis=-1),
+                alphabets=split.alphabets,
+                characters=split.characters,
+                archive=np.array(spec.filename),
+                sha256=np.array(sha256),
+            ),
+            path,
+        )
+    except OSError as error:
+        if not isinstance(error, PermissionError) and error.errno not in _CANNOT_WRITE_THERE:
+            raise
+        _warn_cache_not_written(path.parent, error)
+
+
+_CANNOT_WRITE_THERE = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EEXIST, errno.EISDIR}
+_FOLDERS_WARNED_ABOUT: set[Path] = set()
+
+
+def _warn_cache_not_written(folder: Path, error: OSError) -> None:
+    if folder in _FOLDERS_WARNED_ABOUT:
+        return
+    _FOLDERS_WARNED_ABOUT.add(folder)
+    warnings.warn(
+        f"The decoded-Omniglot cache could not be written in {folder} ({error}). Loading goes on "
+        "without it, so every load decodes the archive again. To cache, set XDG_CACHE_HOME to a "
+        f"writable folder (the cache goes in $XDG_CACHE_HOME/oneshot/decoded), or make {folder} writable.",
+        OmniglotCacheWarning,
+        stacklevel=5,
     )
 
 
@@ -484,7 +513,8 @@ def load_omniglot(
         OmniglotDataError for a corrupt archive or one with the wrong content.
 
     Warns:
-        OmniglotCacheWarning if a cache file does not match its archive (it is replaced).
+        OmniglotCacheWarning if a cache file does not match its archive (it is replaced), or
+        if the cache cannot be written (the split is loaded without it).
     """
     if split not in SPLITS:
         raise ValueError(f"unknown Omniglot split {split!r}: use one of {sorted(SPLITS)}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
 import hashlib
 import os
 import zipfile
@@ -52,6 +53,35 @@ def test_failed_cache_write_leaves_nothing(tiny_archive_dir, cache_home, monkeyp
     monkeypatch.setattr(np, "savez", failing_savez)
     with pytest.raises(OSError, match="disk full"):
         load_omniglot("background", tiny_archive_dir)
+    assert list((cache_home / "decoded").iterdir()) == []
+
+
+def test_cache_home_that_is_a_file_loads_without_caching(tiny_archive_dir, tmp_path, monkeypatch):
+    not_a_folder = tmp_path / "cache-file"
+    not_a_folder.write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(not_a_folder))
+    with pytest.warns(data.OmniglotCacheWarning) as caught:
+        first = load_omniglot("background", tiny_archive_dir)
+        second = load_omniglot("background", tiny_archive_dir)
+    assert len(first) == len(second) == 5
+    (warning,) = caught  # once, not at every load
+    message = str(warning.message)
+    assert str(not_a_folder / "oneshot" / "decoded") in message and "XDG_CACHE_HOME" in message
+
+
+@pytest.mark.parametrize(
+    "error",
+    [PermissionError(errno.EACCES, "Permission denied"), OSError(errno.EROFS, "Read-only file system")],
+    ids=["permission", "read-only"],
+)
+def test_unwritable_cache_loads_without_caching(tiny_archive_dir, cache_home, monkeypatch, error):
+    def refused(name, **arrays):
+        raise error
+
+    monkeypatch.setattr(np, "savez", refused)
+    with pytest.warns(data.OmniglotCacheWarning, match=r"(?s)could not be written.*XDG_CACHE_HOME"):
+        split = load_omniglot("background", tiny_archive_dir)
+    assert len(split) == 5
     assert list((cache_home / "decoded").iterdir()) == []
 
 
