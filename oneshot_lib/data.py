@@ -46,6 +46,9 @@ IMAGE_SIZE = 105
 DRAWINGS_PER_CHARACTER = 20
 CACHE_FORMAT_VERSION = 2  # 2: records the archive it was decoded from
 _CACHE_KEYS = frozenset({"packed", "alphabets", "characters", "archive", "sha256"})
+# Errors that mean the cache folder cannot be written at all, so loading goes on without it.
+_CANNOT_WRITE_THERE = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EEXIST, errno.EISDIR})
+_FOLDERS_WARNED_ABOUT: set[Path] = set()  # unwritable cache folders already warned about
 OFFICIAL_URL = "https://github.com/brendenlake/omniglot/raw/master/python/"
 
 #: Background alphabets held out for model selection. Every later chapter trains on the other
@@ -415,11 +418,8 @@ def _save_split(path: Path, split: OmniglotSplit, spec: ArchiveSpec, sha256: str
         _warn_cache_not_written(path.parent, error)
 
 
-_CANNOT_WRITE_THERE = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EEXIST, errno.EISDIR}
-_FOLDERS_WARNED_ABOUT: set[Path] = set()
-
-
 def _warn_cache_not_written(folder: Path, error: OSError) -> None:
+    """Warn, once per folder, that the cache could not be written in ``folder``, and how to fix it."""
     if folder in _FOLDERS_WARNED_ABOUT:
         return
     _FOLDERS_WARNED_ABOUT.add(folder)
