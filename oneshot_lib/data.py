@@ -16,18 +16,24 @@ Where the archives are looked for, in order:
 Any archive is verified by its *content* (alphabets, characters, 20 drawings each, 105x105),
 so a re-packed copy with the official files is accepted. Decoded arrays are cached as
 bit-packed ``.npz`` files beside the per-user cache, keyed by the archive's SHA-256, and
-written atomically, so a second load takes well under a second.
+written atomically, so a second load takes well under a second. A cache file records the
+archive it was decoded from and is checked against it: one that does not match is decoded
+again and replaced, with an ``OmniglotCacheWarning``. Where the cache cannot be written,
+splits load without it, with one such warning.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import os
 import re
 import shutil
 import tempfile
+import warnings
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,7 +44,11 @@ from .files import save_atomically
 
 IMAGE_SIZE = 105
 DRAWINGS_PER_CHARACTER = 20
-CACHE_FORMAT_VERSION = 1
+CACHE_FORMAT_VERSION = 2  # 2: records the archive it was decoded from
+_CACHE_KEYS = frozenset({"packed", "alphabets", "characters", "archive", "sha256"})
+# Errors that mean the cache folder cannot be written at all, so loading goes on without it.
+_CANNOT_WRITE_THERE = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EEXIST, errno.EISDIR})
+_FOLDERS_WARNED_ABOUT: set[Path] = set()  # unwritable cache folders already warned about
 OFFICIAL_URL = "https://github.com/brendenlake/omniglot/raw/master/python/"
 
 #: Background alphabets held out for model selection. Every later chapter trains on the other
@@ -56,19 +66,39 @@ VALIDATION_ALPHABETS: tuple[str, ...] = (
 
 @dataclass(frozen=True)
 class ArchiveSpec:
-    """What one official archive holds, and how to check a download of it."""
+    """What one official archive holds, where it comes from, and how to check a download of it.
+
+    Attributes:
+        filename: the archive's name, also in the official repository.
+        official_md5: the official archive's MD5, which a download must match.
+        n_alphabets, n_characters: what it holds, if it holds Omniglot drawings.
+        official_folder: its folder under ``OFFICIAL_URL`` ("" or ending in "/").
+        loader: the function that loads it, named in messages.
+    """
 
     filename: str
     official_md5: str
     n_alphabets: int | None = None
     n_characters: int | None = None
+    official_folder: str = ""
+    loader: str = "load_omniglot"
+
+    @property
+    def url(self) -> str:
+        """Where the official archive is downloaded from."""
+        return OFFICIAL_URL + self.official_folder + self.filename
 
 
 SPLITS: dict[str, ArchiveSpec] = {
     "background": ArchiveSpec("images_background.zip", "68d2efa1b9178cc56df9314c21c6e718", 30, 964),
     "evaluation": ArchiveSpec("images_evaluation.zip", "6b91aef0f799c5bb55b94e3f2daec811", 20, 659),
 }
-LAKE_RUNS = ArchiveSpec("all_runs.zip", "e8996daecdf12afeeb4a53a179f06b19")
+LAKE_RUNS = ArchiveSpec(
+    "all_runs.zip",
+    "e8996daecdf12afeeb4a53a179f06b19",
+    official_folder="one-shot-classification/",
+    loader="load_lake_runs",
+)
 N_LAKE_RUNS = 20
 LAKE_RUN_SIZE = 20
 
@@ -77,6 +107,11 @@ _DRAWING_PATH = re.compile(r"^[^/]+/(?P<alphabet>[^/]+)/(?P<character>[^/]+)/(?P
 
 class OmniglotDataError(ValueError):
     """An Omniglot archive is corrupt, truncated or does not hold what it should."""
+
+
+class OmniglotCacheWarning(UserWarning):
+    """The decoded cache was not used (it did not match its archive, or could not be written);
+    loading went on without it."""
 
 
 @dataclass(frozen=True)
@@ -194,8 +229,9 @@ def find_archive(spec: ArchiveSpec, data_dir=None, download: bool | None = None)
     if not download:
         raise FileNotFoundError(
             f"Omniglot archive {spec.filename!r} not found in {folder}.\n"
-            "Set OMNIGLOT_DIR to a folder holding the official archives, or call "
-            "load_omniglot(..., download=True) with internet access."
+            f"Call {spec.loader}(..., download=True) with internet access to download it there and "
+            f"check its official MD5; or download {spec.url} yourself and put it in {folder}, "
+            "or set OMNIGLOT_DIR to a folder holding the official archives."
         )
     return download_archive(spec, folder)
 
@@ -213,7 +249,7 @@ def download_archive(spec: ArchiveSpec, folder: Path) -> Path:
         try:
             fetched = keras.utils.get_file(
                 fname=spec.filename,
-                origin=OFFICIAL_URL + spec.filename,
+                origin=spec.url,
                 file_hash=spec.official_md5,
                 hash_algorithm="md5",
                 cache_dir=scratch,
@@ -221,7 +257,7 @@ def download_archive(spec: ArchiveSpec, folder: Path) -> Path:
             )
         except Exception as error:
             raise OSError(
-                f"Could not download {spec.filename} from {OFFICIAL_URL}: {error}\n"
+                f"Could not download {spec.filename} from {spec.url}: {error}\n"
                 "Check your internet connection, or download the archive by hand and set "
                 "OMNIGLOT_DIR to the folder that holds it."
             ) from error
@@ -335,32 +371,117 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def decoded_cache_path(archive: Path) -> Path:
-    """Where the decoded arrays of ``archive`` are cached: keyed by its SHA-256."""
+def decoded_cache_path(archive: Path, sha256: str | None = None) -> Path:
+    """Where the decoded arrays of ``archive`` are cached: keyed by its SHA-256 (computed if not given)."""
     stem = archive.name.removesuffix(".zip")
-    return cache_root() / "decoded" / f"{stem}-{_sha256(archive)[:16]}-v{CACHE_FORMAT_VERSION}.npz"
+    sha256 = sha256 or _sha256(archive)
+    return cache_root() / "decoded" / f"{stem}-{sha256[:16]}-v{CACHE_FORMAT_VERSION}.npz"
 
 
-def _save_split(path: Path, split: OmniglotSplit) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    save_atomically(
-        lambda name: np.savez(
-            name,
-            packed=np.packbits(split.images, axis=-1),
-            alphabets=split.alphabets,
-            characters=split.characters,
-        ),
-        path,
+def _cached_split(archive: Path, spec: ArchiveSpec) -> OmniglotSplit:
+    """The decoded ``archive``: from the cache if it holds exactly that, else decoded and cached."""
+    sha256 = _sha256(archive)
+    path = decoded_cache_path(archive, sha256)
+    loaded = _load_split(path, spec, sha256) if path.is_file() else None
+    if loaded is None:
+        loaded = decode_split_archive(archive, spec)
+        _save_split(path, loaded, spec, sha256)
+    return loaded
+
+
+def _save_split(path: Path, split: OmniglotSplit, spec: ArchiveSpec, sha256: str) -> None:
+    """Cache ``split``, decoded from the ``spec`` archive whose SHA-256 is ``sha256``, at ``path``.
+
+    Stores ``packed`` (n, 20, 105, 14) uint8 (the images, bit-packed along rows), ``alphabets``
+    and ``characters`` (n,) str, and the archive's name and SHA-256, which a load checks.
+
+    If the cache folder cannot be written (no permission, read-only, or a file in the way), the
+    split is not cached and an ``OmniglotCacheWarning`` says so, once per folder; any other
+    error (a full disk, say) is raised.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_atomically(
+            lambda name: np.savez(
+                name,
+                packed=np.packbits(split.images, axis=-1),
+                alphabets=split.alphabets,
+                characters=split.characters,
+                archive=np.array(spec.filename),
+                sha256=np.array(sha256),
+            ),
+            path,
+        )
+    except OSError as error:
+        if not isinstance(error, PermissionError) and error.errno not in _CANNOT_WRITE_THERE:
+            raise
+        _warn_cache_not_written(path.parent, error)
+
+
+def _warn_cache_not_written(folder: Path, error: OSError) -> None:
+    """Warn, once per folder, that the cache could not be written in ``folder``, and how to fix it."""
+    if folder in _FOLDERS_WARNED_ABOUT:
+        return
+    _FOLDERS_WARNED_ABOUT.add(folder)
+    warnings.warn(
+        f"The decoded-Omniglot cache could not be written in {folder} ({error}). Loading goes on "
+        "without it, so every load decodes the archive again. To cache, set XDG_CACHE_HOME to a "
+        f"writable folder (the cache goes in $XDG_CACHE_HOME/oneshot/decoded), or make {folder} writable.",
+        OmniglotCacheWarning,
+        stacklevel=5,
     )
 
 
-def _load_split(path: Path) -> OmniglotSplit | None:
+def _load_split(path: Path, spec: ArchiveSpec, sha256: str) -> OmniglotSplit | None:
+    """The split cached at ``path``, or None, with an ``OmniglotCacheWarning`` saying why, if the
+    file cannot be read (a damaged byte fails the npz's CRC check) or is not the decoded ``spec``
+    archive whose SHA-256 is ``sha256``: it is never trusted, but decoded again and replaced."""
     try:
         with np.load(path) as stored:
-            images = np.unpackbits(stored["packed"], axis=-1, count=IMAGE_SIZE).astype(bool)
-            return OmniglotSplit(images, stored["alphabets"], stored["characters"])
-    except Exception:  # an unreadable cache is rebuilt, never trusted
-        return None
+            problem = _cache_problem(stored, spec, sha256)
+            if problem is None:
+                images = np.unpackbits(stored["packed"], axis=-1, count=IMAGE_SIZE).astype(bool)
+                return OmniglotSplit(images, stored["alphabets"], stored["characters"])
+    except Exception as error:  # np.load and zipfile raise many types for a damaged file
+        problem = f"it cannot be read ({type(error).__name__}: {error})"
+    warnings.warn(
+        f"The decoded-Omniglot cache {path} is not used: {problem}. Decoding {spec.filename} again "
+        "and replacing the cache.",
+        OmniglotCacheWarning,
+        stacklevel=4,
+    )
+    return None
+
+
+def _cache_problem(stored: Mapping[str, np.ndarray], spec: ArchiveSpec, sha256: str) -> str | None:
+    """What is wrong with the arrays of a cache file of the ``spec`` archive with SHA-256 ``sha256``;
+    None if they are what ``_save_split`` stores for that archive."""
+    missing = sorted(_CACHE_KEYS - set(stored.keys()))
+    if missing:
+        return f"it lacks {missing}"
+    source = (str(stored["archive"]), str(stored["sha256"]))
+    if source != (spec.filename, sha256):
+        return (
+            f"it was decoded from {source[0]} with SHA-256 {source[1][:16]}..., not from this "
+            f"{spec.filename} with SHA-256 {sha256[:16]}..."
+        )
+    alphabets = stored["alphabets"]
+    n = len(alphabets)
+    if spec.n_characters is not None and n != spec.n_characters:
+        return f"it holds {n} characters, expected {spec.n_characters}"
+    if spec.n_alphabets is not None and len(set(alphabets.tolist())) != spec.n_alphabets:
+        return f"it holds {len(set(alphabets.tolist()))} alphabets, expected {spec.n_alphabets}"
+    expected = {
+        "packed": (np.dtype(np.uint8), (n, DRAWINGS_PER_CHARACTER, IMAGE_SIZE, (IMAGE_SIZE + 7) // 8)),
+        "alphabets": ("str", (n,)),
+        "characters": ("str", (n,)),
+    }
+    for key, (dtype, shape) in expected.items():
+        array = stored[key]
+        kind = "str" if array.dtype.kind == "U" else array.dtype
+        if (kind, array.shape) != (dtype, shape):
+            return f"its {key!r} is {kind} {array.shape}, expected {dtype} {shape}"
+    return None
 
 
 # ---------------------------------------------------------------- public loaders
@@ -390,17 +511,16 @@ def load_omniglot(
     Raises:
         ValueError for an unknown split; FileNotFoundError for a missing folder or archive;
         OmniglotDataError for a corrupt archive or one with the wrong content.
+
+    Warns:
+        OmniglotCacheWarning if a cache file does not match its archive (it is replaced), or
+        if the cache cannot be written (the split is loaded without it).
     """
     if split not in SPLITS:
         raise ValueError(f"unknown Omniglot split {split!r}: use one of {sorted(SPLITS)}")
     spec = SPLITS[split]
     archive = find_archive(spec, data_dir, download)
-    cached = decoded_cache_path(archive) if use_cache else None
-    loaded = _load_split(cached) if cached is not None and cached.is_file() else None
-    if loaded is None:
-        loaded = decode_split_archive(archive, spec)
-        if cached is not None:
-            _save_split(cached, loaded)
+    loaded = _cached_split(archive, spec) if use_cache else decode_split_archive(archive, spec)
     return OmniglotSplit(loaded.images, loaded.alphabets, loaded.characters, split)
 
 

@@ -4,6 +4,10 @@ A *scorer* is anything with a method ``scores(query, support) -> (Q, S)`` (or a 
 function of that signature): given raw query images (Q, 105, 105) and support images
 (S, 105, 105), it returns a float similarity matrix, higher meaning "more likely the same
 character". Every method in the course is one, so every evaluation is written once here.
+
+Evaluation holds scorers to that contract: their inputs are read-only (a scorer that needs to
+change them works on a copy), and scores of any other shape are refused with a ValueError that
+names the scorer.
 """
 
 from __future__ import annotations
@@ -77,6 +81,48 @@ ScorerLike = Scorer | Callable[[np.ndarray, np.ndarray], np.ndarray]
 def score_function(scorer: ScorerLike) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     """The ``scores`` method of a scorer object, or the function itself."""
     return scorer.scores if isinstance(scorer, Scorer) else scorer
+
+
+def _scorer_name(scorer: object) -> str:
+    """What to call a scorer in a message: its ``name``, or its function or class name."""
+    return getattr(scorer, "name", None) or getattr(scorer, "__name__", None) or type(scorer).__name__
+
+
+def _checked(scores: np.ndarray, expected: tuple[int, int], scorer: object, call: str, axes: str) -> np.ndarray:
+    """``scores`` as a float array, after checking the shape the scorer contract promises.
+
+    Args:
+        scores: what the scorer returned.
+        expected: (Q, S), a score per (query, support image) pair, or (Q, n_way), per (query, class).
+        scorer: the scorer, named in the error.
+        call: the method that returned ``scores``, as the error shows it.
+        axes: what ``expected`` is made of, as the error shows it (``"(len(query), n_way)"``).
+
+    Raises:
+        ValueError naming the scorer, the method, and the expected and received shapes.
+    """
+    scores = np.asarray(scores, dtype=float)
+    if scores.shape != expected:
+        raise ValueError(
+            f"scorer {_scorer_name(scorer)!r}: {call} returned an array of shape {scores.shape}, expected "
+            f"{expected} = {axes}. A scorer returns one score per pair, higher meaning more alike: "
+            "not, e.g., predicted classes (an argmax) or a transposed matrix."
+        )
+    return scores
+
+
+def _read_only(array: np.ndarray) -> np.ndarray:
+    """A view of ``array`` that cannot be written: what every scorer is handed, so that a scorer
+    that modifies its inputs in place fails at once instead of corrupting later evaluations."""
+    view = np.asarray(array).view()
+    view.flags.writeable = False
+    return view
+
+
+def _pair_scores(scorer: ScorerLike, query: np.ndarray, support: np.ndarray) -> np.ndarray:
+    """(Q, S) float scores of any scorer for query (Q, 105, 105) and support (S, 105, 105) images."""
+    scores = score_function(scorer)(query, support)
+    return _checked(scores, (len(query), len(support)), scorer, "scores(query, support)", "(len(query), len(support))")
 
 
 @dataclass(frozen=True)
@@ -162,15 +208,21 @@ def accuracy(
     )
     if isinstance(scorer, EmbeddingScorer):
         return _accuracy_from_embeddings(scorer, data, indices, rng)
-    score = score_function(scorer)
     per_task = np.empty(n_tasks)
     for index in range(n_tasks):
         task = indices.task(data, index)
+        query, support, support_labels = map(_read_only, (task.query, task.support, task.support_labels))
         if isinstance(scorer, ClassScorer):
-            per_class = scorer.class_scores(task.query, task.support, task.support_labels, n_way)
+            per_class = _checked(
+                scorer.class_scores(query, support, support_labels, n_way),
+                (len(query), n_way),
+                scorer,
+                "class_scores(query, support, support_labels, n_way)",
+                "(len(query), n_way)",
+            )
             predicted = predict(per_class, np.arange(n_way), n_way, rng)
         else:
-            predicted = predict(score(task.query, task.support), task.support_labels, n_way, rng)
+            predicted = predict(_pair_scores(scorer, query, support), support_labels, n_way, rng)
         per_task[index] = np.mean(predicted == task.query_labels)
     return Accuracy.from_tasks(per_task)
 
@@ -189,19 +241,33 @@ def _accuracy_from_embeddings(
     query = (tasks.characters[..., None] * drawings + tasks.query_drawings).reshape(n_tasks, -1)
     used, position = np.unique(np.concatenate([support, query], axis=1), return_inverse=True)
     position = position.reshape(n_tasks, -1)
-    embeddings = scorer.embed(data.images.reshape(-1, *data.images.shape[2:])[used])
+    embeddings = scorer.embed(_read_only(data.images.reshape(-1, *data.images.shape[2:])[used]))
     n_support = support.shape[1]
     query_labels = np.repeat(np.arange(n_way), n_query)
     per_task = np.empty(n_tasks)
     for index in range(n_tasks):
         order = tasks.support_order[index]
-        support_labels = np.repeat(np.arange(n_way), k_shot)[order]
-        query, support = embeddings[position[index, n_support:]], embeddings[position[index, :n_support][order]]
+        support_labels = _read_only(np.repeat(np.arange(n_way), k_shot)[order])
+        query = _read_only(embeddings[position[index, n_support:]])
+        support = _read_only(embeddings[position[index, :n_support][order]])
         if isinstance(scorer, ClassComparer):
-            per_class = scorer.compare_classes(query, support, support_labels, n_way)
+            per_class = _checked(
+                scorer.compare_classes(query, support, support_labels, n_way),
+                (len(query), n_way),
+                scorer,
+                "compare_classes(query_embeddings, support_embeddings, support_labels, n_way)",
+                "(len(query), n_way)",
+            )
             predicted = predict(per_class, np.arange(n_way), n_way, rng)
         else:
-            predicted = predict(scorer.compare(query, support), support_labels, n_way, rng)
+            scores = _checked(
+                scorer.compare(query, support),
+                (len(query), len(support)),
+                scorer,
+                "compare(query_embeddings, support_embeddings)",
+                "(len(query), len(support))",
+            )
+            predicted = predict(scores, support_labels, n_way, rng)
         per_task[index] = np.mean(predicted == query_labels)
     return Accuracy.from_tasks(per_task)
 
@@ -213,11 +279,11 @@ def lake_runs(scorer: ScorerLike, runs: list[LakeRun] | None = None, *, seed: in
     """
     runs = load_lake_runs() if runs is None else runs
     rng = np.random.default_rng(seed)
-    score = score_function(scorer)
     per_run = []
     for run in runs:
         labels = np.arange(len(run.support))
-        predicted = predict(score(run.query, run.support), labels, len(labels), rng)
+        scores = _pair_scores(scorer, _read_only(run.query), _read_only(run.support))
+        predicted = predict(scores, labels, len(labels), rng)
         per_run.append(np.mean(predicted == run.answers))
     return Accuracy.from_tasks(np.array(per_run), unit="runs")
 

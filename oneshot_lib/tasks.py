@@ -77,16 +77,33 @@ class TaskIndices:
         )
 
 
+def check_count(name: str, value: object, minimum: int, why: str) -> None:
+    """Check a count argument (``n_way``, ``n_tasks`` ...): an int of at least ``minimum``.
+
+    A numpy integer is an int here; a bool, a float (even ``5.0``) or a string is not.
+
+    Raises:
+        TypeError naming the argument and its value, if it is not an int.
+        ValueError naming the argument and its value, and saying ``why``, if it is too small.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(
+            f"{name} must be an int, got {type(value).__name__} {value!r}: it is a count. "
+            f"Pass a whole number (at least {minimum})."
+        )
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum} (got {value}): {why}")
+
+
 def check_task_request(
     data: OmniglotSplit, n_way: int, k_shot: int, n_query: int, within_alphabet: bool
 ) -> None:
-    """Raise ValueError, saying why, if no such task can be drawn from ``data``."""
+    """Raise TypeError or ValueError, saying why, if no such task can be drawn from ``data``."""
+    check_count("n_way", n_way, 2, "a task needs characters to tell apart")
+    check_count("k_shot", k_shot, 1, "every class needs a support drawing")
+    check_count("n_query", n_query, 1, "every class needs a query drawing")
     if len(data) == 0:
         raise ValueError(f"the split {data.name!r} is empty: there are no characters to draw tasks from")
-    if n_way < 2:
-        raise ValueError(f"n_way must be at least 2 (got {n_way}): a task needs characters to tell apart")
-    if k_shot < 1 or n_query < 1:
-        raise ValueError(f"k_shot and n_query must be at least 1 (got k_shot={k_shot}, n_query={n_query})")
     drawings = data.images.shape[1]
     if k_shot + n_query > drawings:
         raise ValueError(
@@ -126,8 +143,10 @@ def sample_task_indices(
     uniformly among the alphabets with at least ``n_way`` characters (Lake's and Koch's
     protocol); otherwise they come from anywhere in the split.
 
-    Raises ValueError if the request is impossible (see ``check_task_request``).
+    Raises TypeError or ValueError if the request is impossible (see ``check_task_request``)
+    or ``n_tasks`` is not a positive int.
     """
+    check_count("n_tasks", n_tasks, 1, "there is nothing to draw (or to average) over no tasks")
     check_task_request(data, n_way, k_shot, n_query, within_alphabet)
     rng = _random_rng(rng)
     # A random key per (task, character); the n_way smallest keys are a uniform random choice,
@@ -201,9 +220,10 @@ def sample_pair_indices(
     characters of one alphabet share strokes and style).
 
     Raises ValueError if the split has fewer than 2 characters (or, with hard_negatives, an
-    alphabet has only one), or if ``n_pairs`` is odd or not positive.
+    alphabet has only one), or if ``n_pairs`` is odd or not positive; TypeError if it is not an int.
     """
-    if n_pairs < 2 or n_pairs % 2:
+    check_count("n_pairs", n_pairs, 2, "half of them are same pairs and half different")
+    if n_pairs % 2:
         raise ValueError(
             f"n_pairs must be a positive even number, to be half same and half different (got {n_pairs})"
         )

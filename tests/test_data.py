@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import errno
 import hashlib
 import os
 import zipfile
@@ -54,13 +56,111 @@ def test_failed_cache_write_leaves_nothing(tiny_archive_dir, cache_home, monkeyp
     assert list((cache_home / "decoded").iterdir()) == []
 
 
+def test_cache_home_that_is_a_file_loads_without_caching(tiny_archive_dir, tmp_path, monkeypatch):
+    not_a_folder = tmp_path / "cache-file"
+    not_a_folder.write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(not_a_folder))
+    with pytest.warns(data.OmniglotCacheWarning) as caught:
+        first = load_omniglot("background", tiny_archive_dir)
+        second = load_omniglot("background", tiny_archive_dir)
+    assert len(first) == len(second) == 5
+    (warning,) = caught  # once, not at every load
+    message = str(warning.message)
+    assert str(not_a_folder / "oneshot" / "decoded") in message and "XDG_CACHE_HOME" in message
+
+
+@pytest.mark.parametrize(
+    "error",
+    [PermissionError(errno.EACCES, "Permission denied"), OSError(errno.EROFS, "Read-only file system")],
+    ids=["permission", "read-only"],
+)
+def test_unwritable_cache_loads_without_caching(tiny_archive_dir, cache_home, monkeypatch, error):
+    def refused(name, **arrays):
+        raise error
+
+    monkeypatch.setattr(np, "savez", refused)
+    with pytest.warns(data.OmniglotCacheWarning, match=r"(?s)could not be written.*XDG_CACHE_HOME"):
+        split = load_omniglot("background", tiny_archive_dir)
+    assert len(split) == 5
+    assert list((cache_home / "decoded").iterdir()) == []
+
+
 def test_corrupt_cache_is_rebuilt_not_trusted(tiny_archive_dir, cache_home):
     expected = load_omniglot("background", tiny_archive_dir)
     (cached,) = (cache_home / "decoded").glob("*.npz")
     cached.write_bytes(b"not an npz")
-    again = load_omniglot("background", tiny_archive_dir)
+    with pytest.warns(data.OmniglotCacheWarning, match="cannot be read"):
+        again = load_omniglot("background", tiny_archive_dir)
     np.testing.assert_array_equal(again.images, expected.images)
     assert np.load(cached)["packed"].shape[0] == 5  # rewritten
+
+
+def _rewrite_cache(path: Path, change) -> None:
+    """Rewrite the cached arrays at ``path`` as ``change(dict of arrays)`` returns them."""
+    with np.load(path) as stored:
+        arrays = dict(stored)
+    np.savez(path, **change(arrays))
+
+
+def _fewer_characters(arrays):
+    return {key: value[:4] if value.ndim else value for key, value in arrays.items()}
+
+
+def _one_alphabet(arrays):
+    return {**arrays, "alphabets": np.full_like(arrays["alphabets"], "Alpha")}
+
+
+def _unpadded_images(arrays):
+    return {**arrays, "packed": arrays["packed"][..., :13]}
+
+
+def _without(key):
+    return lambda arrays: {name: value for name, value in arrays.items() if name != key}
+
+
+def _recorded(key, value):
+    return lambda arrays: {**arrays, key: np.array(value)}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (_fewer_characters, r"4 characters, expected 5"),
+        (_one_alphabet, r"1 alphabets, expected 2"),
+        (_unpadded_images, r"packed.*\(5, 20, 105, 13\), expected.*\(5, 20, 105, 14\)"),
+        (_recorded("sha256", "0" * 64), r"decoded from images_background\.zip with SHA-256 0000000000000000"),
+        (_recorded("archive", "images_evaluation.zip"), r"decoded from images_evaluation\.zip"),
+        (_without("sha256"), r"lacks \['sha256'\]"),
+    ],
+    ids=["fewer characters", "one alphabet", "image width", "another archive", "another split", "no record"],
+)
+def test_cache_that_does_not_match_its_archive_is_replaced(tiny_archive_dir, cache_home, change, message):
+    expected = load_omniglot("background", tiny_archive_dir)
+    (cached,) = (cache_home / "decoded").glob("*.npz")
+    _rewrite_cache(cached, change)
+    with pytest.warns(data.OmniglotCacheWarning, match=f"(?s){cached.name}.*{message}.*Decoding .* again"):
+        again = load_omniglot("background", tiny_archive_dir)
+    np.testing.assert_array_equal(again.images, expected.images)
+    np.testing.assert_array_equal(again.alphabets, expected.alphabets)
+    np.testing.assert_array_equal(again.characters, expected.characters)
+    with np.load(cached) as stored:  # replaced by a good one
+        assert stored["packed"].shape == (5, 20, 105, 14) and "sha256" in stored.files
+
+
+def test_cache_of_another_archive_under_this_name_is_not_trusted(tmp_path, tiny_spec, cache_home):
+    """A cache file copied under the name of another archive's cache is decoded again."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    write_split_archive(first / tiny_spec.filename)
+    write_split_archive(second / tiny_spec.filename, {"Gamma": 3, "Delta": 2})
+    load_omniglot("background", first)
+    (first_cache,) = (cache_home / "decoded").glob("*.npz")
+    second_cache = data.decoded_cache_path(second / tiny_spec.filename)
+    first_cache.rename(second_cache)
+    with pytest.warns(data.OmniglotCacheWarning, match="SHA-256"):
+        loaded = load_omniglot("background", second)
+    assert loaded.alphabet_names == ["Delta", "Gamma"]
 
 
 def test_truncated_archive_names_the_file(tiny_archive_dir, cache_home, tiny_spec):
@@ -187,6 +287,28 @@ def test_lake_runs_pair_queries_with_answers(tmp_path, cache_home):
         assert run.support.shape == run.query.shape == (20, 105, 105)
         # The query's bar sits where its answer's bar does.
         np.testing.assert_array_equal(run.query[:, :50, 50], run.support[run.answers][:, :50, 50])
+
+
+def test_missing_lake_runs_say_how_to_get_them(tmp_path, cache_home):
+    with pytest.raises(FileNotFoundError) as error:
+        load_lake_runs(tmp_path)
+    message = str(error.value)
+    assert "'all_runs.zip' not found" in message and "load_lake_runs(..., download=True)" in message
+    assert "python/one-shot-classification/all_runs.zip" in message and "OMNIGLOT_DIR" in message
+    assert "load_omniglot" not in message  # which does not fetch Lake's runs
+
+
+def test_lake_runs_download_from_their_own_folder(tmp_path, cache_home, monkeypatch):
+    """all_runs.zip sits in python/one-shot-classification/ of the official repository."""
+    served = tmp_path / "server"
+    (served / "one-shot-classification").mkdir(parents=True)
+    archive = served / "one-shot-classification" / "all_runs.zip"
+    _write_lake_archive(archive, np.random.default_rng(0))
+    monkeypatch.setattr(data, "OFFICIAL_URL", served.as_uri() + "/")
+    md5 = hashlib.md5(archive.read_bytes()).hexdigest()
+    monkeypatch.setattr(data, "LAKE_RUNS", dataclasses.replace(data.LAKE_RUNS, official_md5=md5))
+    assert len(load_lake_runs()) == 20
+    assert (cache_home / "omniglot" / "all_runs.zip").is_file()
 
 
 @pytest.mark.skipif(not os.environ.get("OMNIGLOT_DIR"), reason="needs the real Omniglot (set OMNIGLOT_DIR)")

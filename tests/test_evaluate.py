@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from oneshot_lib import evaluate
-from oneshot_lib.baselines import ConstantScorer
+from oneshot_lib.baselines import ConstantScorer, PixelNearestNeighbour, pairwise_squared_l2
 from oneshot_lib.data import LakeRun
 
 constant = ConstantScorer()
@@ -80,3 +80,124 @@ def test_accuracy_formats_with_stderr():
 def test_n_way_curve_keys(split):
     curve = evaluate.n_way_curve(constant, split, [2, 3], n_tasks=5)
     assert list(curve) == [2, 3]
+
+
+def _argmax_predictions(query, support):
+    """A classifier's answers, (Q,), where a scorer must return (Q, S) scores."""
+    return PixelNearestNeighbour().scores(query, support).argmax(1)
+
+
+class _EmbeddingWithWrongCompare:
+    name = "wrong compare"
+
+    def embed(self, images):
+        return images.reshape(len(images), -1).astype(float)
+
+    def compare(self, query, support):
+        return -pairwise_squared_l2(query, support).T  # (S, Q)
+
+
+class _WrongClassScorer:
+    name = "wrong class scores"
+
+    def class_scores(self, query, support, support_labels, n_way):
+        return np.zeros((len(query), len(support)))  # (Q, S), not (Q, n_way)
+
+    def scores(self, query, support):
+        return np.zeros((len(query), len(support)))
+
+
+class _WrongClassComparer(_EmbeddingWithWrongCompare):
+    name = "wrong class comparer"
+
+    def compare(self, query, support):
+        return np.zeros((len(query), len(support)))
+
+    def compare_classes(self, query, support, support_labels, n_way):
+        return np.zeros((len(query), n_way + 1))
+
+
+@pytest.mark.parametrize(
+    ("scorer", "message"),
+    [
+        (_argmax_predictions, r"'_argmax_predictions'.*scores\(query, support\).*\(10,\).*expected \(10, 20\)"),
+        (lambda q, s: np.zeros((len(s), len(q))), r"'<lambda>'.*\(20, 10\).*expected \(10, 20\)"),
+        (lambda q, s: np.zeros((len(q), len(s), 1)), r"'<lambda>'.*\(10, 20, 1\).*expected \(10, 20\)"),
+        (_EmbeddingWithWrongCompare(), r"'wrong compare'.*compare\(.*\(20, 10\).*expected \(10, 20\)"),
+        (_WrongClassScorer(), r"'wrong class scores'.*class_scores\(.*\(10, 20\).*expected \(10, 10\)"),
+        (_WrongClassComparer(), r"'wrong class comparer'.*compare_classes\(.*\(10, 11\).*expected \(10, 10\)"),
+    ],
+    ids=["predictions", "transposed", "3-d", "compare", "class_scores", "compare_classes"],
+)
+def test_scores_of_the_wrong_shape_are_refused(split, scorer, message):
+    with pytest.raises(ValueError, match=message):
+        evaluate.accuracy(scorer, split, n_way=10, k_shot=2, n_tasks=2)
+
+
+def test_lake_runs_refuses_predictions_for_scores(split):
+    support = split.images[:10].reshape(-1, 105, 105)[::10]
+    runs = [LakeRun(support, support, np.arange(20))]
+    with pytest.raises(ValueError, match=r"'_argmax_predictions'.*\(20,\).*expected \(20, 20\)"):
+        evaluate.lake_runs(_argmax_predictions, runs)
+
+
+class _Vandal:
+    """Scores like the oracle, then inks every image (and label) it was shown."""
+
+    name = "vandal"
+
+    def scores(self, query, support):
+        scores = Oracle().scores(query, support)
+        query[:] = True
+        support[:] = True
+        return scores
+
+    def embed(self, images):
+        images[:] = True
+        return images.reshape(len(images), -1).astype(float)
+
+    def compare(self, query, support):
+        query[:] = 0.0
+        return -pairwise_squared_l2(query, support)
+
+    def class_scores(self, query, support, support_labels, n_way):
+        support_labels[:] = 0
+        return np.zeros((len(query), n_way))
+
+
+def test_scorers_cannot_change_lake_runs(split):
+    support = split.images[:10].reshape(-1, 105, 105)[::10]
+    order = np.random.default_rng(0).permutation(20)
+    run = LakeRun(support.copy(), support[order], order)
+    with pytest.raises(ValueError, match="read-only"):
+        evaluate.lake_runs(_Vandal(), [run, run])
+    np.testing.assert_array_equal(run.support, support)
+    np.testing.assert_array_equal(run.query, support[order])
+
+
+def _honest_embed(images):
+    return images.reshape(len(images), -1).astype(float)
+
+
+@pytest.mark.parametrize(
+    "methods",
+    [
+        {"scores": _Vandal.scores},
+        {"class_scores": _Vandal.class_scores, "scores": _Vandal.scores},
+        {"embed": _Vandal.embed, "compare": _Vandal.compare},
+        {"embed": staticmethod(_honest_embed), "compare": _Vandal.compare},
+    ],
+    ids=["scores", "class_scores", "embed", "compare"],
+)
+def test_scorers_get_read_only_inputs_in_accuracy(split, methods):
+    """The same contract on sampled tasks: a scorer that writes into its inputs fails loudly."""
+    scorer = type("PartialVandal", (), methods)()
+    images = split.images.copy()
+    with pytest.raises(ValueError, match="read-only"):
+        evaluate.accuracy(scorer, split, n_way=3, k_shot=2, n_tasks=2)
+    np.testing.assert_array_equal(split.images, images)
+
+
+def test_no_tasks_is_an_error_not_nan(split):
+    with pytest.raises(ValueError, match=r"n_tasks must be at least 1 \(got 0\)"):
+        evaluate.accuracy(constant, split, n_way=5, n_tasks=0)

@@ -103,3 +103,45 @@ def test_bad_pair_requests(split):
         sample_pair_indices(split, 7)
     with pytest.raises(ValueError, match="2 characters per alphabet"):
         sample_pair_indices(synthetic_split((3, 1)), 10, hard_negatives=True)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"n_way": 5.5}, TypeError, r"n_way must be an int.*float 5\.5"),
+        ({"n_way": "5"}, TypeError, r"n_way must be an int.*str '5'"),
+        ({"n_way": 5.0}, TypeError, r"n_way must be an int.*float 5\.0"),
+        ({"n_way": True}, TypeError, r"n_way must be an int.*bool True"),
+        ({"n_way": 5, "k_shot": 1.0}, TypeError, r"k_shot must be an int.*float 1\.0"),
+        ({"n_way": 5, "n_query": "2"}, TypeError, r"n_query must be an int.*str '2'"),
+        ({"n_way": 5, "n_query": 0}, ValueError, r"n_query must be at least 1 \(got 0\)"),
+    ],
+)
+def test_task_arguments_must_be_integers(split, kwargs, error, message):
+    with pytest.raises(error, match=message):
+        sample_task(split, **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("n_tasks", "error", "message"),
+    [
+        (0, ValueError, r"n_tasks must be at least 1 \(got 0\)"),
+        (-3, ValueError, r"n_tasks must be at least 1 \(got -3\)"),
+        (2.0, TypeError, r"n_tasks must be an int.*float 2\.0"),
+        ("3", TypeError, r"n_tasks must be an int.*str '3'"),
+    ],
+)
+def test_n_tasks_must_be_a_positive_integer(split, n_tasks, error, message):
+    with pytest.raises(error, match=message):
+        sample_task_indices(split, n_tasks, n_way=3)
+
+
+def test_numpy_integers_are_accepted(split):
+    indices = sample_task_indices(split, np.int64(3), n_way=np.int32(4), k_shot=np.int64(2), n_query=np.uint8(1))
+    assert indices.support_drawings.shape == (3, 4, 2) and indices.query_drawings.shape == (3, 4, 1)
+    assert len(sample_pair_indices(split, np.int64(6), rng=0).same) == 6
+
+
+def test_n_pairs_must_be_an_integer(split):
+    with pytest.raises(TypeError, match=r"n_pairs must be an int.*float 8\.0"):
+        sample_pair_indices(split, 8.0)
