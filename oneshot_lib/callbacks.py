@@ -22,9 +22,9 @@ from pathlib import Path
 from .backend import keras
 from .data import OmniglotSplit
 from .evaluate import Accuracy, accuracy
-from .files import save_atomically
+from .files import save_atomically, sha256_of, staged
 from .optimizers import KochSGD
-from .run_folder import RunFiles, sha256_of, staged, write_json
+from .run_folder import RunFiles, write_json
 from .tasks import sample_task_indices
 
 _BARE_COPIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

@@ -25,7 +25,6 @@ splits load without it, with one such warning.
 from __future__ import annotations
 
 import errno
-import hashlib
 import io
 import os
 import re
@@ -40,7 +39,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .files import save_atomically
+from .files import save_atomically, sha256_of
 
 IMAGE_SIZE = 105
 DRAWINGS_PER_CHARACTER = 20
@@ -363,24 +362,16 @@ def _check_counts(path: Path, spec: ArchiveSpec, keys: list, drawings: dict) -> 
 # ---------------------------------------------------------------- the decoded cache
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def decoded_cache_path(archive: Path, sha256: str | None = None) -> Path:
     """Where the decoded arrays of ``archive`` are cached: keyed by its SHA-256 (computed if not given)."""
     stem = archive.name.removesuffix(".zip")
-    sha256 = sha256 or _sha256(archive)
+    sha256 = sha256 or sha256_of(archive)
     return cache_root() / "decoded" / f"{stem}-{sha256[:16]}-v{CACHE_FORMAT_VERSION}.npz"
 
 
 def _cached_split(archive: Path, spec: ArchiveSpec) -> OmniglotSplit:
     """The decoded ``archive``: from the cache if it holds exactly that, else decoded and cached."""
-    sha256 = _sha256(archive)
+    sha256 = sha256_of(archive)
     path = decoded_cache_path(archive, sha256)
     loaded = _load_split(path, spec, sha256) if path.is_file() else None
     if loaded is None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 #: A temporary file older than this is stale even if a process with its writer's id is running:
@@ -22,14 +23,35 @@ def save_atomically(save: Callable[[str], None], path: str | Path) -> None:
     Temporaries of ``path`` left behind by earlier writes that were killed are deleted first
     (see ``remove_stale_temporaries``).
     """
+    with staged(save, path):
+        pass
+
+
+@contextlib.contextmanager
+def staged(save: Callable[[str], None], path: str | Path) -> Iterator[Path]:
+    """``save_atomically``, with a pause: yield the written temporary file before it is moved.
+
+    What the caller does inside the ``with`` (e.g. record the file's checksum elsewhere) happens
+    before ``path`` changes; if it raises, ``path`` is left as it was and the temporary removed.
+    """
     path = Path(path)
     remove_stale_temporaries(path)
     temporary = _temporary(path, os.getpid())
     try:
         save(str(temporary))
+        yield temporary
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def sha256_of(path: str | Path) -> str:
+    """The SHA-256 of a file's bytes, as 64 hex digits."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _suffix(path: Path) -> str:

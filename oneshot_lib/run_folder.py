@@ -16,16 +16,13 @@ patience) or refused before anything is written: a run is never overwritten.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
-import os
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from .backend import keras
 from .config import RESUMABLE_CHANGES, TrainingConfig
+from .files import save_atomically, sha256_of
 from .kinds import kind_named
 
 
@@ -68,37 +65,8 @@ class RunFiles:
 
 
 def write_json(path: str | Path, value) -> None:
-    """Write ``value`` as indented JSON, atomically (a temporary file, then one rename)."""
-    with staged(lambda name: Path(name).write_text(json.dumps(value, indent=2) + "\n"), path):
-        pass
-
-
-@contextlib.contextmanager
-def staged(save: Callable[[str], None], path: str | Path) -> Iterator[Path]:
-    """Run ``save(temporary path)``, yield that path, then move the file onto ``path`` in one step.
-
-    Whatever the caller does inside the ``with`` (e.g. record the file's checksum) happens before
-    ``path`` changes; if it raises, ``path`` is left as it was and the temporary file is removed.
-    The temporary file sits in the same folder and keeps the suffix Keras needs.
-    """
-    path = Path(path)
-    suffix = "".join(path.suffixes[-2:]) if path.name.endswith(".weights.h5") else path.suffix
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp{suffix}")
-    try:
-        save(str(temporary))
-        yield temporary
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
-def sha256_of(path: str | Path) -> str:
-    """The SHA-256 of a file's bytes, as 64 hex digits."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    """Write ``value`` as indented JSON, atomically."""
+    save_atomically(lambda name: Path(name).write_text(json.dumps(value, indent=2) + "\n"), path)
 
 
 def read_json(path: Path) -> dict:
