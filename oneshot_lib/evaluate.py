@@ -213,18 +213,21 @@ def accuracy(
         task = indices.task(data, index)
         query, support, support_labels = map(_read_only, (task.query, task.support, task.support_labels))
         if isinstance(scorer, ClassScorer):
-            per_class = _checked(
-                scorer.class_scores(query, support, support_labels, n_way),
-                (len(query), n_way),
-                scorer,
-                "class_scores(query, support, support_labels, n_way)",
-                "(len(query), n_way)",
-            )
-            predicted = predict(per_class, np.arange(n_way), n_way, rng)
+            per_class = scorer.class_scores(query, support, support_labels, n_way)
+            predicted = _predict_classes(per_class, len(query), n_way, scorer, "class_scores", rng)
         else:
             predicted = predict(_pair_scores(scorer, query, support), support_labels, n_way, rng)
         per_task[index] = np.mean(predicted == task.query_labels)
     return Accuracy.from_tasks(per_task)
+
+
+def _predict_classes(
+    per_class: np.ndarray, n_query: int, n_way: int, scorer, method: str, rng: np.random.Generator
+) -> np.ndarray:
+    """(Q,) predicted classes from a class rule's (Q, n_way) scores, after checking their shape."""
+    call = f"{method}(query, support, support_labels, n_way)"
+    checked = _checked(per_class, (n_query, n_way), scorer, call, "(len(query), n_way)")
+    return predict(checked, np.arange(n_way), n_way, rng)
 
 
 def _accuracy_from_embeddings(
@@ -251,14 +254,8 @@ def _accuracy_from_embeddings(
         query = _read_only(embeddings[position[index, n_support:]])
         support = _read_only(embeddings[position[index, :n_support][order]])
         if isinstance(scorer, ClassComparer):
-            per_class = _checked(
-                scorer.compare_classes(query, support, support_labels, n_way),
-                (len(query), n_way),
-                scorer,
-                "compare_classes(query_embeddings, support_embeddings, support_labels, n_way)",
-                "(len(query), n_way)",
-            )
-            predicted = predict(per_class, np.arange(n_way), n_way, rng)
+            per_class = scorer.compare_classes(query, support, support_labels, n_way)
+            predicted = _predict_classes(per_class, len(query), n_way, scorer, "compare_classes", rng)
         else:
             scores = _checked(
                 scorer.compare(query, support),
