@@ -11,10 +11,15 @@ Everything here is vectorised over the batch: one (B, 8) tensor of projective tr
 drawn with stateless random ops, and one ``ImageProjectiveTransformV3`` call resamples all
 images (bilinear, paper outside the image). The same seed gives the same distortions, on any
 run and inside any tf.data pipeline.
+
+Two helpers serve the training streams too: ``rotate_quarter_turns``, the quarter turns that
+make rotations of a character into new classes (Santoro et al., 2016; Vinyals et al., 2016), and
+``scaled_distortions``, Koch's distortions for images smaller than Omniglot's 105x105.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -153,3 +158,27 @@ def distort(images, seed, distortions: Distortions = KOCH) -> tf.Tensor:
     height, width = images.shape[1], images.shape[2]
     components = random_components(tf.shape(images)[0], seed, distortions)
     return apply_transforms(images, projective_transforms(components, height, width))
+
+
+def rotate_quarter_turns(images: tf.Tensor, turns: tf.Tensor) -> tf.Tensor:
+    """Rotate images (B, ..., H, H, C) anticlockwise by turns (B,) quarter turns, each its own.
+
+    All four rotations are computed and the wanted one gathered: at 28x28 that is cheaper than
+    anything per image.
+    """
+    images = tf.convert_to_tensor(images)
+    height_axis = images.shape.rank - 3
+    rotated = [images]
+    for _ in range(3):
+        # One anticlockwise quarter turn: swap rows and columns, then flip the rows.
+        swapped = tf.experimental.numpy.swapaxes(rotated[-1], height_axis, height_axis + 1)
+        rotated.append(tf.reverse(swapped, axis=[height_axis]))
+    stacked = tf.stack(rotated, axis=1)  # (B, 4, ...)
+    return tf.gather(stacked, tf.cast(turns, tf.int32), axis=1, batch_dims=1)
+
+
+
+def scaled_distortions(image_size: int, distortions: Distortions = KOCH) -> Distortions:
+    """``distortions`` for images of side ``image_size``: the translation (in pixels of Omniglot's
+    105x105 images) scaled down with the image; angles, shears and scales need no change."""
+    return dataclasses.replace(distortions, translation=distortions.translation * image_size / 105)

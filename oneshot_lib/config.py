@@ -79,7 +79,9 @@ class TrainingConfig:
     val_within_alphabet: bool = _field(True, "validation tasks within one alphabet (Lake's protocol)")
     seed: int = _field(0, "seeds the weights, the training stream, the distortions and the validation tasks", minimum=0)
     # --- kind options (see each kind's ``options``)
-    size: str = _field("cpu", "siamese architecture: cpu (52x52 sibling) or koch (Koch's 105x105)", kind_option=True)
+    size: str = _field(
+        "cpu", "siamese twin: cpu (Koch's at 52x52), koch (Koch's at 105x105) or conv4", kind_option=True
+    )
     batch_size: int = _field(128, "pairs (siamese) or images (transfer) per step", kind_option=True, minimum=1)
     hard_negatives: bool = _field(False, "draw the different pairs from one alphabet (harder)", kind_option=True)
     l2_conv: float = _field(L2_CONV, "L2 factor on the convolution kernels", kind_option=True, minimum=0)
@@ -93,7 +95,8 @@ class TrainingConfig:
     rotate_classes: bool = _field(
         False, "rotations by 90, 180 and 270 degrees make new classes (four per character)", kind_option=True
     )
-    image_size: int = _field(28, "side of the images the Conv-4 embedding reads", kind_option=True, minimum=1)
+    image_size: int = _field(28, "side of the images the backbone reads (52 for koch-cpu)", kind_option=True, minimum=1)
+    backbone: str = _field("conv4", "embedding network: conv4 or koch-cpu (the siamese twin)", kind_option=True)
     # --- optimiser options
     momentum_start: float = _field(0.5, "Koch's SGD: momentum at the first step", optimizer="sgd", minimum=0)
     momentum_end: float = _field(0.9, "Koch's SGD: momentum after momentum_epochs", optimizer="sgd", minimum=0)

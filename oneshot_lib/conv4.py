@@ -7,7 +7,6 @@ every model built on it shares:
 
 - ``prepare_images``: Omniglot drawings resized for the network;
 - ``build_embedding``: the network itself;
-- ``rotate_quarter_turns`` and ``scaled_distortions``: the augmentations of its training streams;
 - ``cosine_similarities``: the comparison of two sets of embeddings by angle;
 - ``EmbeddingNetworkScorer``: the base of every scorer that embeds each image with such a
   network once and compares the embeddings (an ``evaluate.EmbeddingScorer``).
@@ -15,11 +14,8 @@ every model built on it shares:
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 
-from . import augment
 from .backend import keras, tf
 from .evaluate import class_scores as mean_class_scores
 
@@ -91,34 +87,6 @@ def build_embedding(
         ]
     layers.append(keras.layers.Flatten(name="flatten"))
     return keras.Sequential(layers, name=name)
-
-
-# ------------------------------------------------------------------ augmentations
-
-
-def rotate_quarter_turns(images: tf.Tensor, turns: tf.Tensor) -> tf.Tensor:
-    """Rotate images (B, ..., H, H, C) anticlockwise by turns (B,) quarter turns, each its own.
-
-    All four rotations are computed and the wanted one gathered: at 28x28 that is cheaper than
-    anything per image.
-    """
-    images = tf.convert_to_tensor(images)
-    height_axis = images.shape.rank - 3
-    rotated = [images]
-    for _ in range(3):
-        # One anticlockwise quarter turn: swap rows and columns, then flip the rows.
-        swapped = tf.experimental.numpy.swapaxes(rotated[-1], height_axis, height_axis + 1)
-        rotated.append(tf.reverse(swapped, axis=[height_axis]))
-    stacked = tf.stack(rotated, axis=1)  # (B, 4, ...)
-    return tf.gather(stacked, tf.cast(turns, tf.int32), axis=1, batch_dims=1)
-
-
-
-def scaled_distortions(image_size: int, distortions: augment.Distortions = augment.KOCH) -> augment.Distortions:
-    """``distortions`` for images of side ``image_size``: the translation (in pixels of Omniglot's
-    105x105 images) scaled down with the image; angles, shears and scales need no change."""
-    return dataclasses.replace(distortions, translation=distortions.translation * image_size / 105)
-
 
 
 # ------------------------------------------------------------------ scoring by embeddings

@@ -33,16 +33,15 @@ from collections.abc import Iterator
 import numpy as np
 
 from . import augment
+from .backbones import build_backbone
 from .backend import keras, tf
 from .conv4 import (
     BLOCKS,
     FILTERS,
     IMAGE_SIZE,
     EmbeddingNetworkScorer,
-    build_embedding,
     cosine_similarities,
     prepare_images,
-    rotate_quarter_turns,
 )
 from .data import OmniglotSplit
 from .streams import gathered_dataset, seeded_index_stream, step_seed
@@ -114,12 +113,20 @@ class EpisodicNetwork(keras.Model):
     batch, so batch normalisation sees the whole episode.
     """
 
-    def __init__(self, image_size: int = IMAGE_SIZE, filters: int = FILTERS, blocks: int = BLOCKS, **kwargs):
+    def __init__(
+        self,
+        image_size: int = IMAGE_SIZE,
+        filters: int = FILTERS,
+        blocks: int = BLOCKS,
+        backbone: str = "conv4",
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.image_size = image_size
         self.filters = filters
         self.blocks = blocks
-        self.embedding = build_embedding(image_size, filters, blocks)
+        self.backbone = backbone
+        self.embedding = build_backbone(backbone, image_size, filters, blocks)
         self.built = True  # every weight exists now; loading a checkpoint needs no sample input
 
     def call(self, episode: dict[str, tf.Tensor], training: bool | None = None) -> tf.Tensor:
@@ -140,6 +147,7 @@ class EpisodicNetwork(keras.Model):
             "image_size": self.image_size,
             "filters": self.filters,
             "blocks": self.blocks,
+            "backbone": self.backbone,
         }
 
     def scorer(self) -> EmbeddingNetworkScorer:
@@ -211,10 +219,11 @@ def build_episodic(
     image_size: int = IMAGE_SIZE,
     filters: int = FILTERS,
     blocks: int = BLOCKS,
+    backbone: str = "conv4",
     seed: int | None = None,
     **kwargs,
 ) -> EpisodicNetwork:
-    """A new, uncompiled prototypical or matching network (compile it with ``runs.compile_model``).
+    """A new, uncompiled prototypical or matching network (compile it with ``trainer.compile_model``).
 
     Args:
         method: ``"prototypical"`` or ``"matching"``; the model is named after it.
@@ -227,7 +236,9 @@ def build_episodic(
         raise ValueError(f"unknown episodic method {method!r}: choose one of {sorted(METHODS)}")
     if seed is not None:
         keras.utils.set_random_seed(seed)
-    return METHODS[method](image_size=image_size, filters=filters, blocks=blocks, name=method, **kwargs)
+    return METHODS[method](
+        image_size=image_size, filters=filters, blocks=blocks, backbone=backbone, name=method, **kwargs
+    )
 
 
 def episode_loss() -> keras.losses.Loss:
@@ -357,7 +368,7 @@ def _gather_class_images(images, characters, drawings, rotations) -> tf.Tensor:
     n_way, per_class = tf.shape(drawings)[0], tf.shape(drawings)[1]
     rows = tf.broadcast_to(characters[:, None], tf.shape(drawings))
     picked = tf.gather_nd(images, tf.stack([rows, drawings], axis=-1))  # (n_way, m, H, H, 1)
-    return tf.reshape(rotate_quarter_turns(picked, rotations), (n_way * per_class, *images.shape[2:]))
+    return tf.reshape(augment.rotate_quarter_turns(picked, rotations), (n_way * per_class, *images.shape[2:]))
 
 
 # ------------------------------------------------------------------ scorers

@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import episodic, siamese, transfer
+from .augment import scaled_distortions
+from .backbones import check_backbone
 from .backend import keras, tf
 from .config import TrainingConfig
-from .conv4 import BLOCKS, IMAGE_SIZE, scaled_distortions
 from .data import OmniglotSplit
 from .pairs import pair_dataset
 from .tasks import check_task_request, sample_pair_indices
@@ -102,6 +103,7 @@ def _siamese_dataset(data: OmniglotSplit, config: TrainingConfig, start_step: in
         start_step=start_step,
         augment=config.augment,
         hard_negatives=config.hard_negatives,
+        rotate_classes=config.rotate_classes,
     )
 
 
@@ -110,12 +112,12 @@ def _rebuild_siamese(record: dict, config: TrainingConfig) -> keras.Model:
     ``siamese.ARCHITECTURES`` cannot break old runs."""
     if "architecture" not in record:
         return _build_siamese(config)
-    architecture = siamese.Architecture.from_json(record["architecture"])
-    return siamese.build_siamese(architecture, l2_conv=config.l2_conv, l2_dense=config.l2_dense)
+    size = siamese.from_description(record["architecture"])
+    return siamese.build_siamese(size, l2_conv=config.l2_conv, l2_dense=config.l2_dense)
 
 
 def _check_siamese(config: TrainingConfig) -> None:
-    siamese.architecture(config.size)  # raises ValueError naming the known sizes
+    siamese.check_size(config.size)
     if config.batch_size % 2:
         raise ValueError(f"batch_size must be even (half same, half different pairs), got {config.batch_size}")
 
@@ -126,7 +128,7 @@ SIAMESE = ModelKind(
     scorer=siamese.SiameseScorer,
     loss=keras.losses.BinaryCrossentropy,
     metrics=lambda: [keras.metrics.BinaryAccuracy(name="accuracy")],
-    options=("size", "batch_size", "hard_negatives", "l2_conv", "l2_dense"),
+    options=("size", "batch_size", "hard_negatives", "l2_conv", "l2_dense", "rotate_classes"),
     record=lambda model, config: {"architecture": siamese.describe(config.size)},
     rebuild=_rebuild_siamese,
     load_weights=siamese.load_weights,
@@ -138,12 +140,8 @@ SIAMESE = ModelKind(
 # ------------------------------------------------------------------ kinds on the Conv-4 embedding
 
 
-def _check_image_size(config: TrainingConfig) -> None:
-    if config.image_size < 2**BLOCKS:
-        raise ValueError(
-            f"image_size {config.image_size} is too small for the embedding's {BLOCKS} 2x2 poolings: "
-            f"use at least {2**BLOCKS} (the default is {IMAGE_SIZE})"
-        )
+def _check_backbone(config: TrainingConfig) -> None:
+    check_backbone(config.backbone, config.image_size)
 
 
 def _record_model(model: keras.Model, config: TrainingConfig) -> dict:
@@ -183,11 +181,11 @@ def _conv4_kind(
         scorer=lambda model: model.scorer(),
         loss=episodic.episode_loss,
         metrics=episodic.episode_metrics,
-        options=(*options, "rotate_classes", "image_size"),
+        options=(*options, "rotate_classes", "image_size", "backbone"),
         record=_record_model,
         rebuild=rebuild,
         load_weights=_load_conv4_weights,
-        check=_check_image_size,
+        check=_check_backbone,
         check_data=check_data,
         seen=seen,
         accuracy_name=accuracy_name,
@@ -199,7 +197,9 @@ def _distortions(config: TrainingConfig):
 
 
 def _build_episodic(config: TrainingConfig, data: OmniglotSplit | None = None) -> episodic.EpisodicNetwork:
-    return episodic.build_episodic(config.model, image_size=config.image_size, seed=config.seed)
+    return episodic.build_episodic(
+        config.model, image_size=config.image_size, backbone=config.backbone, seed=config.seed
+    )
 
 
 def _episode_dataset(data: OmniglotSplit, config: TrainingConfig, start_step: int) -> tf.data.Dataset:
@@ -224,7 +224,9 @@ def _build_classifier(config: TrainingConfig, data: OmniglotSplit | None) -> tra
             "or load a saved run with runs.load_run_model (its config.json records the model)"
         )
     n_classes = transfer.n_classes(data, config.rotate_classes)
-    return transfer.build_classifier(n_classes, image_size=config.image_size, seed=config.seed)
+    return transfer.build_classifier(
+        n_classes, image_size=config.image_size, backbone=config.backbone, seed=config.seed
+    )
 
 
 def _classification_dataset(data: OmniglotSplit, config: TrainingConfig, start_step: int) -> tf.data.Dataset:

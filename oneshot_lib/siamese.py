@@ -47,6 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import conv4
 from .backend import keras, tf
 
 layers, ops = keras.layers, keras.ops
@@ -112,6 +113,12 @@ L2_CONV = 2e-4
 L2_DENSE = 1e-3
 
 
+#: The name of the other twin a siamese network can have: the Conv-4 embedding of the episodic
+#: networks (``oneshot_lib.conv4``, 28x28, batch normalisation), so that training on pairs can be
+#: compared with training on episodes with everything else equal (chapter 7).
+CONV4_TWIN = "conv4"
+
+
 def architecture(size: str | Architecture) -> Architecture:
     """``ARCHITECTURES[size]``, or ``size`` itself if it is an Architecture.
 
@@ -120,8 +127,15 @@ def architecture(size: str | Architecture) -> Architecture:
     if isinstance(size, Architecture):
         return size
     if size not in ARCHITECTURES:
-        raise ValueError(f"unknown siamese size {size!r}: choose one of {sorted(ARCHITECTURES)}")
+        known = sorted([*ARCHITECTURES, CONV4_TWIN])
+        raise ValueError(f"unknown siamese size {size!r}: choose one of {known}")
     return ARCHITECTURES[size]
+
+
+def check_size(size: str | Architecture) -> None:
+    """Raise ValueError, listing the known sizes, unless ``size`` names a twin ``build_siamese`` knows."""
+    if size != CONV4_TWIN:
+        architecture(size)
 
 
 @keras.saving.register_keras_serializable(package="oneshot")
@@ -150,21 +164,34 @@ def build_embedding(
     seed: int | None = None,
     l2_conv: float = L2_CONV,
     l2_dense: float = L2_DENSE,
+    prepared: bool = False,
 ) -> keras.Model:
     """The twin: (N, 105, 105) float32 images (ink 1) -> (N, dense_units) float32 embeddings.
+
+    With ``prepared``, the input is (N, input_size, input_size, 1), already resized (as
+    ``conv4.prepare_images`` gives it): the twin as a backbone of the episodic networks.
 
     Resizes to ``input_size`` by area averaging (thin strokes turn grey rather than vanish),
     then runs the four convolutions (ReLU; 2x2 max-pooling after the first three), flattens,
     and ends with a dense layer of sigmoid units. Weights use Koch's initialisation, seeded
     by ``seed`` when given; kernels carry L2 penalties ``l2_conv`` and ``l2_dense``.
 
+    ``size="conv4"`` gives the Conv-4 embedding instead (``conv4.build_embedding`` on the drawing
+    shrunk to 28x28; no L2 penalty, batch normalisation), with the same input and the name
+    ``embedding``, so the siamese network and its scorer work unchanged.
+
     Raises ValueError for an unknown size or an architecture whose maps shrink below a kernel.
     """
+    if size == CONV4_TWIN:
+        return _conv4_twin()
     arch = architecture(size)
     arch.feature_map_sides()
-    images = keras.Input((IMAGE_SIZE, IMAGE_SIZE), name="images")
-    x = layers.Reshape((IMAGE_SIZE, IMAGE_SIZE, 1), name="add_channel")(images)
-    if arch.input_size != IMAGE_SIZE:
+    if prepared:
+        images = x = keras.Input((arch.input_size, arch.input_size, 1), name="images")
+    else:
+        images = keras.Input((IMAGE_SIZE, IMAGE_SIZE), name="images")
+        x = layers.Reshape((IMAGE_SIZE, IMAGE_SIZE, 1), name="add_channel")(images)
+    if not prepared and arch.input_size != IMAGE_SIZE:
         x = layers.Resizing(arch.input_size, arch.input_size, interpolation="area", name="resize")(x)
     for index, (filters, kernel) in enumerate(zip(arch.filters, arch.kernels, strict=True)):
         x = layers.Conv2D(
@@ -190,6 +217,14 @@ def build_embedding(
     return keras.Model(images, features, name="embedding")
 
 
+def _conv4_twin() -> keras.Model:
+    images = keras.Input((IMAGE_SIZE, IMAGE_SIZE), name="images")
+    x = layers.Reshape((IMAGE_SIZE, IMAGE_SIZE, 1), name="add_channel")(images)
+    x = layers.Resizing(conv4.IMAGE_SIZE, conv4.IMAGE_SIZE, interpolation="area", name="resize")(x)
+    features = conv4.build_embedding(conv4.IMAGE_SIZE, name="conv4_embedding")(x)
+    return keras.Model(images, features, name="embedding")
+
+
 def build_siamese(
     size: str | Architecture = "cpu",
     *,
@@ -201,7 +236,7 @@ def build_siamese(
 
     Args:
         size: ``"koch"`` (Koch's 38,951,745-parameter network), ``"cpu"`` (the CPU-sized
-            sibling) or an ``Architecture``.
+            sibling), an ``Architecture``, or ``"conv4"`` (the episodic networks' embedding).
         seed: seeds every weight initialiser, so one seed builds one network.
         l2_conv, l2_dense: L2 penalty factors on the convolution and dense kernels (Keras adds
             them to the loss during training).
@@ -212,8 +247,7 @@ def build_siamese(
 
     Raises ValueError for an unknown size.
     """
-    arch = architecture(size)
-    embedding = build_embedding(arch, seed=seed, l2_conv=l2_conv, l2_dense=l2_dense)
+    embedding = build_embedding(size, seed=seed, l2_conv=l2_conv, l2_dense=l2_dense)
     left = keras.Input((IMAGE_SIZE, IMAGE_SIZE), name="left")
     right = keras.Input((IMAGE_SIZE, IMAGE_SIZE), name="right")
     distance = L1Distance(name="l1_distance")([embedding(left), embedding(right)])
@@ -229,8 +263,17 @@ def build_siamese(
 
 
 def describe(size: str | Architecture) -> dict:
-    """The architecture as a JSON-ready dict (for configs and reports)."""
+    """The twin's architecture as a JSON-ready dict (for configs and reports); see ``from_description``."""
+    if size == CONV4_TWIN:
+        return {"twin": CONV4_TWIN, "image_size": conv4.IMAGE_SIZE}
     return asdict(architecture(size))
+
+
+def from_description(description: dict) -> str | Architecture:
+    """The ``size`` that ``describe`` described, for ``build_siamese``."""
+    if description.get("twin") == CONV4_TWIN:
+        return CONV4_TWIN
+    return Architecture.from_json(description)
 
 
 # ------------------------------------------------------------------ checkpoints
@@ -244,7 +287,8 @@ def weight_shapes(model: keras.Model) -> dict[str, list[tuple[int, ...]]]:
     """{layer name: [shape of each weight]} for every layer of ``model`` that has weights."""
     shapes: dict[str, list[tuple[int, ...]]] = {}
     for weight in model.weights:
-        shapes.setdefault(weight.path.split("/")[0], []).append(tuple(weight.shape))
+        # The layer that owns the weight: the path's last folder (a nested model adds its own).
+        shapes.setdefault(weight.path.split("/")[-2], []).append(tuple(weight.shape))
     return shapes
 
 

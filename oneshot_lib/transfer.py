@@ -19,16 +19,15 @@ from collections.abc import Iterator
 import numpy as np
 
 from . import augment
+from .backbones import build_backbone
 from .backend import keras, tf
 from .conv4 import (
     BLOCKS,
     FILTERS,
     IMAGE_SIZE,
     EmbeddingNetworkScorer,
-    build_embedding,
     cosine_similarities,
     prepare_images,
-    rotate_quarter_turns,
 )
 from .data import OmniglotSplit
 from .streams import gathered_dataset, seeded_index_stream, step_seed
@@ -55,6 +54,7 @@ class TransferClassifier(keras.Model):
         image_size: int = IMAGE_SIZE,
         filters: int = FILTERS,
         blocks: int = BLOCKS,
+        backbone: str = "conv4",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -64,7 +64,8 @@ class TransferClassifier(keras.Model):
         self.image_size = image_size
         self.filters = filters
         self.blocks = blocks
-        self.embedding = build_embedding(image_size, filters, blocks)
+        self.backbone = backbone
+        self.embedding = build_backbone(backbone, image_size, filters, blocks)
         self.classes = keras.layers.Dense(n_classes, name="classes")
         self.classes.build(self.embedding.output_shape)
         self.built = True  # every weight exists now; loading a checkpoint needs no sample input
@@ -79,6 +80,7 @@ class TransferClassifier(keras.Model):
             "image_size": self.image_size,
             "filters": self.filters,
             "blocks": self.blocks,
+            "backbone": self.backbone,
         }
 
     def scorer(self) -> CosineNearestNeighbour:
@@ -92,16 +94,17 @@ def build_classifier(
     image_size: int = IMAGE_SIZE,
     filters: int = FILTERS,
     blocks: int = BLOCKS,
+    backbone: str = "conv4",
     seed: int | None = None,
 ) -> TransferClassifier:
-    """A new, uncompiled ``TransferClassifier`` (compile it with ``runs.compile_model``).
+    """A new, uncompiled ``TransferClassifier`` (compile it with ``trainer.compile_model``).
 
     ``seed``, if given, seeds Keras's weight initialisers first. Raises ValueError if
     ``n_classes`` < 2 or the image is too small for the embedding.
     """
     if seed is not None:
         keras.utils.set_random_seed(seed)
-    return TransferClassifier(n_classes, image_size, filters, blocks, name="transfer")
+    return TransferClassifier(n_classes, image_size, filters, blocks, backbone, name="transfer")
 
 
 def labelled_indices_stream(
@@ -163,7 +166,7 @@ def classification_dataset(
     )
 
     def gather(characters, drawings, turns, labels, step):
-        batch = rotate_quarter_turns(tf.gather_nd(images, tf.stack([characters, drawings], axis=-1)), turns)
+        batch = augment.rotate_quarter_turns(tf.gather_nd(images, tf.stack([characters, drawings], axis=-1)), turns)
         if distortions is not None:
             batch = augment.distort(batch, step_seed(seed, step), distortions)
         return batch, tf.cast(labels, tf.int32)

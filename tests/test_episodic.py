@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from conftest import synthetic_split
 
-from oneshot_lib import conv4, episodic, evaluate, trainer
+from oneshot_lib import augment, conv4, episodic, evaluate, trainer
 from oneshot_lib.backend import keras
 from oneshot_lib.config import TrainingConfig
 
@@ -225,7 +225,7 @@ def test_saved_matching_network_loads_with_its_scale(tmp_path):
 def test_rotate_quarter_turns_matches_numpy():
     images = np.arange(3 * 4 * 4, dtype="float32").reshape(3, 4, 4, 1)
     turns = np.array([0, 1, 3])
-    rotated = numpy(conv4.rotate_quarter_turns(images, turns))
+    rotated = numpy(augment.rotate_quarter_turns(images, turns))
     for image, turn, result in zip(images, turns, rotated, strict=True):
         np.testing.assert_array_equal(result, np.rot90(image, turn, axes=(0, 1)))
 

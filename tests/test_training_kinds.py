@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from conftest import synthetic_split
 
-from oneshot_lib import callbacks, episodic, evaluate, kinds, run_folder, streams, trainer, transfer
+from oneshot_lib import callbacks, episodic, evaluate, kinds, pairs, run_folder, streams, trainer, transfer
 from oneshot_lib.config import TrainingConfig
 from oneshot_lib.train import parser
 
@@ -269,3 +269,45 @@ def test_every_kind_is_known_whichever_module_is_imported_first(first):
     code = f"import oneshot_lib.{first}; from oneshot_lib.kinds import MODEL_KINDS; print(sorted(MODEL_KINDS))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.split("\n")[-2] == "['matching', 'prototypical', 'siamese', 'transfer']"
+
+
+# ------------------------------------------------------------------ the controlled comparison's options
+
+
+def test_pair_stream_turns_both_images_of_a_same_pair_alike(splits):
+    train_data, _ = splits
+    left, right, same, left_turns, right_turns, _ = next(
+        pairs.pair_indices_stream(train_data, 16, seed=3, rotate_classes=True)
+    )
+    assert np.array_equal(left_turns[same == 1], right_turns[same == 1])
+    assert set(np.concatenate([left_turns, right_turns])) <= {0, 1, 2, 3}
+    inputs, _ = next(iter(pairs.pair_dataset(train_data, 16, seed=3, augment=False, rotate_classes=True)))
+    first = np.rot90(train_data.images[tuple(left[0])], k=int(left_turns[0]))
+    np.testing.assert_array_equal(inputs["left"].numpy()[0], first.astype(np.float32))
+    unturned = next(pairs.pair_indices_stream(train_data, 16, seed=3))
+    np.testing.assert_array_equal(unturned[0], left)  # the turns are drawn after the pairs
+
+
+@pytest.mark.parametrize(
+    "model, changes",
+    [
+        ("siamese", dict(size="conv4", rotate_classes=True)),
+        ("prototypical", dict(backbone="koch-cpu", image_size=52)),
+    ],
+)
+def test_an_objective_trains_on_the_other_backbone_and_reloads(model, changes, splits, tmp_path):
+    train_data, validation_data = splits
+    config = kind_config(model, **changes)
+    trainer.train(config, tmp_path, train_data=train_data, validation_data=validation_data, verbose=0)
+    model_now, _ = run_folder.load_run_model(tmp_path, "last")
+    best, _ = run_folder.load_run_model(tmp_path, "best")
+    assert best.count_params() == model_now.count_params()
+    scores = run_folder.load_run_scorer(tmp_path).scores(train_data.images[0, :2], train_data.images[1, :3])
+    assert scores.shape == (2, 3) and np.isfinite(scores).all()
+
+
+def test_an_unknown_backbone_is_refused():
+    with pytest.raises(ValueError, match="unknown backbone 'resnet'"):
+        kinds.kind_of(TrainingConfig(model="prototypical", backbone="resnet"))
+    with pytest.raises(ValueError, match="smaller than"):
+        kinds.kind_of(TrainingConfig(model="prototypical", backbone="koch-cpu", image_size=20))
