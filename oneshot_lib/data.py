@@ -563,6 +563,32 @@ def _read_lake_run(archive: zipfile.ZipFile, path: Path, run: str) -> LakeRun:
     return LakeRun(support, query, answers)
 
 
+def lake_run_drawings(runs: list[LakeRun], split: OmniglotSplit) -> tuple[np.ndarray, np.ndarray]:
+    """Where each image of Lake's runs comes from in ``split`` (the evaluation split holds them all).
+
+    Returns (support, query), each (n_runs, 20, 2) int: the (character row, drawing) of every
+    support and query image, matched pixel for pixel. Drawing ``j`` of every character of an
+    alphabet is by drawer ``j + 1`` (the file names' suffix).
+
+    Raises ValueError if an image does not occur in ``split``.
+    """
+    rows = {
+        np.packbits(split.images[character, drawing]).tobytes(): (character, drawing)
+        for character in range(len(split))
+        for drawing in range(split.images.shape[1])
+    }
+
+    def locate(images: np.ndarray) -> list[tuple[int, int]]:
+        found = [rows.get(np.packbits(image).tobytes()) for image in images]
+        if None in found:
+            raise ValueError(f"an image of Lake's runs does not occur in the split {split.name!r}")
+        return found
+
+    support = np.array([locate(run.support) for run in runs])
+    query = np.array([locate(run.query) for run in runs])
+    return support, query
+
+
 def clear_cache() -> None:
     """Delete every decoded cache file (the archives themselves are kept)."""
     shutil.rmtree(cache_root() / "decoded", ignore_errors=True)

@@ -12,7 +12,7 @@ names the scorer.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -190,9 +190,14 @@ def accuracy(
     n_tasks: int = 200,
     n_query: int = 1,
     within_alphabet: bool = False,
+    shared_drawers: bool = False,
+    drawers: Sequence[int] | None = None,
     seed: int = 0,
 ) -> Accuracy:
     """Accuracy of ``scorer`` on ``n_tasks`` sampled N-way k-shot tasks.
+
+    ``within_alphabet``, ``shared_drawers`` and ``drawers`` choose how tasks are drawn (see
+    ``tasks.sample_task_indices``: with the first two, tasks have the structure of Lake's runs).
 
     Each task has ``n_query`` queries per class. The same seed draws the same tasks, so
     scorers evaluated with one seed are compared on identical tasks. A scorer that also has
@@ -204,7 +209,15 @@ def accuracy(
     """
     rng = np.random.default_rng(seed)
     indices = sample_task_indices(
-        data, n_tasks, n_way, k_shot, n_query, within_alphabet=within_alphabet, rng=rng
+        data,
+        n_tasks,
+        n_way,
+        k_shot,
+        n_query,
+        within_alphabet=within_alphabet,
+        shared_drawers=shared_drawers,
+        drawers=drawers,
+        rng=rng,
     )
     if isinstance(scorer, EmbeddingScorer):
         return _accuracy_from_embeddings(scorer, data, indices, rng)

@@ -7,6 +7,7 @@ support and query drawings of a character are distinct drawings (different peopl
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -135,6 +136,8 @@ def sample_task_indices(
     n_query: int = 1,
     *,
     within_alphabet: bool = False,
+    shared_drawers: bool = False,
+    drawers: Sequence[int] | None = None,
     rng: np.random.Generator | int | None = None,
 ) -> TaskIndices:
     """Draw ``n_tasks`` N-way k-shot tasks at once, as indices (see ``TaskIndices``).
@@ -143,11 +146,19 @@ def sample_task_indices(
     uniformly among the alphabets with at least ``n_way`` characters (Lake's and Koch's
     protocol); otherwise they come from anywhere in the split.
 
+    Each class's drawings are drawn independently, unless ``shared_drawers``: then every class
+    of a task takes its support drawings from the same ``k_shot`` drawers and its queries from
+    the same ``n_query`` other drawers, as in Lake's runs (one drawer drew all 20 support
+    drawings of a run, another all 20 queries). Drawing ``j`` of every character of an alphabet
+    is by drawer ``j``. ``drawers`` limits the drawers used (drawing numbers from 0; Lake's runs
+    use the first eight); by default all of them.
+
     Raises TypeError or ValueError if the request is impossible (see ``check_task_request``)
     or ``n_tasks`` is not a positive int.
     """
     check_count("n_tasks", n_tasks, 1, "there is nothing to draw (or to average) over no tasks")
     check_task_request(data, n_way, k_shot, n_query, within_alphabet)
+    allowed = _allowed_drawers(data, drawers, k_shot + n_query)
     rng = _random_rng(rng)
     # A random key per (task, character); the n_way smallest keys are a uniform random choice,
     # already in random order.
@@ -159,12 +170,32 @@ def sample_task_indices(
         chosen = rng.choice(eligible, size=n_tasks)
         keys[alphabet_ids[None, :] != chosen[:, None]] = np.inf
     characters = np.argsort(keys, axis=1)[:, :n_way]
-    drawing_keys = rng.random((n_tasks, n_way, data.images.shape[1]))
-    drawings = np.argsort(drawing_keys, axis=2)
+    drawing_keys = rng.random((n_tasks, 1 if shared_drawers else n_way, data.images.shape[1]))
+    drawing_keys[..., ~allowed] = np.inf
+    drawings = np.broadcast_to(np.argsort(drawing_keys, axis=2), (n_tasks, n_way, data.images.shape[1])).copy()
     support_order = np.argsort(rng.random((n_tasks, n_way * k_shot)), axis=1)
     return TaskIndices(
         characters, drawings[..., :k_shot], drawings[..., k_shot : k_shot + n_query], support_order
     )
+
+
+def _allowed_drawers(data: OmniglotSplit, drawers: Sequence[int] | None, needed: int) -> np.ndarray:
+    """(n_drawings,) bool mask of the drawers a task may use; checks there are ``needed`` of them."""
+    n_drawings = data.images.shape[1]
+    allowed = np.ones(n_drawings, dtype=bool)
+    if drawers is not None:
+        chosen = np.asarray(drawers)
+        integers = chosen.ndim == 1 and np.issubdtype(chosen.dtype, np.integer)
+        if not integers or np.any((chosen < 0) | (chosen >= n_drawings)):
+            raise ValueError(f"drawers must be drawing numbers in [0, {n_drawings}), got {drawers!r}")
+        allowed[:] = False
+        allowed[chosen] = True
+    if allowed.sum() < needed:
+        raise ValueError(
+            f"k_shot + n_query = {needed} drawers are needed, but only {int(allowed.sum())} are allowed: "
+            "allow more drawers or lower k_shot or n_query"
+        )
+    return allowed
 
 
 def sample_task(

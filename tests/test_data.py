@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import TINY_ALPHABETS, drawing, png_bytes, write_split_archive
+from conftest import TINY_ALPHABETS, drawing, png_bytes, synthetic_split, write_split_archive
 
 from oneshot_lib import data
 from oneshot_lib.data import OmniglotDataError, load_lake_runs, load_omniglot, train_validation_split
@@ -323,3 +323,13 @@ def test_real_omniglot():
     runs = load_lake_runs()
     assert len(runs) == 20 and sum(len(run.answers) for run in runs) == 400
     assert all(sorted(run.answers) == list(range(20)) for run in runs)
+
+
+def test_lake_run_drawings_locates_each_image():
+    split = synthetic_split((4, 3), drawings=5, seed=0)
+    run = data.LakeRun(split.images[[0, 2, 5], 1], split.images[[5, 0, 2], 4], answers=np.array([2, 0, 1]))
+    support, query = data.lake_run_drawings([run], split)
+    assert support.tolist() == [[[0, 1], [2, 1], [5, 1]]]
+    assert query.tolist() == [[[5, 4], [0, 4], [2, 4]]]
+    with pytest.raises(ValueError, match="does not occur"):
+        data.lake_run_drawings([data.LakeRun(~run.support, run.query, run.answers)], split)

@@ -145,3 +145,32 @@ def test_numpy_integers_are_accepted(split):
 def test_n_pairs_must_be_an_integer(split):
     with pytest.raises(TypeError, match=r"n_pairs must be an int.*float 8\.0"):
         sample_pair_indices(split, 8.0)
+
+
+def test_shared_drawers_give_every_class_the_same_support_and_query_drawers():
+    data = synthetic_split((6, 5), drawings=10, seed=0)
+    tasks = sample_task_indices(data, 50, 4, 2, 3, within_alphabet=True, shared_drawers=True, rng=1)
+    assert (tasks.support_drawings == tasks.support_drawings[:, :1]).all()
+    assert (tasks.query_drawings == tasks.query_drawings[:, :1]).all()
+    for support, query in zip(tasks.support_drawings[:, 0], tasks.query_drawings[:, 0], strict=True):
+        assert not set(support) & set(query)
+    assert len({tuple(s) for s in tasks.support_drawings[:, 0]}) > 10  # drawers vary from task to task
+
+
+def test_drawers_limit_the_drawings_used():
+    data = synthetic_split((6, 5), drawings=10, seed=0)
+    tasks = sample_task_indices(data, 40, 3, 1, 1, shared_drawers=True, drawers=range(3), rng=2)
+    used = np.concatenate([tasks.support_drawings.ravel(), tasks.query_drawings.ravel()])
+    assert set(used) <= {0, 1, 2} and len(set(used)) == 3
+    with pytest.raises(ValueError, match="only 2 are allowed"):
+        sample_task_indices(data, 1, 3, 1, 2, drawers=[0, 1], rng=0)
+    with pytest.raises(ValueError, match="drawing numbers in"):
+        sample_task_indices(data, 1, 3, drawers=[0, 10], rng=0)
+
+
+def test_the_default_draws_are_unchanged_by_the_drawer_options():
+    data = synthetic_split((6, 5), drawings=10, seed=0)
+    plain = sample_task_indices(data, 5, 3, 2, 2, rng=7)
+    explicit = sample_task_indices(data, 5, 3, 2, 2, shared_drawers=False, drawers=None, rng=7)
+    np.testing.assert_array_equal(plain.support_drawings, explicit.support_drawings)
+    np.testing.assert_array_equal(plain.query_drawings, explicit.query_drawings)
