@@ -234,6 +234,8 @@ class TaskExplorer(_Explorer):
             ipywidgets.HBox([self.seed, self.new_task]),
         ]
         super().__init__([*controls, self.status, self.image, self.bars])
+        for widget, name in ((self, "explorer"), (self.status, "status"), (self.image, "figure"), (self.bars, "bars")):
+            widget.add_class(f"oneshot-{name}")  # for finding them on a page
         self._bounding = False
         for control in (self.n_way, self.k_shot, self.seed, self.show_answer):
             control.observe(self._redraw, names="value")
