@@ -302,10 +302,14 @@ class TaskExplorer(_Explorer):
     def _still_parts(self) -> list[str]:
         protocol = "within one alphabet" if self.protocol.value else "across alphabets"
         settings = (
-            f"{self.n_way.value}-way {self.k_shot.value}-shot, {protocol}, seed {self.seed.value}, "
-            f"answer {'shown' if self.show_answer.value else 'hidden'}"
+            f"A {self.n_way.value}-way {self.k_shot.value}-shot task from {self.data.name!r}, {protocol}, "
+            f"seed {self.seed.value}, answer {'shown' if self.show_answer.value else 'hidden'}"
         )
-        parts = [f"<p>{html.escape(settings)}: {html.escape(self.status.value)}</p>"]
+        if self.scorers and self.show_answer.value and self.image.value:
+            settings += f": {self.status.value}"  # each scorer's verdict
+        elif not self.image.value:
+            settings += f". {self.status.value}"  # why there is no task
+        parts = [f"<p>{html.escape(settings)}</p>"]
         if self.image.value:
             parts.append(_still_image(bytes(self.image.value), f"A {self.n_way.value}-way task: {self.status.value}"))
         if self.bars.value:

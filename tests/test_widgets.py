@@ -213,7 +213,12 @@ def test_explorers_display_a_still_picture_where_widgets_cannot_run():
     still = bundle["text/html"]
     assert still.count('<img src="data:image/png;base64,') == 2  # the task and the bars
     assert f'width="{explorer.image.width}"' in still
-    assert "5-way 1-shot, across alphabets, seed 3, answer shown: pixel 1-NN is right" in still
+    settings = "A 5-way 1-shot task from &#x27;tiny&#x27;, across alphabets, seed 3, answer shown"
+    assert f"<p>{settings}: pixel 1-NN is right</p>" in still
     assert "<code>jupyter lab chapters/</code>" in still
+    impossible = widgets.task_explorer(tiny_split(drawings=3), n_way=3)
+    impossible.k_shot.value = 3
+    assert impossible.still_html().count("<img ") == 0
+    assert "answer shown. No such task: k_shot + n_query = 4" in impossible.still_html()
     character = widgets.character_explorer(tiny_split())._repr_mimebundle_()["text/html"]
     assert character.count("<img ") == 1 and "jupyter lab chapters/" in character
