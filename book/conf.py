@@ -28,6 +28,8 @@ nb_mime_priority_overrides = [
     ("dirhtml", "application/vnd.jupyter.widget-view+json", None),
 ]
 nb_ipywidgets_js = {}
+# Markdown outputs (tables, say) as JupyterLab shows them: GitHub-flavoured.
+nb_render_markdown_format = "gfm"
 myst_enable_extensions = ["dollarmath"]
 myst_heading_anchors = 3
 
