@@ -97,42 +97,47 @@ def broken_links(site: Path, hrefs: list[str]) -> list[str]:
     return broken
 
 
-def test_every_page_loads_in_a_browser_with_its_images_and_links(site):
-    pages = [site / "index.html", *(chapter_page(site, chapter) for chapter in CHAPTERS)]
+@pytest.fixture(scope="module")
+def browser():
     with chromium() as browser:
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        outside: list[str] = []
+        yield browser
 
-        def refuse(route) -> None:  # the book must read offline
-            outside.append(route.request.url)
-            route.abort()
 
-        context.route(re.compile(r"^(https?|wss?)://"), refuse)
-        page = context.new_page()
-        problems = PageProblems(page)
-        for path in pages:
-            name = path.relative_to(site).as_posix()
-            page.goto(path.as_uri(), wait_until="load")
-            assert problems.take() == [], f"{name}: errors while loading"
-            assert outside == [], f"{name} asks for something outside the book: {outside}"
-            unloaded = page.eval_on_selector_all(
-                "img", "images => images.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src.slice(0, 120))"
-            )
-            assert unloaded == [], f"{name}: images that did not load: {unloaded}"
-            hrefs = page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)")
-            assert broken_links(site, hrefs) == [], f"{name}: links that lead nowhere"
-            index = pages.index(path)
-            for kind, neighbour in (("prev-page", index - 1), ("next-page", index + 1)):
-                link = page.locator(f"a.{kind}")
-                if 0 <= neighbour < len(pages):
-                    assert link.evaluate("a => a.href") == pages[neighbour].as_uri(), f"{name}: wrong {kind} link"
-                else:
-                    assert link.count() == 0, f"{name} has a {kind} link past the ends of the book"
+def test_every_page_loads_in_a_browser_with_its_images_and_links(browser, site):
+    pages = [site / "index.html", *(chapter_page(site, chapter) for chapter in CHAPTERS)]
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    outside: list[str] = []
 
-        page.goto(chapter_page(site, CHAPTERS[0]).as_uri())
-        still = page.locator(".oneshot-explorer-still").last
-        still.scroll_into_view_if_needed()
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=SCREENSHOTS / f"book_{CHAPTERS[0].stem}_task_explorer.png")
-        assert problems.take() == []
-        context.close()
+    def refuse(route) -> None:  # the book must read offline
+        outside.append(route.request.url)
+        route.abort()
+
+    context.route(re.compile(r"^(https?|wss?)://"), refuse)
+    page = context.new_page()
+    problems = PageProblems(page)
+    for path in pages:
+        name = path.relative_to(site).as_posix()
+        page.goto(path.as_uri(), wait_until="load")
+        assert problems.take() == [], f"{name}: errors while loading"
+        assert outside == [], f"{name} asks for something outside the book: {outside}"
+        unloaded = page.eval_on_selector_all(
+            "img", "images => images.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src.slice(0, 120))"
+        )
+        assert unloaded == [], f"{name}: images that did not load: {unloaded}"
+        hrefs = page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)")
+        assert broken_links(site, hrefs) == [], f"{name}: links that lead nowhere"
+        index = pages.index(path)
+        for kind, neighbour in (("prev-page", index - 1), ("next-page", index + 1)):
+            link = page.locator(f"a.{kind}")
+            if 0 <= neighbour < len(pages):
+                assert link.evaluate("a => a.href") == pages[neighbour].as_uri(), f"{name}: wrong {kind} link"
+            else:
+                assert link.count() == 0, f"{name} has a {kind} link past the ends of the book"
+
+    page.goto(chapter_page(site, CHAPTERS[0]).as_uri())
+    still = page.locator(".oneshot-explorer-still").last
+    still.scroll_into_view_if_needed()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / f"book_{CHAPTERS[0].stem}_task_explorer.png")
+    assert problems.take() == []
+    context.close()

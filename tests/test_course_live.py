@@ -144,17 +144,25 @@ def answer_pixels(png: bytes) -> int:
     return int((np.abs(pixels - ANSWER_RGB).max(axis=-1) < 24).sum())
 
 
-def test_task_explorer_runs_live_and_hides_the_answer(lab):
-    base, token, notebook = lab
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium, asked for before JupyterLab starts, so that without one nothing starts."""
     with chromium() as browser:
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(60_000)
-        try:
-            use_the_explorer(page, f"{base}/lab/tree/{CHAPTER.name}?token={token}", notebook)
-        except Exception:
-            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=SCREENSHOTS / "live_failure.png")
-            raise
+        yield browser
+
+
+def test_task_explorer_runs_live_and_hides_the_answer(browser, lab):
+    base, token, notebook = lab
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(60_000)
+    try:
+        use_the_explorer(page, f"{base}/lab/tree/{CHAPTER.name}?token={token}", notebook)
+    except Exception:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=SCREENSHOTS / "live_failure.png")
+        raise
+    finally:
+        page.close()
 
 
 def use_the_explorer(page, url: str, notebook) -> None:
