@@ -25,6 +25,7 @@ ANSWER_COLOR = "tab:green"
 WRONG_COLOR = "tab:red"
 QUERY_COLOR = "black"
 HIGHLIGHT_COLOR = "tab:orange"
+PICK_COLOR = "tab:blue"  # a scorer's pick, where right and wrong are not to be shown
 _QUIET_FRAME = "0.8"
 
 
@@ -623,14 +624,17 @@ def plot_training_history(
 # ---------------------------------------------------------------- chapter 6: N-way results
 
 
-def plot_score_bars(scores: Mapping[str, np.ndarray], support_labels: np.ndarray, answer: int) -> Figure:
+def plot_score_bars(
+    scores: Mapping[str, np.ndarray], support_labels: np.ndarray, answer: int | None = None
+) -> Figure:
     """Each scorer's scores of the support images as bars, one row per scorer.
 
     ``scores`` maps a scorer's name to its (S,) scores of one query against the support set,
     ``support_labels`` (S,) gives each support image's class and ``answer`` the query's. Bars of
-    the answer's class are green; the scorer's highest bar, if it is another class, red. Scores
-    are on each scorer's own scale (a probability, a negative distance, ...), so each row has
-    its own y axis.
+    the answer's class are green; the scorer's highest bar, if it is another class, red. With
+    ``answer=None`` (the answer hidden) no bar tells right from wrong: each scorer's highest bar
+    is blue, the others grey. Scores are on each scorer's own scale (a probability, a negative
+    distance, ...), so each row has its own y axis.
     """
     if not scores:
         raise ValueError("scores is empty: pass {scorer name: (S,) scores}")
@@ -638,17 +642,25 @@ def plot_score_bars(scores: Mapping[str, np.ndarray], support_labels: np.ndarray
     positions = np.arange(len(support_labels))
     for ax, (name, row) in zip(axes[:, 0], scores.items(), strict=True):
         row = np.asarray(row, dtype=float)
-        colors = np.where(support_labels == answer, ANSWER_COLOR, "0.6").astype(object)
         best = int(np.argmax(row))
-        if support_labels[best] != answer:
-            colors[best] = WRONG_COLOR
+        if answer is None:
+            colors = np.full(len(row), "0.6", dtype=object)
+            colors[best] = PICK_COLOR
+        else:
+            colors = np.where(support_labels == answer, ANSWER_COLOR, "0.6").astype(object)
+            if support_labels[best] != answer:
+                colors[best] = WRONG_COLOR
         low = row.min() - 0.05 * (np.ptp(row) or 1.0)
         ax.bar(positions, row - low, bottom=low, color=list(colors))
         ax.set_ylabel(name, fontsize=8, rotation=0, ha="right", va="center")
         ax.tick_params(labelsize=7)
         ax.grid(axis="y", alpha=0.3)
     axes[-1, 0].set_xticks(positions)
-    axes[-1, 0].set_xlabel("support image (green: the answer's class; red: a wrong pick)")
+    axes[-1, 0].set_xlabel(
+        "support image (blue: the scorer's pick)"
+        if answer is None
+        else "support image (green: the answer's class; red: a wrong pick)"
+    )
     fig.tight_layout()
     return fig
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import io
+
 import matplotlib
 import numpy as np
 import pytest
 from conftest import synthetic_split
+from matplotlib.colors import to_rgb
+from PIL import Image
 
-from oneshot_lib import widgets
+from oneshot_lib import plots, widgets
 from oneshot_lib.baselines import PixelNearestNeighbour
 from oneshot_lib.data import OmniglotSplit
 
@@ -21,10 +25,33 @@ def png(explorer) -> bytes:
     return bytes(explorer.image.value)
 
 
-def tiny_split(sizes: tuple[int, ...] = (4, 3), identical_drawings: bool = False) -> OmniglotSplit:
+def colours(png_bytes: bytes) -> set[tuple[int, int, int]]:
+    """The RGB colours of a PNG's pixels."""
+    pixels = np.asarray(Image.open(io.BytesIO(png_bytes)).convert("RGB")).reshape(-1, 3)
+    return {tuple(int(v) for v in colour) for colour in np.unique(pixels, axis=0)}
+
+
+def rgb(colour) -> tuple[int, int, int]:
+    return tuple(round(255 * channel) for channel in to_rgb(colour))
+
+
+ANSWER_COLOURS = {rgb(plots.ANSWER_COLOR), rgb(plots.WRONG_COLOR)}
+
+
+def shown(image) -> bool:
+    """Whether an Image widget is on screen."""
+    return image.layout.display != "none"
+
+
+def farthest(query, support):
+    """A scorer that is always wrong on tasks from ``tiny_split(identical_drawings=True)``."""
+    return -PixelNearestNeighbour().scores(query, support)
+
+
+def tiny_split(sizes: tuple[int, ...] = (4, 3), identical_drawings: bool = False, drawings: int = 20) -> OmniglotSplit:
     """Random ink; with ``identical_drawings`` every drawing of a character is the same image."""
-    base = synthetic_split(sizes)
-    images = np.repeat(base.images[:, :1], 20, axis=1) if identical_drawings else base.images
+    base = synthetic_split(sizes, drawings=drawings)
+    images = np.repeat(base.images[:, :1], drawings, axis=1) if identical_drawings else base.images
     alphabets = np.repeat(["Latin", "Greek_(ancient)"], sizes)
     return OmniglotSplit(images, alphabets, base.characters, "tiny")
 
@@ -73,23 +100,50 @@ def test_task_explorer_draws_a_task_and_redraws_on_change():
     assert repr(explorer) == "TaskExplorer('tiny', n_way=3, k_shot=1, within_alphabet=False, seed=5)"
 
 
-def test_task_explorer_reports_an_impossible_task_instead_of_failing():
-    explorer = widgets.task_explorer(tiny_split(), n_way=4)
+def test_task_explorer_reports_an_impossible_task_and_clears_the_last_one():
+    data = tiny_split(identical_drawings=True, drawings=3)
+    explorer = widgets.task_explorer(data, PixelNearestNeighbour(), n_way=4)
+    assert shown(explorer.image) and shown(explorer.bars)
+    explorer.k_shot.value = 3  # 3 drawings: no room left for a query
+    assert explorer.status.value.startswith("No such task: k_shot + n_query = 4")
+    assert png(explorer) == b"" and bytes(explorer.bars.value) == b""
+    # An empty Image would show a broken-image icon: both are hidden instead.
+    assert not shown(explorer.image) and not shown(explorer.bars)
+    explorer.k_shot.value = 1
+    assert shown(explorer.image) and shown(explorer.bars)
+
+
+def test_task_explorer_offers_only_the_n_way_its_protocol_can_give():
+    explorer = widgets.task_explorer(tiny_split((4, 3)), n_way=6)
+    assert (explorer.n_way.min, explorer.n_way.max) == (2, 7)  # across alphabets: every character
     explorer.protocol.value = True
-    assert png(explorer).startswith(PNG_SIGNATURE)  # Latin has 4 characters
-    explorer.n_way.value = 5
-    assert explorer.status.value.startswith("No such task: n_way=5")
-    assert png(explorer) == b""
+    assert explorer.n_way.max == 4  # within one alphabet: the largest alphabet's characters
+    assert explorer.n_way.value == 4
+    assert explorer.status.value == "a task from 'tiny', within one alphabet"
+    assert png(explorer).startswith(PNG_SIGNATURE)
+    explorer.protocol.value = False
+    assert explorer.n_way.max == 7 and explorer.n_way.value == 4
+    assert widgets.task_explorer(tiny_split((4, 3)), n_way=3, within_alphabet=True).n_way.max == 4
+
+
+def test_task_explorer_redraws_once_when_the_protocol_lowers_n_way(monkeypatch):
+    explorer = widgets.task_explorer(tiny_split((4, 3)), n_way=6)
+    drawn = []
+    monkeypatch.setattr(widgets, "sample_task", lambda *args, **kwargs: drawn.append(kwargs) or 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        explorer.protocol.value = True
+    assert drawn == [{"within_alphabet": True, "rng": 0}]
+
+
+def test_task_explorer_labels_fit_their_buttons():
+    explorer = widgets.task_explorer(tiny_split(), n_way=3)
+    assert explorer.protocol.style.button_width == "auto"
 
 
 def test_task_explorer_says_whether_the_scorer_is_right():
     data = tiny_split(identical_drawings=True)
     right = widgets.task_explorer(data, PixelNearestNeighbour(), n_way=5)
     assert right.status.value == "pixel 1-NN is right"
-
-    def farthest(query, support):
-        return -PixelNearestNeighbour().scores(query, support)
-
     wrong = widgets.task_explorer(data, farthest, n_way=5)
     assert wrong.status.value.startswith("farthest is wrong")
 
@@ -101,11 +155,70 @@ def test_task_explorer_refuses_an_impossible_start():
 
 def test_task_explorer_with_several_scorers_shows_each_verdict_and_score_bars():
     data = tiny_split(identical_drawings=True)
-
-    def farthest(query, support):
-        return -PixelNearestNeighbour().scores(query, support)
-
     explorer = widgets.task_explorer(data, {"pixel": PixelNearestNeighbour(), "far": farthest}, n_way=5)
     assert explorer.status.value == "pixel is right; far is wrong"
-    assert bytes(explorer.bars.value).startswith(PNG_SIGNATURE)
-    assert bytes(widgets.task_explorer(data, n_way=5).bars.value) == b""
+    assert bytes(explorer.bars.value).startswith(PNG_SIGNATURE) and shown(explorer.bars)
+    without = widgets.task_explorer(data, n_way=5)
+    assert bytes(without.bars.value) == b"" and not shown(without.bars)
+
+
+def test_task_explorer_with_the_answer_hidden_gives_nothing_away():
+    data = tiny_split(identical_drawings=True)
+    explorer = widgets.task_explorer(data, {"far": farthest, "pixel": PixelNearestNeighbour()}, n_way=5)
+    # Shown: the answer is framed green, far's wrong pick red, and the bars are coloured the same way.
+    assert ANSWER_COLOURS <= colours(png(explorer))
+    assert ANSWER_COLOURS <= colours(bytes(explorer.bars.value))
+    explorer.show_answer.value = False
+    status = explorer.status.value
+    assert "right" not in status and "wrong" not in status and "red" not in status
+    assert status == (
+        "a task from 'tiny', across alphabets; the answer is hidden: tick show answer to check each scorer's pick"
+    )
+    assert not ANSWER_COLOURS & colours(png(explorer))
+    bar_colours = colours(bytes(explorer.bars.value))
+    assert not ANSWER_COLOURS & bar_colours
+    assert rgb(plots.PICK_COLOR) in bar_colours  # each scorer's pick, in a colour that says nothing
+    html = explorer.still_html()
+    assert "right" not in html and "wrong" not in html
+    explorer.show_answer.value = True
+    assert explorer.status.value == "far is wrong; pixel is right (far's pick is framed in red)"
+
+
+def test_explorer_figures_are_shown_at_their_own_size_and_drawn_sharp():
+    explorer = widgets.task_explorer(tiny_split(), PixelNearestNeighbour(), n_way=5)
+    for image in (explorer.image, explorer.bars):
+        width, _ = widgets.png_size(bytes(image.value))
+        # Drawn at twice the pixels it is shown at, and shown at that width (never stretched).
+        assert int(image.width) * widgets.RENDER_SCALE == pytest.approx(width, abs=1)
+        assert image.layout.max_width == "100%"
+    # A 5-way task is 3.9 inches wide: shown at about 100 CSS pixels an inch, not across the page.
+    assert 350 < int(explorer.image.width) < 450
+    character = widgets.character_explorer(tiny_split())
+    width, _ = widgets.png_size(png(character))
+    assert int(character.image.width) * widgets.RENDER_SCALE == pytest.approx(width, abs=1)
+
+
+def test_png_size_reads_the_header_and_refuses_other_bytes():
+    drawn = widgets.figure_png(plots.plt.figure(figsize=(2, 1)))
+    assert widgets.png_size(drawn) == Image.open(io.BytesIO(drawn)).size
+    with pytest.raises(ValueError, match="not a PNG"):
+        widgets.png_size(b"GIF89a")
+
+
+def test_explorers_display_a_still_picture_where_widgets_cannot_run():
+    explorer = widgets.task_explorer(tiny_split(identical_drawings=True), PixelNearestNeighbour(), n_way=5, seed=3)
+    bundle = explorer._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle  # live where widgets run
+    assert bundle["text/plain"] == repr(explorer)
+    still = bundle["text/html"]
+    assert still.count('<img src="data:image/png;base64,') == 2  # the task and the bars
+    assert f'width="{explorer.image.width}"' in still
+    settings = "A 5-way 1-shot task from &#x27;tiny&#x27;, across alphabets, seed 3, answer shown"
+    assert f"<p>{settings}: pixel 1-NN is right</p>" in still
+    assert "<code>jupyter lab chapters/</code>" in still
+    impossible = widgets.task_explorer(tiny_split(drawings=3), n_way=3)
+    impossible.k_shot.value = 3
+    assert impossible.still_html().count("<img ") == 0
+    assert "answer shown. No such task: k_shot + n_query = 4" in impossible.still_html()
+    character = widgets.character_explorer(tiny_split())._repr_mimebundle_()["text/html"]
+    assert character.count("<img ") == 1 and "jupyter lab chapters/" in character

@@ -1,0 +1,225 @@
+"""The live course in a browser: JupyterLab runs chapter 1's task explorer, and a reader uses it.
+
+JupyterLab serves a copy of chapter 1 (outputs cleared) on 127.0.0.1, on a free port, behind a
+token. Headless Chromium opens it, runs the set-up cells and the task explorer's cell, presses
+"new task" and checks that the figure changes, then unticks "show answer" and checks that the
+page no longer shows the answer. The server is always shut down. Needs Chromium (see
+tests/browser.py) and the Omniglot data (see the README's Data section).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import nbformat
+import numpy as np
+import pytest
+from browser import ROOT, SCREENSHOTS, chromium
+from matplotlib.colors import to_rgb
+from PIL import Image
+
+from oneshot_lib import plots
+
+CHAPTER = ROOT / "chapters" / "01_problem_definition.ipynb"
+EXPLORER_CALL = "widgets.task_explorer("
+# JupyterLab settings for a quiet, predictable page: every cell in the DOM, no autosave, no news.
+LAB_SETTINGS = {
+    "notebook-extension/tracker": {"windowingMode": "none"},
+    "docmanager-extension/plugin": {"autosave": False},
+    "apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False, "doNotDisturbMode": True},
+}
+SERVER_START_SECONDS = 60
+CELL_SECONDS = 120
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def cells_to_run(notebook) -> list[int]:
+    """Indices of the cells the task explorer needs: set-up (SEED), the splits (train), and its own."""
+    sources = [cell.source if cell.cell_type == "code" else "" for cell in notebook.cells]
+
+    def first(test, what: str) -> int:
+        for index, source in enumerate(sources):
+            if test(source):
+                return index
+        raise AssertionError(f"{CHAPTER.name} has no cell that {what}: update this test with the chapter")
+
+    return [
+        first(lambda source: re.search(r"^SEED\s*=", source, re.M), "sets SEED"),
+        first(lambda source: re.search(r"^train, validation\s*=", source, re.M), "makes the train split"),
+        first(lambda source: EXPLORER_CALL in source, f"calls {EXPLORER_CALL}...)"),
+    ]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """(base URL, token, notebook) of a JupyterLab serving a cleared copy of chapter 1; stopped after."""
+    home = tmp_path_factory.mktemp("lab")
+    notebooks = home / "notebooks"
+    notebooks.mkdir()
+    notebook = nbformat.read(CHAPTER, as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    notebook.metadata.pop("widgets", None)
+    nbformat.write(notebook, notebooks / CHAPTER.name)
+    for name, values in LAB_SETTINGS.items():
+        path = home / "settings" / "@jupyterlab" / f"{name}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
+    port, token = free_port(), secrets.token_hex(16)
+    env = {
+        **os.environ,
+        "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces"),
+        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+        "JUPYTER_CONFIG_DIR": str(home / "config"),
+        "JUPYTER_DATA_DIR": str(home / "data"),  # no user kernel spec: the kernel is this Python's
+        # The kernel imports oneshot_lib from this checkout, installed or not.
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
+    command = [
+        sys.executable, "-m", "jupyterlab", "--no-browser",
+        "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={notebooks}",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--LabApp.news_url=",
+        "--LabApp.extension_manager=readonly", "--ServerApp.terminals_enabled=False",
+        *(["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []),  # CI runs as root
+    ]  # fmt: skip
+    log = (home / "server.log").open("wb")
+    server = subprocess.Popen(command, env=env, cwd=notebooks, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + SERVER_START_SECONDS
+        while True:
+            if server.poll() is not None:
+                raise AssertionError(f"jupyter lab exited ({server.returncode}):\n{(home / 'server.log').read_text()}")
+            try:
+                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=5):
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"jupyter lab did not answer in {SERVER_START_SECONDS} s") from None
+                try:  # wait a little for the port, or for the server to exit
+                    server.wait(timeout=0.2)
+                except subprocess.TimeoutExpired:
+                    pass
+        yield base, token, notebook
+    finally:
+        try:  # shuts the kernels down too
+            request = urllib.request.Request(f"{base}/api/shutdown", method="POST")
+            request.add_header("Authorization", f"token {token}")
+            urllib.request.urlopen(request, timeout=10).close()
+            server.wait(timeout=30)
+        except Exception:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+        log.close()
+
+
+ANSWER_RGB = np.array([round(255 * channel) for channel in to_rgb(plots.ANSWER_COLOR)])
+
+
+def answer_pixels(png: bytes) -> int:
+    """How many pixels of a screenshot are (nearly) the answer's green."""
+    pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+    return int((np.abs(pixels - ANSWER_RGB).max(axis=-1) < 24).sum())
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium, asked for before JupyterLab starts, so that without one nothing starts."""
+    with chromium() as browser:
+        yield browser
+
+
+def test_task_explorer_runs_live_and_hides_the_answer(browser, lab):
+    base, token, notebook = lab
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(60_000)
+    try:
+        use_the_explorer(page, f"{base}/lab/tree/{CHAPTER.name}?token={token}", notebook)
+    except Exception:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=SCREENSHOTS / "live_failure.png")
+        raise
+    finally:
+        page.close()
+
+
+def use_the_explorer(page, url: str, notebook) -> None:
+    """Run the explorer's cells in JupyterLab at ``url``, then use it as a reader would."""
+    from playwright.sync_api import expect
+
+    page.goto(url)
+    cells = page.locator(".jp-NotebookPanel .jp-Notebook .jp-Cell")
+    expect(cells).to_have_count(len(notebook.cells))
+    # Keys pressed before the kernel is ready are lost: wait for it.
+    expect(page.locator(".jp-StatusBar-Widget").get_by_text(re.compile(r"\| Idle$"))).to_be_visible()
+    to_run = cells_to_run(notebook)
+    for count, index in enumerate(to_run, start=1):
+        cell = cells.nth(index)
+        cell.locator(".jp-InputArea-editor").click()
+        page.keyboard.press("Control+Enter")  # run this cell, stay on it
+        expect(cell.locator(".jp-InputPrompt")).to_have_text(f"[{count}]:", timeout=CELL_SECONDS * 1000)
+        expect(cell.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")).to_have_count(0)
+
+    explorer = cells.nth(to_run[-1]).locator(".jp-OutputArea-output")
+    figure, status = explorer.locator(".oneshot-figure"), explorer.locator(".oneshot-status")
+    expect(status).to_have_text("a task from 'background/train', across alphabets")
+    figure.scroll_into_view_if_needed()
+
+    def drawn() -> tuple[str, bytes]:
+        """The figure's source, once it has loaded, and what it looks like."""
+        page.wait_for_function("image => image.complete && image.naturalWidth > 0", arg=figure.element_handle())
+        return figure.get_attribute("src"), figure.screenshot()
+
+    # Shown at the size it was drawn for (half its pixels), not stretched; no broken image on screen.
+    shown, drawn_width = figure.evaluate("image => [image.getBoundingClientRect().width, image.naturalWidth]")
+    assert shown == pytest.approx(drawn_width / 2, abs=1), f"figure drawn {drawn_width} px wide, shown {shown} px"
+    for image in explorer.locator("img:visible").element_handles():
+        assert image.evaluate("image => image.naturalWidth") > 0, "a broken image is on screen"
+    for button in explorer.locator("button").element_handles():
+        text, needed, width = button.evaluate("button => [button.textContent, button.scrollWidth, button.clientWidth]")
+        assert needed <= width, f"the label {text!r} is cut: it needs {needed} px, its button is {width} px"
+
+    first_src, first = drawn()
+    assert answer_pixels(first) > 0, "with the answer shown, it is framed in green"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    explorer.screenshot(path=SCREENSHOTS / "live_task_explorer.png")
+
+    explorer.get_by_role("button", name="new task").click()
+    expect(explorer.locator("input[type='number']")).to_have_value("1")  # the seed
+    expect(figure).not_to_have_attribute("src", first_src)
+    second_src, second = drawn()
+    assert second != first, "a new task draws a new figure"
+
+    explorer.get_by_role("button", name="within one alphabet").click()
+    expect(status).to_have_text("a task from 'background/train', within one alphabet")
+    expect(figure).not_to_have_attribute("src", second_src)
+    third_src, _ = drawn()
+
+    explorer.get_by_role("checkbox", name="show answer").uncheck()
+    expect(figure).not_to_have_attribute("src", third_src)
+    _, hidden = drawn()
+    assert answer_pixels(hidden) == 0, "with the answer hidden, nothing is framed in green"
+    assert not re.search(r"\b(right|wrong|answer framed)\b", explorer.inner_text())
+    explorer.screenshot(path=SCREENSHOTS / "live_task_explorer_answer_hidden.png")
