@@ -219,6 +219,19 @@ def accuracy(
         drawers=drawers,
         rng=rng,
     )
+    return accuracy_on_tasks(scorer, data, indices, rng)
+
+
+def accuracy_on_tasks(
+    scorer: ScorerLike, data: OmniglotSplit, indices: TaskIndices, rng: np.random.Generator | int = 0
+) -> Accuracy:
+    """Accuracy of ``scorer`` on tasks already drawn (``TaskIndices``), ties broken by ``rng``.
+
+    ``accuracy`` draws its tasks and calls this; call it directly for tasks drawn another way
+    (e.g. ``tasks.tasks_like_runs``).
+    """
+    rng = np.random.default_rng(rng)
+    n_tasks, n_way = indices.characters.shape
     if isinstance(scorer, EmbeddingScorer):
         return _accuracy_from_embeddings(scorer, data, indices, rng)
     per_task = np.empty(n_tasks)

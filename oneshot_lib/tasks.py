@@ -198,6 +198,44 @@ def _allowed_drawers(data: OmniglotSplit, drawers: Sequence[int] | None, needed:
     return allowed
 
 
+def tasks_like_runs(
+    data: OmniglotSplit,
+    run_support: np.ndarray,
+    run_query: np.ndarray,
+    tasks_per_run: int,
+    rng: np.random.Generator | int | None = None,
+) -> TaskIndices:
+    """Tasks with each run's alphabet, support drawer and query drawer, but other characters.
+
+    ``run_support`` and ``run_query`` are (n_runs, n_way, 2) int (character row, drawing), as
+    ``data.lake_run_drawings`` gives them; every run must use one alphabet, one drawing number
+    for its support set and another for its queries (Lake's runs do). For each run,
+    ``tasks_per_run`` one-shot tasks draw ``n_way`` characters of the run's alphabet at random;
+    their support drawings are the run's support drawer's and their queries its query drawer's.
+
+    Returns TaskIndices of ``n_runs * tasks_per_run`` tasks, run by run. Raises ValueError if a
+    run mixes alphabets or drawers, or its alphabet has fewer than ``n_way`` characters.
+    """
+    check_count("tasks_per_run", tasks_per_run, 1, "each run needs at least one task")
+    rng = _random_rng(rng)
+    n_runs, n_way, _ = run_support.shape
+    characters, support, query = [], [], []
+    for run in range(n_runs):
+        alphabets = np.unique(data.alphabet_ids[np.concatenate([run_support[run, :, 0], run_query[run, :, 0]])])
+        support_drawers, query_drawers = np.unique(run_support[run, :, 1]), np.unique(run_query[run, :, 1])
+        if len(alphabets) != 1 or len(support_drawers) != 1 or len(query_drawers) != 1:
+            raise ValueError(f"run {run} mixes alphabets or drawers: it has no single alphabet and drawer pair")
+        pool = np.flatnonzero(data.alphabet_ids == alphabets[0])
+        if len(pool) < n_way:
+            raise ValueError(f"run {run}'s alphabet has {len(pool)} characters, fewer than n_way={n_way}")
+        for _ in range(tasks_per_run):
+            characters.append(rng.choice(pool, size=n_way, replace=False))
+            support.append(np.full((n_way, 1), support_drawers[0]))
+            query.append(np.full((n_way, 1), query_drawers[0]))
+    order = np.argsort(rng.random((len(characters), n_way)), axis=1)
+    return TaskIndices(np.array(characters), np.array(support), np.array(query), order)
+
+
 def sample_task(
     data: OmniglotSplit,
     n_way: int,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from conftest import synthetic_split
 
-from oneshot_lib.tasks import sample_pair_indices, sample_task, sample_task_indices
+from oneshot_lib.tasks import sample_pair_indices, sample_task, sample_task_indices, tasks_like_runs
 
 
 def test_task_shapes_and_labels(split):
@@ -174,3 +174,20 @@ def test_the_default_draws_are_unchanged_by_the_drawer_options():
     explicit = sample_task_indices(data, 5, 3, 2, 2, shared_drawers=False, drawers=None, rng=7)
     np.testing.assert_array_equal(plain.support_drawings, explicit.support_drawings)
     np.testing.assert_array_equal(plain.query_drawings, explicit.query_drawings)
+
+
+def test_tasks_like_runs_keep_each_runs_alphabet_and_drawers():
+    data = synthetic_split((6, 5), drawings=10, seed=0)
+    # Two runs of 3 characters: alphabet 0 with drawers 2 (support) and 7 (queries); alphabet 1 with 4 and 1.
+    run_support = np.array([[[0, 2], [1, 2], [2, 2]], [[6, 4], [7, 4], [8, 4]]])
+    run_query = np.array([[[1, 7], [0, 7], [2, 7]], [[8, 1], [6, 1], [7, 1]]])
+    tasks = tasks_like_runs(data, run_support, run_query, 5, rng=3)
+    assert tasks.characters.shape == (10, 3)
+    assert set(data.alphabet_ids[tasks.characters[:5]].ravel()) == {0}
+    assert set(data.alphabet_ids[tasks.characters[5:]].ravel()) == {1}
+    assert (tasks.support_drawings[:5] == 2).all() and (tasks.query_drawings[:5] == 7).all()
+    assert (tasks.support_drawings[5:] == 4).all() and (tasks.query_drawings[5:] == 1).all()
+    mixed = run_support.copy()
+    mixed[0, 0, 1] = 3
+    with pytest.raises(ValueError, match="mixes alphabets or drawers"):
+        tasks_like_runs(data, mixed, run_query, 1, rng=0)
