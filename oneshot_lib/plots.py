@@ -746,3 +746,41 @@ def plot_episode(episode: Mapping[str, np.ndarray], query_labels: np.ndarray, *,
                  fontsize=9)
     fig.tight_layout()
     return fig
+
+
+# ---------------------------------------------------------------- chapter 7: the controlled comparison
+
+
+def plot_controlled_comparison(cells: Mapping[str, Mapping], *, reference: str | None = None) -> Figure:
+    """One bar per cell of a controlled comparison, on two measures side by side.
+
+    ``cells`` maps a cell's name to its record in ``benchmarks/results/objective_grid.json``:
+    ``best_validation`` (the accuracy that chose its checkpoint), ``evaluation_within_1shot`` and
+    ``lake`` (20-way one-shot accuracy on the evaluation alphabets and on Lake's runs) with their
+    ``_stderr``. Error bars are one standard error; ``reference`` names the cell the others
+    change one thing of, drawn darker with a dotted line through its values.
+    """
+    names = list(cells)
+    measures = (
+        ("best_validation", None, "validation (chooses the checkpoint)"),
+        ("evaluation_within_1shot", "evaluation_within_1shot_stderr", "evaluation alphabets, within one"),
+        ("lake", "lake_stderr", "Lake's 400 trials"),
+    )
+    fig, axes = plt.subplots(1, 3, figsize=(13, 0.42 * len(names) + 1.3), sharey=True)
+    rows = np.arange(len(names))[::-1]
+    for ax, (key, error_key, title) in zip(axes, measures, strict=True):
+        values = np.array([cells[name][key] for name in names])
+        errors = None if error_key is None else np.array([cells[name][error_key] for name in names])
+        colours = ["0.25" if name == reference else "C0" for name in names]
+        ax.barh(rows, values, xerr=errors, color=colours, capsize=2, height=0.65)
+        for row, value in zip(rows, values, strict=True):
+            ax.text(value + 0.01, row, f"{value:.1%}", va="center", fontsize=8)
+        if reference is not None:
+            ax.axvline(cells[reference][key], color="0.25", ls=":", lw=1)
+        ax.set(xlim=(0, 1.12), title=title)
+        ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+        ax.grid(axis="x", alpha=0.3)
+    axes[0].set_yticks(rows, [textwrap.fill(name, 38) for name in names], fontsize=8)
+    fig.suptitle("20-way one-shot accuracy of each cell's best checkpoint", fontsize=10)
+    fig.tight_layout()
+    return fig

@@ -194,3 +194,13 @@ def test_plot_episode_titles_support_and_queries_with_their_classes():
     assert titles == ["S: 2", "S: 0", "S: 1", "Q: 0", "Q: 0", "Q: 1", "Q: 1", "Q: 2", "Q: 2"]
     with pytest.raises(ValueError, match="one label"):
         plots.plot_episode(episode, np.array([0, 1]))
+
+
+def test_controlled_comparison_draws_one_bar_per_cell_and_measure():
+    cell = {"best_validation": 0.7, "evaluation_within_1shot": 0.6, "evaluation_within_1shot_stderr": 0.01,
+            "lake": 0.8, "lake_stderr": 0.02}
+    fig = plots.plot_controlled_comparison({"a": cell, "b": {**cell, "lake": 0.5}}, reference="a")
+    assert len(fig.axes) == 3
+    assert [len(ax.patches) for ax in fig.axes] == [2, 2, 2]
+    assert fig.axes[2].patches[1].get_width() == 0.5
+    plt.close(fig)
