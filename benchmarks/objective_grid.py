@@ -24,12 +24,13 @@ the evaluation alphabets (400 tasks, seed 0) and Lake's 400 trials.
 longer budget resumes a copy of the best objective's run). Linux only (taskset).
 Writes ``benchmarks/results/objective_grid.{json,md}`` and each cell's config, history and log
 under ``benchmarks/results/objective_grid/``. A cell whose run folder already holds a finished
-run is not trained again (the command resumes where it stopped).
+run is not trained again, so the same command run again only scores the cells afresh.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import subprocess
 import sys
@@ -65,9 +66,18 @@ def slug(name: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-").replace("--", "-")
 
 
+def finished(folder: Path, minutes: float) -> bool:
+    """Whether ``folder`` holds a run that stopped after using ``minutes`` (nothing left to train)."""
+    history = folder / "history.json"
+    if not history.is_file():
+        return False
+    record = json.loads(history.read_text())
+    return "stopped" in record and record["epochs"][-1]["elapsed_seconds"] >= 60 * minutes
+
+
 def train_cells(cells: dict[str, list[str]], minutes: dict[str, float], runs: Path) -> None:
-    """Train the cells two at a time, each pinned to its own core."""
-    names = list(cells)
+    """Train the cells two at a time, each pinned to its own core; skip the finished ones."""
+    names = [name for name in cells if not finished(runs / slug(name), minutes[name])]
     for start in range(0, len(names), 2):
         processes = []
         for core, name in enumerate(names[start : start + 2]):
@@ -96,6 +106,7 @@ def summarise(name: str, folder: Path, evaluation, lake) -> dict:
     for file in ("config.json", "history.json", "log.txt"):
         shutil.copy(folder / file, kept / file)
     return {
+        "history": f"objective_grid/{folder.name}/history.json",
         "command": record["command"],
         "parameters": record["parameters"],
         "minutes": record["config"]["minutes"],
