@@ -784,3 +784,92 @@ def plot_controlled_comparison(cells: Mapping[str, Mapping], *, reference: str |
     fig.suptitle("20-way one-shot accuracy of each cell's best checkpoint", fontsize=10)
     fig.tight_layout()
     return fig
+
+
+# ---------------------------------------------------------------- chapter 7: pairs, episodes, prototypes
+
+
+def plot_pairs_against_episodes(
+    pairs: tuple[np.ndarray, np.ndarray, np.ndarray],
+    support: np.ndarray,
+    query: np.ndarray,
+    probabilities: np.ndarray,
+    answer: int,
+) -> Figure:
+    """Training on pairs (left) against training on an episode (right), with real drawings.
+
+    ``pairs`` is (left (P, H, W), right (P, H, W), same (P,) 0/1): each pair is one example with
+    its own target. The episode is ``support`` (N, H, W), one drawing per class, and one ``query``
+    (H, W) of class ``answer``; ``probabilities`` (N,) is a model's softmax over the N classes for
+    that query, drawn as bars: the classes compete, and the loss reads only the right one's bar.
+    """
+    left, right, same = pairs
+    n_pairs, n_way = len(same), len(support)
+    fig = plt.figure(figsize=(11, 3.6))
+    pair_figure, episode_figure = fig.subfigures(1, 2, width_ratios=[n_pairs, n_way + 1.5])
+    pair_axes = pair_figure.subplots(2, n_pairs, squeeze=False)
+    for column in range(n_pairs):
+        color = ANSWER_COLOR if same[column] else WRONG_COLOR
+        draw_drawing(pair_axes[0, column], left[column], frame_color=color, frame_width=2,
+                     title=f"target {int(same[column])}", fontsize=8)
+        draw_drawing(pair_axes[1, column], right[column], frame_color=color, frame_width=2)
+    pair_figure.suptitle("Pairs: each pair scored alone,\nits own target, binary cross-entropy", fontsize=9)
+    grid = episode_figure.add_gridspec(2, n_way + 1, height_ratios=[1, 1.1])
+    draw_drawing(episode_figure.add_subplot(grid[:, 0]), query, frame_color=QUERY_COLOR, frame_width=2,
+                 title="query", fontsize=8)
+    for label in range(n_way):
+        draw_drawing(episode_figure.add_subplot(grid[0, label + 1]), support[label],
+                     frame_color=ANSWER_COLOR if label == answer else None, frame_width=2,
+                     title=f"class {label}", fontsize=8)
+    bars = episode_figure.add_subplot(grid[1, 1:])
+    colors = [ANSWER_COLOR if label == answer else "0.6" for label in range(n_way)]
+    bars.bar(np.arange(n_way), probabilities, color=colors)
+    bars.set(xticks=np.arange(n_way), ylim=(0, 1), ylabel="softmax", xlim=(-0.5, n_way - 0.5))
+    bars.tick_params(labelsize=7)
+    episode_figure.suptitle("An episode: the query against all N classes at once,\n"
+                            "softmax over classes, cross-entropy of the right one", fontsize=9)
+    return fig
+
+
+def plot_prototypes_and_attention(
+    support: np.ndarray,
+    support_labels: np.ndarray,
+    query: np.ndarray,
+    prototypes: np.ndarray,
+    attention: np.ndarray,
+) -> Figure:
+    """Two ways to score classes from 2-D embeddings, side by side.
+
+    ``support`` (S, 2) embeddings with ``support_labels`` (S,) in [0, N); ``query`` (2,);
+    ``prototypes`` (N, 2), the class means (``episodic.class_prototypes``); ``attention`` (S,), the
+    query's softmax attention over the support set (``episodic.matching_attention``). Left, the
+    prototypical network: each class is its prototype (a star), scored by minus the squared
+    distance to it (dashed lines). Right, the matching network: lines to every support
+    embedding, as thick as the attention it gets, summed per class.
+    """
+    support, query, prototypes = np.asarray(support), np.asarray(query), np.asarray(prototypes)
+    labels, attention = np.asarray(support_labels), np.asarray(attention)
+    fig, (proto_ax, match_ax) = plt.subplots(1, 2, figsize=(10, 4.2), sharex=True, sharey=True)
+    for ax in (proto_ax, match_ax):
+        for label in np.unique(labels):
+            ax.scatter(*support[labels == label].T, s=60, color=f"C{label}", label=f"class {label} support")
+        ax.scatter(*query, s=90, marker="s", color=QUERY_COLOR, label="query", zorder=3)
+        ax.set_aspect("equal")
+        ax.grid(alpha=0.3)
+    for label, prototype in enumerate(prototypes):
+        distance = np.sum((query - prototype) ** 2)
+        proto_ax.scatter(*prototype, s=260, marker="*", color=f"C{label}", edgecolor="black", zorder=3,
+                         label=f"class {label} prototype")
+        proto_ax.plot(*np.stack([query, prototype]).T, ls="--", color=f"C{label}")
+        proto_ax.annotate(f"-{distance:.2f}", (query + prototype) / 2, fontsize=9, color=f"C{label}")
+    for point, label, weight in zip(support, labels, attention, strict=True):
+        match_ax.plot(*np.stack([query, point]).T, color=f"C{label}", lw=0.5 + 8 * weight)
+        match_ax.annotate(f"{weight:.2f}", (query + point) / 2, fontsize=9, color=f"C{label}")
+    per_class = np.bincount(labels, attention)
+    proto_ax.set_title("Prototypical: minus squared distance to each class mean", fontsize=9)
+    match_ax.set_title("Matching: attention to each support embedding\n(class 0: "
+                       + ", class ".join(f"{total:.2f}" if index == 0 else f"{index}: {total:.2f}"
+                                         for index, total in enumerate(per_class)) + ")", fontsize=9)
+    proto_ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    return fig

@@ -204,3 +204,28 @@ def test_controlled_comparison_draws_one_bar_per_cell_and_measure():
     assert [len(ax.patches) for ax in fig.axes] == [2, 2, 2]
     assert fig.axes[2].patches[1].get_width() == 0.5
     plt.close(fig)
+
+
+def test_pairs_against_episodes_draws_every_drawing_and_one_bar_per_class():
+    rng = np.random.default_rng(0)
+    images = rng.random((9, 28, 28)) > 0.8
+    pairs = (images[:3], images[3:6], np.array([1, 0, 1]))
+    fig = plots.plot_pairs_against_episodes(pairs, images[:4], images[8], np.array([0.1, 0.7, 0.1, 0.1]), answer=1)
+    image_axes = [ax for ax in fig.axes if ax.images]
+    assert len(image_axes) == 6 + 4 + 1
+    bars = next(ax for ax in fig.axes if ax.patches and not ax.images)
+    assert [round(bar.get_height(), 2) for bar in bars.patches] == [0.1, 0.7, 0.1, 0.1]
+    plt.close(fig)
+
+
+def test_prototypes_and_attention_label_the_distances_and_weights():
+    support = np.array([[0.0, 1.0], [2.0, -1.0], [0.0, 3.0], [1.0, 1.0]])
+    labels, query = np.array([0, 0, 1, 1]), np.array([1.0, 0.0])
+    prototypes = np.array([[1.0, 0.0], [0.5, 2.0]])
+    attention = np.array([0.4, 0.3, 0.1, 0.2])
+    fig = plots.plot_prototypes_and_attention(support, labels, query, prototypes, attention)
+    texts = [text.get_text() for text in fig.axes[0].texts]
+    assert texts == ["-0.00", "-4.25"]
+    assert [text.get_text() for text in fig.axes[1].texts] == ["0.40", "0.30", "0.10", "0.20"]
+    assert "class 0: 0.70, class 1: 0.30" in fig.axes[1].get_title()
+    plt.close(fig)
