@@ -53,8 +53,9 @@ class ClassScorer(Protocol):
 
     ``accuracy`` otherwise scores a class by the mean of its images' scores (``class_scores``),
     which is exact for one shot and for methods whose class score is that mean, but not for,
-    e.g., a prototypical network (distance to the mean embedding). An ``EmbeddingScorer`` with
-    such a rule also provides ``compare_classes`` (a ``ClassComparer``).
+    e.g., a prototypical network (distance to the mean embedding) or nearest neighbour (the
+    nearest drawing decides: ``nearest_class_scores``, declared by ``NearestDrawingRule``).
+    An ``EmbeddingScorer`` with such a rule also provides ``compare_classes`` (a ``ClassComparer``).
     """
 
     def class_scores(
@@ -159,11 +160,47 @@ class Accuracy:
 
 
 def class_scores(scores: np.ndarray, support_labels: np.ndarray, n_way: int) -> np.ndarray:
-    """(Q, n_way) mean score of each class's support images, from (Q, S) scores."""
+    """(Q, n_way) mean score of each class's support images, from (Q, S) scores.
+
+    The rule ``accuracy`` applies to a scorer that declares none (see ``ClassScorer``).
+    """
     counts = np.bincount(support_labels, minlength=n_way)
     summed = np.zeros((len(scores), n_way))
     np.add.at(summed.T, support_labels, scores.T)
     return summed / counts
+
+
+def nearest_class_scores(scores: np.ndarray, support_labels: np.ndarray, n_way: int) -> np.ndarray:
+    """(Q, n_way) score of each class's *nearest* drawing: the max of its support images' scores.
+
+    Nearest neighbour's rule with k drawings per class: a query goes to the class of the single
+    support image most like it, so a class scores as its best drawing, not as their mean.
+    With one drawing per class it equals ``class_scores``. ``scores`` is (Q, S) float, higher
+    meaning more alike; ``support_labels`` (S,) int in [0, n_way), every class present.
+
+    Raises ValueError if a class has no support image.
+    """
+    scores = np.asarray(scores, dtype=float)
+    support_labels = np.asarray(support_labels)
+    if np.bincount(support_labels, minlength=n_way).min() == 0:
+        raise ValueError(f"every one of the {n_way} classes needs a support image; labels {support_labels}")
+    best = np.full((len(scores), n_way), -np.inf)
+    np.maximum.at(best.T, support_labels, scores.T)
+    return best
+
+
+class NearestDrawingRule:
+    """Declares nearest neighbour's class rule: with k drawings per class, the nearest one decides.
+
+    A scorer class that inherits this is a ``ClassScorer`` whose ``class_scores`` is
+    ``nearest_class_scores`` of its own ``scores``: the max of a class's scores, not their mean.
+    """
+
+    def class_scores(
+        self, query: np.ndarray, support: np.ndarray, support_labels: np.ndarray, n_way: int
+    ) -> np.ndarray:
+        """(Q, n_way) float: each class's best score among its support images."""
+        return nearest_class_scores(_pair_scores(self, query, support), support_labels, n_way)
 
 
 def predict(

@@ -1,4 +1,4 @@
-"""Helpers for the chapters: showing library source, and quiet, reproducible set-up."""
+"""Helpers for the chapters: showing library source, checking a claim in one line, quiet seeded set-up."""
 
 from __future__ import annotations
 
@@ -21,6 +21,52 @@ def show_source(obj) -> None:
         print(source)
         return
     display(Code(source, language="python"))
+
+
+def check(
+    label: str,
+    value,
+    *,
+    between: tuple[float, float] | None = None,
+    above: float | None = None,
+    below: float | None = None,
+    equals=None,
+    fmt: str = ".1%",
+):
+    """Print ``label: value`` and the bound it must meet, on one line; raise AssertionError if it does not.
+
+    ``value`` is a number, or anything with ``mean`` (an ``evaluate.Accuracy``, whose ``str`` is
+    shown and whose mean is checked). ``between=(low, high)`` means low < value < high; ``above``
+    and ``below`` are strict bounds; ``equals`` compares exactly (after formatting with ``fmt``
+    when it is a string, so ``equals="61.2%"`` checks the printed figure). Bounds are formatted
+    with ``fmt``. Returns the checked number, so a chapter can write ``acc = check(...)``.
+
+    Raises ValueError if no bound is given: a check that checks nothing is a print.
+    """
+    is_accuracy = not callable(getattr(value, "mean", callable))  # numpy numbers have a mean() method
+    number = float(value.mean if is_accuracy else value)
+    plain = number if is_accuracy else value  # an int keeps integer formats such as ",d"
+    shown = str(value) if is_accuracy else format(value, fmt)
+    conditions = []
+    if between is not None:
+        low, high = between
+        conditions.append((low < number < high, f"between {low:{fmt}} and {high:{fmt}}"))
+    if above is not None:
+        conditions.append((number > above, f"above {above:{fmt}}"))
+    if below is not None:
+        conditions.append((number < below, f"below {below:{fmt}}"))
+    if equals is not None:
+        if isinstance(equals, str):
+            conditions.append((format(plain, fmt) == equals, f"= {equals}"))
+        else:
+            conditions.append((number == equals, f"= {equals:{fmt}}"))
+    if not conditions:
+        raise ValueError(f"check({label!r}) needs a bound: between, above, below or equals")
+    bound = ", ".join(text for _, text in conditions)
+    if not all(ok for ok, _ in conditions):
+        raise AssertionError(f"{label}: {shown}, expected {bound}")
+    print(f"{label}: {shown} (checked: {bound})")
+    return number
 
 
 def seed_everything(seed: int = 0) -> None:

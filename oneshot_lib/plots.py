@@ -786,6 +786,84 @@ def plot_controlled_comparison(cells: Mapping[str, Mapping], *, reference: str |
     return fig
 
 
+# ---------------------------------------------------------------- chapter 4: the siamese network, drawn
+
+
+def siamese_tower(model) -> list[str]:
+    """The twin of a siamese network as the diagram writes it: one line per stage, read from the model.
+
+    ``model`` is a network of ``siamese.build_siamese`` (its sub-model ``embedding``); each
+    convolution is written with the pooling that follows it, e.g. ``"conv 16 filters 5x5, ReLU ->
+    48x48x16, max-pool 2x2 -> 24x24x16"``. Raises ValueError for a model without ``embedding``.
+    """
+    try:
+        embedding = model.get_layer("embedding")
+    except ValueError as error:
+        raise ValueError(f"{model.name!r} has no 'embedding' layer: pass a siamese.build_siamese model") from error
+    lines: list[str] = []
+    for layer in embedding.layers:
+        kind = type(layer).__name__
+        side = "x".join(str(size) for size in layer.output.shape[1:])
+        if kind == "InputLayer":
+            lines.append(f"drawing {side}")
+        elif kind == "Resizing":
+            lines.append(f"shrunk to {layer.height}x{layer.width} ({layer.interpolation} averaging)")
+        elif kind == "Conv2D":
+            height, width = layer.kernel_size
+            activation = layer.activation.__name__.replace("relu", "ReLU")
+            lines.append(f"conv {layer.filters} filters {height}x{width}, {activation} -> {side}")
+        elif kind == "MaxPooling2D":
+            lines[-1] += f", max-pool {'x'.join(map(str, layer.pool_size))} -> {side}"
+        elif kind == "Dense":
+            inputs = layer.input.shape[-1]
+            lines.append(f"dense {inputs:,} -> {layer.units:,}, {layer.activation.__name__}: embedding h")
+    return lines
+
+
+def plot_siamese_diagram(model, *, title: str | None = None) -> Figure:
+    """The siamese network as boxes: two towers with shared weights, the L1 join, the dense unit, the sigmoid.
+
+    Every size is read from ``model`` (``siamese_tower`` for the twin; the ``head`` layer's units
+    and weights), so the drawing is of the network that runs.
+    """
+    tower = siamese_tower(model)
+    head = model.get_layer("head")
+    units = head.input.shape[-1]
+    join = [
+        f"L1 join: |h1 - h2|, {units:,} numbers",
+        f"dense unit: {units:,} weights + a bias ({head.count_params():,} parameters)",
+        "sigmoid -> p(same character)",
+    ]
+    rows = len(tower) + len(join)
+    fig, ax = plt.subplots(figsize=(11, 0.55 * rows + 1.0))
+    ax.set(xlim=(0, 11), ylim=(-rows - 0.3, 0.9))
+    ax.axis("off")
+    box = {"boxstyle": "round,pad=0.35", "linewidth": 1.0}
+    arrow = {"arrowstyle": "->", "color": "0.3", "linewidth": 1.0}
+    for x, side in ((2.6, "left"), (8.4, "right")):
+        ax.text(x, 0.55, f"{side} drawing", ha="center", va="center", fontsize=10, fontweight="bold")
+        for row, text in enumerate(tower):
+            ax.text(x, -row, text, ha="center", va="center", fontsize=9,
+                    bbox={**box, "facecolor": "#dbe9f6" if row else "white", "edgecolor": "tab:blue"})
+            if row:
+                ax.annotate("", (x, -row + 0.3), (x, -row + 0.7), arrowprops=arrow)
+    middle = -(len(tower) - 1) / 2
+    ax.annotate("", (4.9, middle), (6.1, middle), arrowprops={**arrow, "arrowstyle": "<->", "linestyle": "--"})
+    ax.text(5.5, middle + 0.3, "one network:\nshared weights", ha="center", va="bottom", fontsize=9, color="0.25")
+    top = -len(tower)
+    for x in (2.6, 8.4):
+        ax.annotate("", (5.5, top + 0.25), (x, top + 0.7), arrowprops=arrow)
+    for row, text in enumerate(join):
+        y = top - row
+        ax.text(5.5, y, text, ha="center", va="center", fontsize=9,
+                bbox={**box, "facecolor": "#fde2cc", "edgecolor": "tab:orange"})
+        if row:
+            ax.annotate("", (5.5, y + 0.3), (5.5, y + 0.7), arrowprops=arrow)
+    ax.set_title(title or f"{model.name}: {model.count_params():,} parameters", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 # ---------------------------------------------------------------- chapter 7: pairs, episodes, prototypes
 
 
@@ -871,5 +949,72 @@ def plot_prototypes_and_attention(
                        + ", class ".join(f"{total:.2f}" if index == 0 else f"{index}: {total:.2f}"
                                          for index, total in enumerate(per_class)) + ")", fontsize=9)
     proto_ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+# ---------------------------------------------------------------- chapter 5: what training changes
+
+
+def pca_projection(embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The (n, 2) projection of (n, D) embeddings on their first two principal axes, and the share of
+    variance each axis holds (2,).
+
+    Principal component analysis by numpy's SVD of the centred embeddings. Each axis's sign is
+    fixed (its largest loading is positive), so one input gives one picture.
+    Raises ValueError for fewer than 3 embeddings or fewer than 2 dimensions.
+    """
+    embeddings = np.asarray(embeddings, dtype=np.float64)
+    if embeddings.ndim != 2 or len(embeddings) < 3 or embeddings.shape[1] < 2:
+        raise ValueError(f"need (n >= 3, D >= 2) embeddings, got shape {embeddings.shape}")
+    centred = embeddings - embeddings.mean(axis=0)
+    _, singular, axes = np.linalg.svd(centred, full_matrices=False)
+    axes = axes[:2]
+    axes = axes * np.sign(axes[np.arange(2), np.abs(axes).argmax(axis=1)])[:, None]
+    variance = singular**2
+    return centred @ axes.T, variance[:2] / variance.sum()
+
+
+def within_between_distances(embeddings: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """Mean Euclidean distance between embeddings (n, D) of one label, and between different labels.
+
+    Pairs of two different items only. A learnt metric brings the first down relative to the second.
+    Raises ValueError unless some label has two items and there are two labels.
+    """
+    embeddings = np.asarray(embeddings, dtype=np.float64)
+    labels = np.asarray(labels)
+    squared = (embeddings**2).sum(axis=1)
+    distances = np.sqrt(np.maximum(squared[:, None] + squared[None] - 2 * embeddings @ embeddings.T, 0.0))
+    same = labels[:, None] == labels[None]
+    other = ~np.eye(len(labels), dtype=bool)
+    if not (same & other).any() or same.all():
+        raise ValueError("need two items of one label and two different labels")
+    return float(distances[same & other].mean()), float(distances[~same].mean())
+
+
+def plot_embedding_projections(
+    projections: Mapping[str, tuple[np.ndarray, np.ndarray]], labels: np.ndarray, *, names: Sequence[str] = ()
+) -> Figure:
+    """Side-by-side scatter plots of 2-D projections, one point per drawing, one colour per character.
+
+    ``projections`` maps a title to ``pca_projection``'s (points (n, 2), variance shares (2,));
+    ``labels`` (n,) int gives each drawing's character, named in the legend by ``names[label]``.
+    """
+    if not projections:
+        raise ValueError("projections is empty: pass {title: (points, variance shares)}")
+    labels = np.asarray(labels)
+    fig, axes = plt.subplots(1, len(projections), figsize=(5.2 * len(projections), 4.6), squeeze=False)
+    for ax, (title, (points, shares)) in zip(axes[0], projections.items(), strict=True):
+        if len(points) != len(labels):
+            raise ValueError(f"{title!r}: {len(points)} points but {len(labels)} labels")
+        for index, label in enumerate(np.unique(labels)):
+            mine = labels == label
+            name = names[label] if len(names) > label else f"character {label}"
+            ax.scatter(*points[mine].T, s=16, color=plt.cm.tab10(index % 10), label=name, alpha=0.85)
+        ax.set(title=title, xlabel=f"first principal axis ({shares[0]:.0%} of the variance)",
+               ylabel=f"second principal axis ({shares[1]:.0%})")
+        ax.title.set_fontsize(10)
+        ax.grid(alpha=0.3)
+    axes[0, -1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
     fig.tight_layout()
     return fig

@@ -68,3 +68,44 @@ def test_modified_hausdorff_reproduces_lakes_demo():
     """Lake's official demo_classification.py reports 38.8% error on the 20 runs."""
     accuracy = evaluate.lake_runs(baselines.ModifiedHausdorff(), load_lake_runs())
     assert round(accuracy.mean, 3) == 0.612
+
+
+def test_support_softmax_memorises_one_drawing_per_class(split):
+    support = split.images[:5, 0]
+    labels = np.array([3, 0, 4, 1, 2])
+    softmax = baselines.SupportSoftmax(steps=20)
+    assert softmax.support_accuracy(support, labels, 5) == 1.0
+    weights, bias = softmax.fit(support, labels, 5)
+    assert weights.shape == (105 * 105, 5) and bias.shape == (5,)
+    logits = softmax.class_scores(support, support, labels, 5)
+    np.testing.assert_array_equal(np.argmax(logits, axis=1), labels)
+
+
+def test_support_softmax_is_one_gradient_step_by_hand():
+    """From zero weights, every class has probability 1/n; one step moves along x^T (p - y) / n."""
+    support = np.zeros((2, 105, 105))
+    support[0, 0, 0] = support[1, 0, 1] = 1.0
+    weights, bias = baselines.SupportSoftmax(steps=1, learning_rate=2.0).fit(support, np.array([0, 1]), 2)
+    # p - y = [[0.5 - 1, 0.5], [0.5, 0.5 - 1]], divided by 2 samples, times -learning rate 2.
+    assert weights[0, 0] == 0.5 and weights[0, 1] == -0.5 and weights[1, 0] == -0.5 and weights[1, 1] == 0.5
+    assert not weights[2:].any() and np.array_equal(bias, [0.0, 0.0])
+
+
+def test_support_softmax_scores_each_support_image_as_a_class(split):
+    softmax = baselines.SupportSoftmax(steps=5)
+    query, support = split.images[:2, 1], split.images[:3, 0]
+    np.testing.assert_array_equal(
+        softmax.scores(query, support), softmax.class_scores(query, support, np.arange(3), 3)
+    )
+    assert isinstance(softmax, evaluate.ClassScorer)
+
+
+@pytest.mark.parametrize("arguments", [{"steps": 0}, {"learning_rate": 0.0}])
+def test_support_softmax_refuses_a_fit_that_cannot_learn(arguments):
+    with pytest.raises(ValueError, match="steps >= 1"):
+        baselines.SupportSoftmax(**arguments)
+
+
+def test_support_softmax_checks_labels(split):
+    with pytest.raises(ValueError, match=r"in \[0, 2\)"):
+        baselines.SupportSoftmax().fit(split.images[:2, 0], np.array([0, 2]), 2)

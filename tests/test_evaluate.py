@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from oneshot_lib import evaluate
+from oneshot_lib import baselines, evaluate
 from oneshot_lib.baselines import ConstantScorer, PixelNearestNeighbour, pairwise_squared_l2
 from oneshot_lib.data import LakeRun
+from oneshot_lib.tasks import sample_task_indices
 
 constant = ConstantScorer()
 
@@ -201,3 +202,63 @@ def test_scorers_get_read_only_inputs_in_accuracy(split, methods):
 def test_no_tasks_is_an_error_not_nan(split):
     with pytest.raises(ValueError, match=r"n_tasks must be at least 1 \(got 0\)"):
         evaluate.accuracy(constant, split, n_way=5, n_tasks=0)
+
+
+def test_nearest_class_scores_take_each_class_best_drawing():
+    scores = np.array([[1.0, 3.0, 10.0, 0.0], [0.0, -1.0, -2.0, 4.0]])
+    labels = np.array([0, 0, 1, 1])
+    np.testing.assert_array_equal(evaluate.nearest_class_scores(scores, labels, 2), [[3.0, 10.0], [0.0, 4.0]])
+    one_shot = np.array([[0.5, -0.2, 0.1]])  # one drawing per class: nearest and mean agree
+    order = np.array([2, 0, 1])
+    np.testing.assert_array_equal(
+        evaluate.nearest_class_scores(one_shot, order, 3), evaluate.class_scores(one_shot, order, 3)
+    )
+
+
+def test_nearest_class_scores_need_every_class():
+    with pytest.raises(ValueError, match="every one of the 3 classes"):
+        evaluate.nearest_class_scores(np.zeros((1, 2)), np.array([0, 2]), 3)
+
+
+class _Distances(evaluate.NearestDrawingRule):
+    """Minus the distance between scalar 'images' (each image is one number, shape (n, 1, 1))."""
+
+    def scores(self, query, support):
+        return -np.abs(query[:, None, 0, 0] - support[None, :, 0, 0])
+
+
+def test_the_nearest_drawing_decides_where_the_mean_would_not():
+    # Class 0: drawings at 0.0 and 10.0; class 1: two at 3.0. A query at 0.5 is nearest to class 0's
+    # first drawing (distance 0.5), but class 0's mean distance (5.0) is larger than class 1's (2.5).
+    support = np.array([0.0, 10.0, 3.0, 3.0]).reshape(4, 1, 1)
+    labels = np.array([0, 0, 1, 1])
+    query = np.array([0.5]).reshape(1, 1, 1)
+    scorer = _Distances()
+    assert isinstance(scorer, evaluate.ClassScorer)
+    np.testing.assert_array_equal(scorer.class_scores(query, support, labels, 2), [[-0.5, -2.5]])
+    mean = evaluate.class_scores(scorer.scores(query, support), labels, 2)
+    np.testing.assert_array_equal(mean, [[-5.0, -2.5]])
+
+
+@pytest.mark.parametrize("name", ["PixelNearestNeighbour", "ModifiedHausdorff", "BlogNearestNeighbour"])
+def test_nearest_neighbour_baselines_declare_the_nearest_drawing_rule(split, name):
+    scorer = getattr(baselines, name)()
+    assert isinstance(scorer, evaluate.ClassScorer)
+    query, support = split.images[:2, 0], split.images[:3, 1:3].reshape(6, 105, 105)
+    labels = np.repeat(np.arange(3), 2)
+    expected = scorer.scores(query, support).reshape(2, 3, 2).max(axis=2)
+    np.testing.assert_array_equal(scorer.class_scores(query, support, labels, 3), expected)
+
+
+def test_k_shot_accuracy_uses_the_nearest_drawing(split):
+    """On k-shot tasks, pixel nearest neighbour's accuracy is that of the nearest-drawing rule."""
+    nearest = evaluate.accuracy(PixelNearestNeighbour(), split, 4, k_shot=3, n_tasks=30, seed=2)
+    by_hand = []
+    rng = np.random.default_rng(2)
+    tasks = sample_task_indices(split, 30, 4, 3, 1, rng=rng)
+    for index in range(30):
+        task = tasks.task(split, index)
+        scores = PixelNearestNeighbour().scores(task.query, task.support)
+        per_class = evaluate.nearest_class_scores(scores, task.support_labels, 4)
+        by_hand.append(evaluate.predict(per_class, np.arange(4), 4, rng) == task.query_labels)
+    assert nearest.mean == pytest.approx(np.mean(by_hand))

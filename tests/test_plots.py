@@ -229,3 +229,86 @@ def test_prototypes_and_attention_label_the_distances_and_weights():
     assert [text.get_text() for text in fig.axes[1].texts] == ["0.40", "0.30", "0.10", "0.20"]
     assert "class 0: 0.70, class 1: 0.30" in fig.axes[1].get_title()
     plt.close(fig)
+
+
+# ---------------------------------------------------------------- chapters 4 and 5: the siamese network
+
+
+@pytest.fixture(scope="module")
+def cpu_siamese():
+    from oneshot_lib.siamese import build_siamese
+
+    return build_siamese("cpu", seed=0)
+
+
+def test_siamese_tower_reads_the_sizes_from_the_model(cpu_siamese):
+    from oneshot_lib.siamese import Architecture, build_siamese
+
+    assert plots.siamese_tower(cpu_siamese) == [
+        "drawing 105x105",
+        "shrunk to 52x52 (area averaging)",
+        "conv 16 filters 5x5, ReLU -> 48x48x16, max-pool 2x2 -> 24x24x16",
+        "conv 32 filters 3x3, ReLU -> 22x22x32, max-pool 2x2 -> 11x11x32",
+        "conv 32 filters 3x3, ReLU -> 9x9x32, max-pool 2x2 -> 4x4x32",
+        "conv 64 filters 2x2, ReLU -> 3x3x64",
+        "dense 576 -> 512, sigmoid: embedding h",
+    ]
+    other = build_siamese(Architecture(input_size=35, filters=(8, 8, 8, 8), kernels=(3, 3, 2, 2), dense_units=32))
+    tower = plots.siamese_tower(other)
+    assert tower[1] == "shrunk to 35x35 (area averaging)" and tower[-1] == "dense 32 -> 32, sigmoid: embedding h"
+
+
+def test_siamese_diagram_draws_two_towers_and_the_join(cpu_siamese):
+    fig = plots.plot_siamese_diagram(cpu_siamese)
+    texts = [text.get_text() for text in fig.axes[0].texts]
+    tower = plots.siamese_tower(cpu_siamese)
+    assert all(texts.count(line) == 2 for line in tower)  # left and right twins, the same stages
+    assert "L1 join: |h1 - h2|, 512 numbers" in texts
+    assert "dense unit: 512 weights + a bias (513 parameters)" in texts
+    assert "sigmoid -> p(same character)" in texts
+    assert fig.axes[0].get_title() == "siamese_cpu: 318,497 parameters"
+    assert min(text.get_fontsize() for text in fig.axes[0].texts) >= 8.5  # legible at its displayed size
+
+
+def test_siamese_diagram_refuses_another_model():
+    from oneshot_lib.backend import keras
+
+    inputs = keras.Input((3,))
+    with pytest.raises(ValueError, match="no 'embedding' layer"):
+        plots.siamese_tower(keras.Model(inputs, keras.layers.Dense(1)(inputs), name="plain"))
+
+
+def test_pca_projection_finds_the_axes_of_largest_spread():
+    rng = np.random.default_rng(0)
+    raw = rng.normal(size=(200, 3))
+    orthogonal = np.linalg.qr(raw - raw.mean(0))[0]  # centred columns at right angles: the exact axes
+    coordinates = orthogonal * [5.0, 2.0, 0.1]
+    rotation = np.linalg.qr(rng.normal(size=(3, 3)))[0]
+    points, shares = plots.pca_projection(coordinates @ rotation.T + 7.0)
+    np.testing.assert_allclose(np.abs(points), np.abs(coordinates[:, :2]), atol=1e-9)
+    np.testing.assert_allclose(shares, np.array([25.0, 4.0]) / 29.01)
+    # Each axis's sign is fixed by its loadings, not by the data: negated data give negated points.
+    again, _ = plots.pca_projection(-(coordinates @ rotation.T))
+    np.testing.assert_allclose(again, -points, atol=1e-9)
+    with pytest.raises(ValueError, match="n >= 3"):
+        plots.pca_projection(np.zeros((2, 4)))
+
+
+def test_within_between_distances_on_a_hand_made_example():
+    embeddings = np.array([[0.0, 0.0], [0.0, 1.0], [3.0, 0.0], [3.0, 1.0]])
+    within, between = plots.within_between_distances(embeddings, np.array([0, 0, 1, 1]))
+    assert within == 1.0
+    assert between == pytest.approx((3 + np.sqrt(10)) / 2)  # 3, sqrt(10), sqrt(10), 3
+    with pytest.raises(ValueError, match="two different labels"):
+        plots.within_between_distances(embeddings, np.zeros(4, dtype=int))
+
+
+def test_plot_embedding_projections_colours_one_character_per_series():
+    points = (np.arange(12, dtype=float).reshape(6, 2), np.array([0.6, 0.3]))
+    labels = np.array([0, 0, 1, 1, 2, 2])
+    fig = plots.plot_embedding_projections({"before": points, "after": points}, labels, names=["a", "b", "c"])
+    before, after = fig.axes
+    assert len(before.collections) == 3 and "60%" in before.get_xlabel()
+    assert [text.get_text() for text in after.get_legend().get_texts()] == ["a", "b", "c"]
+    with pytest.raises(ValueError, match="6 labels"):
+        plots.plot_embedding_projections({"x": (points[0][:4], points[1])}, labels)
