@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from oneshot_lib.backend import keras
+from oneshot_lib.episodic import build_episodic
 from oneshot_lib.siamese import build_siamese
-from oneshot_lib.steps import pair_training_step
+from oneshot_lib.steps import episode_training_step, pair_training_step
 
 
 def batch(size: int = 8, seed: int = 0):
@@ -50,3 +51,22 @@ def test_gradient_norms_name_every_trainable_weight():
     measured = pair_training_step(model, inputs, targets, keras.optimizers.SGD(0.0))
     assert set(measured["gradient_norms"]) == {weight.path for weight in model.trainable_weights}
     assert all(np.isfinite(norm) for norm in measured["gradient_norms"].values())
+
+
+def test_written_out_episode_step_is_kerass_step_bit_for_bit():
+    rng = np.random.default_rng(1)
+    episode = {
+        "support": (rng.random((3, 16, 16, 1)) < 0.2).astype(np.float32),
+        "support_labels": np.array([2, 0, 1]),
+        "query": (rng.random((6, 16, 16, 1)) < 0.2).astype(np.float32),
+    }
+    labels = np.repeat(np.arange(3), 2)
+    keras_model = build_episodic("prototypical", image_size=16, filters=4, blocks=2, seed=3)
+    our_model = build_episodic("prototypical", image_size=16, filters=4, blocks=2, seed=3)
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    keras_model.compile(optimizer=keras.optimizers.Adam(1e-2), loss=loss, run_eagerly=True)
+    keras_loss = float(keras_model.train_on_batch(episode, labels))
+    measured = episode_training_step(our_model, episode, labels, keras.optimizers.Adam(1e-2))
+    assert measured["loss"] == pytest.approx(keras_loss, rel=1e-6) and measured["penalty"] == 0.0
+    ours, theirs = our_model.get_weights(), keras_model.get_weights()  # batch-norm statistics included
+    assert all(np.array_equal(a, b) for a, b in zip(ours, theirs, strict=True))
