@@ -1,13 +1,18 @@
-"""Self-supervised models: NT-Xent by hand, label-free streams, distortions, the models."""
+"""Self-supervised kinds: NT-Xent and the rotation loss by hand, label-free streams, the models, whole runs."""
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pytest
 from conftest import synthetic_split
 
-from oneshot_lib import augment, conv4, selfsupervised, transfer
+from oneshot_lib import augment, conv4, kinds, run_folder, selfsupervised, trainer, transfer
 from oneshot_lib.backend import keras
+from oneshot_lib.config import TrainingConfig
+from oneshot_lib.data import OmniglotSplit
+from oneshot_lib.train import parser
 
 ops = keras.ops
 
@@ -28,6 +33,35 @@ def nt_xent_reference(first: np.ndarray, second: np.ndarray, temperature: float)
         others = [k for k in range(n) if k != i]
         losses.append(np.log(np.exp(similarities[i, others]).sum()) - similarities[i, partner])
     return float(np.mean(losses))
+
+
+class DrawingsOnly:
+    """A stand-in for a training split that holds drawings and nothing else: no characters, no
+    alphabets, no length. Anything that reads a label from it fails with AttributeError."""
+
+    def __init__(self, images: np.ndarray):
+        self.images = images
+
+
+@pytest.fixture(scope="module")
+def splits():
+    """(train, validation): random drawings; the validation split has 4-character alphabets."""
+    return synthetic_split((5, 4, 3), drawings=4, seed=0), synthetic_split((4, 4), drawings=4, seed=1)
+
+
+def ssl_config(model: str, **changes) -> TrainingConfig:
+    settings = dict(
+        model=model,
+        batch_size=6,
+        image_size=16,
+        steps_per_epoch=1,
+        max_steps=2,
+        val_way=3,
+        val_tasks=4,
+        learning_rate=1e-3,
+        seed=0,
+    )
+    return TrainingConfig(**{**settings, **changes})
 
 
 # ------------------------------------------------------------------ the losses, by hand
@@ -74,8 +108,26 @@ def test_nt_xent_matches_the_written_out_formula_and_is_symmetric():
     np.testing.assert_allclose(float(selfsupervised.nt_xent_loss(first[order], second[order], 0.3)), loss, rtol=1e-6)
 
 
+def test_the_contrastive_kind_trains_on_nt_xent_exactly():
+    """The kind's compiled loss on the model's logits and partner indices is ``nt_xent_loss``."""
+    rng = np.random.default_rng(1)
+    first, second = rng.normal(size=(2, 4, 3)).astype("float32")
+    logits = selfsupervised.nt_xent_logits(np.concatenate([first, second]), 0.1)
+    assert np.all(np.diagonal(numpy(logits)) < -1e8)  # a view is never its own partner
+    kind_loss = kinds.MODEL_KINDS["contrastive"].loss()(selfsupervised.positive_indices(4), logits)
+    np.testing.assert_allclose(float(kind_loss), float(selfsupervised.nt_xent_loss(first, second, 0.1)), rtol=1e-6)
+    np.testing.assert_array_equal(selfsupervised.positive_indices(3), [3, 4, 5, 0, 1, 2])
 
 
+def test_rotation_loss_by_hand():
+    """The rotation kind's loss is the 4-way cross-entropy of the turn logits."""
+    loss = kinds.MODEL_KINDS["rotation"].loss()
+    confident = np.log(3.0)  # logits (ln 3, 0, 0, 0): the first turn has probability 3 / 6
+    logits = np.array([[confident, 0, 0, 0], [confident, 0, 0, 0], [0, 0, 0, 0]], dtype="float32")
+    np.testing.assert_allclose(float(loss(np.array([0]), logits[:1])), np.log(2.0), rtol=1e-6)
+    np.testing.assert_allclose(float(loss(np.array([2]), logits[1:2])), np.log(6.0), rtol=1e-6)
+    np.testing.assert_allclose(float(loss(np.array([3]), logits[2:])), np.log(4.0), rtol=1e-6)  # chance
+    np.testing.assert_allclose(float(loss(np.array([0, 2, 3]), logits)), np.log(48.0) / 3, rtol=1e-6)
 
 
 # ------------------------------------------------------------------ streams without labels
@@ -138,6 +190,27 @@ def test_the_streams_refuse_anything_with_a_character_axis():
         selfsupervised.contrastive_dataset(pool, 1, image_size=16)
 
 
+@pytest.mark.parametrize("model", ["rotation", "contrastive"])
+def test_the_kinds_streams_never_read_a_label(model, splits):
+    """Scrambled labels give the same batches, and a split with no labels at all feeds the kind."""
+    train_data, _ = splits
+    kind, config = kinds.MODEL_KINDS[model], ssl_config(model)
+    relabelled = OmniglotSplit(
+        train_data.images,
+        np.full(len(train_data), "nowhere"),
+        np.random.default_rng(0).permutation(train_data.characters),
+        "relabelled",
+    )
+    sources = (train_data, relabelled, DrawingsOnly(train_data.images))
+    batches = [kind.dataset(data, config, 1).take(2) for data in sources]
+    for (a_inputs, a_targets), (b_inputs, b_targets), (c_inputs, c_targets) in zip(*batches, strict=True):
+        np.testing.assert_array_equal(a_inputs, b_inputs)
+        np.testing.assert_array_equal(a_inputs, c_inputs)
+        np.testing.assert_array_equal(a_targets, b_targets)
+        np.testing.assert_array_equal(a_targets, c_targets)
+    kind.check_data(DrawingsOnly(train_data.images), config)
+    with pytest.raises(AttributeError):
+        DrawingsOnly(train_data.images).characters  # noqa: B018 (the stand-in really has no labels)
 
 
 # ------------------------------------------------------------------ distortions
@@ -212,13 +285,97 @@ def test_model_arguments_are_checked():
 # ------------------------------------------------------------------ configs, the command line, whole runs
 
 
+def test_the_command_line_offers_the_self_supervised_kinds():
+    args = parser().parse_args(
+        "--output o --steps 3 --model contrastive --temperature 0.2 --distortion-strength 1.5 "
+        "--erase-probability 0.5 --batch-size 64".split()
+    )
+    config = TrainingConfig(**{k: v for k, v in vars(args).items() if k not in ("output", "quiet")})
+    assert (config.model, config.temperature, config.distortion_strength, config.erase_probability) == (
+        "contrastive", 0.2, 1.5, 0.5,
+    )
+    assert kinds.kind_of(config) is kinds.MODEL_KINDS["contrastive"]
+    assert parser().parse_args(["--output", "o", "--model", "rotation"]).model == "rotation"
 
 
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        (dict(model="contrastive", augment=False), "needs augment=True"),
+        (dict(model="contrastive", batch_size=1), "at least 2 drawings"),
+        (dict(model="contrastive", distortion_strength=4.0), "distortion strength must lie in"),
+        (dict(model="rotation", distortion_strength=4.0), "distortion strength must lie in"),
+        (dict(model="rotation", image_size=8), "image_size 8 is too small"),
+    ],
+)
+def test_impossible_self_supervised_configs_are_rejected(changes, message):
+    with pytest.raises(ValueError, match=message):
+        kinds.kind_of(TrainingConfig(**changes))
 
 
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        (dict(erase_probability=1.5), "erase_probability must be at most 1"),
+        (dict(erase_probability=-0.1), "erase_probability must be at least 0"),
+        (dict(temperature=0.0), "temperature must be positive"),
+        (dict(distortion_strength=0.0), "distortion_strength must be positive"),
+    ],
+)
+def test_self_supervised_fields_have_bounds(changes, message):
+    with pytest.raises(ValueError, match=message):
+        TrainingConfig(model="contrastive", **changes)
 
 
+def test_rotation_without_distortions_is_fine():
+    assert kinds.kind_of(TrainingConfig(model="rotation", augment=False)) is kinds.MODEL_KINDS["rotation"]
 
 
+RUN_FIELDS = {
+    "model", "optimizer", "learning_rate", "augment", "steps_per_epoch", "minutes", "max_steps", "patience",
+    "val_way", "val_tasks", "val_within_alphabet", "seed", "halve_lr_every",
+}
 
 
+@pytest.mark.parametrize("model", ["rotation", "contrastive"])
+def test_each_self_supervised_kind_trains_without_labels_writes_its_files_and_resumes(model, splits, tmp_path):
+    train_data, validation_data = splits
+    unlabelled = DrawingsOnly(train_data.images)  # the run cannot read a training label
+    folder = tmp_path / model
+    history = trainer.train(
+        ssl_config(model), folder, train_data=unlabelled, validation_data=validation_data, verbose=0
+    )
+    assert {"config.json", "history.json", "best.weights.h5", "last.keras", "log.txt"} <= {
+        p.name for p in folder.iterdir()
+    }
+    assert [record["step"] for record in history["epochs"]] == [1, 2]
+    record = history["epochs"][-1]
+    assert 0.0 <= record["val_oneshot_accuracy"] <= 1.0 and np.isfinite(record["loss"])
+    assert record["drawings_seen"] == 2 * 6
+    saved = json.loads((folder / "config.json").read_text())
+    assert set(saved["config"]) == set(kinds.MODEL_KINDS[model].options) | RUN_FIELDS
+    assert "rotate_classes" not in saved["config"] and saved["model"]["config"]["image_size"] == 16
+    expected_log = {"rotation": "turn acc", "contrastive": "partner acc"}[model]
+    assert expected_log in (folder / "log.txt").read_text()
+
+    for which in ("best", "last"):
+        scorer = run_folder.load_run_scorer(folder, which)
+        assert type(scorer) is transfer.CosineNearestNeighbour
+        scores = scorer.scores(train_data.images[0, :2], train_data.images[1, :3])
+        assert scores.shape == (2, 3) and np.all(np.isfinite(scores))
+
+    resumed = trainer.train(
+        ssl_config(model, max_steps=3), folder, train_data=unlabelled, validation_data=validation_data, verbose=0
+    )
+    assert [record["step"] for record in resumed["epochs"]] == [1, 2, 3]
+    assert resumed["epochs"][:2] == history["epochs"]
+    best, _ = run_folder.load_run_model(folder, "best")
+    assert type(best) is selfsupervised.METHODS[model]
+    with pytest.raises(ValueError, match="another config.*distortion_strength"):
+        trainer.train(
+            ssl_config(model, distortion_strength=2.0),
+            folder,
+            train_data=unlabelled,
+            validation_data=validation_data,
+            verbose=0,
+        )
