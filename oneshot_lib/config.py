@@ -110,16 +110,16 @@ class TrainingConfig:
     backbone: str = _field("conv4", "embedding network: conv4 or koch-cpu (the siamese twin)", kind_option=True)
     distortion_strength: float = _field(
         1.0,
-        "self-supervised: Koch's distortion ranges multiplied by this (rotation, shear, scale, shift; below 3.33)",
+        "Koch's distortion ranges, each multiplied by this (below 3.33, where shears reach 1)",
         kind_option=True,
         positive=True,
     )
     temperature: float = _field(
-        TEMPERATURE, "contrastive: NT-Xent temperature (SimCLR's for small batches)", kind_option=True, positive=True
+        TEMPERATURE, "NT-Xent temperature (SimCLR's for small batches)", kind_option=True, positive=True
     )
     erase_probability: float = _field(
         0.0,
-        "contrastive: chance that each view also has a random rectangle erased",
+        "chance that each view also has a random rectangle erased (random erasing)",
         kind_option=True,
         minimum=0,
         maximum=1,
