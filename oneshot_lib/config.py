@@ -115,7 +115,7 @@ class TrainingConfig:
         positive=True,
     )
     temperature: float = _field(
-        TEMPERATURE, "NT-Xent temperature (SimCLR's for small batches)", kind_option=True, positive=True
+        TEMPERATURE, "NT-Xent temperature (SimCLR's default)", kind_option=True, positive=True
     )
     erase_probability: float = _field(
         0.0,
