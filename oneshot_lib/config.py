@@ -22,6 +22,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import MISSING, Field, asdict, dataclass, field, fields
 
+from .selfsupervised import TEMPERATURE
 from .siamese import L2_CONV, L2_DENSE
 
 #: The blog's Adam learning rate. Far too slow for a CPU budget: the CPU-sized network reached
@@ -38,18 +39,26 @@ MAX_SEED = 2**32 - 1
 
 
 def _field(
-    default, help: str, *, kind_option: bool = False, optimizer: str | None = None, minimum=None, positive=False
+    default,
+    help: str,
+    *,
+    kind_option: bool = False,
+    optimizer: str | None = None,
+    minimum=None,
+    maximum=None,
+    positive=False,
 ) -> Field:
     """A config field with its command-line help and what it applies to (see the module docstring).
 
-    ``minimum``: the smallest value allowed for a number; ``positive``: the number must be above 0
-    (both checked by ``TrainingConfig.check``).
+    ``minimum``, ``maximum``: the smallest and largest values allowed for a number; ``positive``:
+    the number must be above 0 (all checked by ``TrainingConfig.check``).
     """
     metadata = {
         "help": help,
         "kind_option": kind_option,
         "optimizer": optimizer,
         "minimum": minimum,
+        "maximum": maximum,
         "positive": positive,
     }
     if isinstance(default, dict):
@@ -82,7 +91,9 @@ class TrainingConfig:
     size: str = _field(
         "cpu", "siamese twin: cpu (Koch's at 52x52), koch (Koch's at 105x105) or conv4", kind_option=True
     )
-    batch_size: int = _field(128, "pairs (siamese) or images (transfer) per step", kind_option=True, minimum=1)
+    batch_size: int = _field(
+        128, "pairs (siamese), images (transfer) or drawings (self-supervised) per step", kind_option=True, minimum=1
+    )
     hard_negatives: bool = _field(False, "draw the different pairs from one alphabet (harder)", kind_option=True)
     l2_conv: float = _field(L2_CONV, "L2 factor on the convolution kernels", kind_option=True, minimum=0)
     l2_dense: float = _field(L2_DENSE, "L2 factor on the dense kernel", kind_option=True, minimum=0)
@@ -97,6 +108,22 @@ class TrainingConfig:
     )
     image_size: int = _field(28, "side of the images the backbone reads (52 for koch-cpu)", kind_option=True, minimum=1)
     backbone: str = _field("conv4", "embedding network: conv4 or koch-cpu (the siamese twin)", kind_option=True)
+    distortion_strength: float = _field(
+        1.0,
+        "Koch's distortion ranges, each multiplied by this (below 3.33, where shears reach 1)",
+        kind_option=True,
+        positive=True,
+    )
+    temperature: float = _field(
+        TEMPERATURE, "NT-Xent temperature (SimCLR's default)", kind_option=True, positive=True
+    )
+    erase_probability: float = _field(
+        0.0,
+        "chance that each view also has a random rectangle erased (random erasing)",
+        kind_option=True,
+        minimum=0,
+        maximum=1,
+    )
     # --- optimiser options
     momentum_start: float = _field(0.5, "Koch's SGD: momentum at the first step", optimizer="sgd", minimum=0)
     momentum_end: float = _field(0.9, "Koch's SGD: momentum after momentum_epochs", optimizer="sgd", minimum=0)
@@ -174,7 +201,7 @@ def _default(spec: Field):
 
 
 def _check_number(spec: Field, value) -> None:
-    """Raise ValueError if a numeric field holds NaN, an infinity or a value under its minimum."""
+    """Raise ValueError if a numeric field holds NaN, an infinity or a value outside its bounds."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return
     if not math.isfinite(value):
@@ -182,5 +209,8 @@ def _check_number(spec: Field, value) -> None:
     minimum = spec.metadata["minimum"]
     if minimum is not None and value < minimum:
         raise ValueError(f"{spec.name} must be at least {minimum}, got {value}")
+    maximum = spec.metadata["maximum"]
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{spec.name} must be at most {maximum}, got {value}")
     if spec.metadata["positive"] and value <= 0:
         raise ValueError(f"{spec.name} must be positive, got {value}")

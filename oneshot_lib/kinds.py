@@ -10,7 +10,9 @@ flow one way: models -> kinds -> runs -> the command line.
 - ``"siamese"``: Koch's siamese network or its CPU sibling (``oneshot_lib.siamese``), on pairs
   (``oneshot_lib.pairs``), binary cross-entropy;
 - ``"prototypical"``, ``"matching"``: the episodic networks (``oneshot_lib.episodic``);
-- ``"transfer"``: the softmax classifier over the training characters (``oneshot_lib.transfer``).
+- ``"transfer"``: the softmax classifier over the training characters (``oneshot_lib.transfer``);
+- ``"rotation"``, ``"contrastive"``: the self-supervised networks (``oneshot_lib.selfsupervised``),
+  trained on the training drawings without their character labels.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import episodic, siamese, transfer
+from . import episodic, selfsupervised, siamese, transfer
 from .augment import scaled_distortions
 from .backbones import check_backbone
 from .backend import keras, tf
@@ -167,13 +169,22 @@ def _conv4_kind(
     check_data: Callable[[OmniglotSplit, TrainingConfig], None],
     seen: Callable[[TrainingConfig], tuple[str, int]],
     accuracy_name: str,
+    check: Callable[[TrainingConfig], None] | None = None,
 ) -> ModelKind:
-    """A kind whose model reads integer labels with logits and has a ``scorer()`` method."""
+    """A kind whose model reads integer labels with logits and has a ``scorer()`` method.
+
+    ``check``, if given, runs after the backbone's check (``check_backbone``).
+    """
 
     def rebuild(record: dict, config: TrainingConfig) -> keras.Model:
         if "model" in record:
             return keras.saving.deserialize_keras_object(record["model"])
         return build(config, None)
+
+    def check_config(config: TrainingConfig) -> None:
+        _check_backbone(config)
+        if check is not None:
+            check(config)
 
     return ModelKind(
         build=build,
@@ -181,11 +192,11 @@ def _conv4_kind(
         scorer=lambda model: model.scorer(),
         loss=episodic.episode_loss,
         metrics=episodic.episode_metrics,
-        options=(*options, "rotate_classes", "image_size", "backbone"),
+        options=(*options, "image_size", "backbone"),
         record=_record_model,
         rebuild=rebuild,
         load_weights=_load_conv4_weights,
-        check=_check_backbone,
+        check=check_config,
         check_data=check_data,
         seen=seen,
         accuracy_name=accuracy_name,
@@ -241,7 +252,7 @@ def _classification_dataset(data: OmniglotSplit, config: TrainingConfig, start_s
     )
 
 
-EPISODE_OPTIONS = ("n_way", "k_shot", "n_query", "episode_within_alphabet")
+EPISODE_OPTIONS = ("n_way", "k_shot", "n_query", "episode_within_alphabet", "rotate_classes")
 
 
 def _check_episodes(data: OmniglotSplit, config: TrainingConfig) -> None:
@@ -257,6 +268,85 @@ def _episodes(config: TrainingConfig) -> tuple[str, int]:
     return "episodes_seen", 1
 
 
+# ------------------------------------------------------------------ self-supervised kinds (no labels)
+
+
+def _build_rotation(config: TrainingConfig, data: OmniglotSplit | None = None) -> selfsupervised.RotationNetwork:
+    return selfsupervised.build_selfsupervised(
+        "rotation", image_size=config.image_size, backbone=config.backbone, seed=config.seed
+    )
+
+
+def _build_contrastive(config: TrainingConfig, data: OmniglotSplit | None = None) -> selfsupervised.ContrastiveNetwork:
+    return selfsupervised.build_selfsupervised(
+        "contrastive",
+        image_size=config.image_size,
+        backbone=config.backbone,
+        seed=config.seed,
+        temperature=config.temperature,
+    )
+
+
+def _strong_distortions(config: TrainingConfig):
+    """Koch's distortions at the image size, their ranges ``config.distortion_strength`` times as wide."""
+    return selfsupervised.strengthened(scaled_distortions(config.image_size), config.distortion_strength)
+
+
+def _rotation_dataset(data: OmniglotSplit, config: TrainingConfig, start_step: int) -> tf.data.Dataset:
+    # Only the drawings reach the stream: drawing_pool drops the character axis.
+    return selfsupervised.rotation_dataset(
+        selfsupervised.drawing_pool(data),
+        config.batch_size,
+        distortions=_strong_distortions(config) if config.augment else None,
+        image_size=config.image_size,
+        seed=config.seed,
+        start_step=start_step,
+    )
+
+
+def _contrastive_dataset(data: OmniglotSplit, config: TrainingConfig, start_step: int) -> tf.data.Dataset:
+    return selfsupervised.contrastive_dataset(
+        selfsupervised.drawing_pool(data),
+        config.batch_size,
+        distortions=_strong_distortions(config),
+        erase_probability=config.erase_probability,
+        image_size=config.image_size,
+        seed=config.seed,
+        start_step=start_step,
+    )
+
+
+def _check_rotation(config: TrainingConfig) -> None:
+    _strong_distortions(config)
+
+
+def _check_contrastive(config: TrainingConfig) -> None:
+    _strong_distortions(config)
+    if not config.augment:
+        raise ValueError(
+            "contrastive learning needs augment=True: the two views of a drawing differ only by their "
+            "random distortions (drop --no-augment)"
+        )
+    if config.batch_size < 2:
+        raise ValueError(
+            f"contrastive batches need at least 2 drawings (a view needs negatives), got batch_size={config.batch_size}"
+        )
+
+
+def _check_pool(minimum_batch: int) -> Callable[[OmniglotSplit, TrainingConfig], None]:
+    def check(data: OmniglotSplit, config: TrainingConfig) -> None:
+        selfsupervised.check_pool(selfsupervised.drawing_pool(data), config.batch_size, minimum_batch)
+
+    return check
+
+
+def _drawings(config: TrainingConfig) -> tuple[str, int]:
+    return "drawings_seen", config.batch_size
+
+
+SELF_SUPERVISED_OPTIONS = ("batch_size", "distortion_strength")
+
+
 #: Every kind a run can train, by the name ``TrainingConfig.model`` and ``--model`` use.
 MODEL_KINDS: dict[str, ModelKind] = {
     "siamese": SIAMESE,
@@ -269,9 +359,27 @@ MODEL_KINDS: dict[str, ModelKind] = {
     "transfer": _conv4_kind(
         _build_classifier,
         _classification_dataset,
-        ("batch_size",),
+        ("batch_size", "rotate_classes"),
         _check_classes,
         lambda config: ("images_seen", config.batch_size),
         "class acc",
+    ),
+    "rotation": _conv4_kind(
+        _build_rotation,
+        _rotation_dataset,
+        SELF_SUPERVISED_OPTIONS,
+        _check_pool(1),
+        _drawings,
+        "turn acc",
+        check=_check_rotation,
+    ),
+    "contrastive": _conv4_kind(
+        _build_contrastive,
+        _contrastive_dataset,
+        (*SELF_SUPERVISED_OPTIONS, "temperature", "erase_probability"),
+        _check_pool(2),
+        _drawings,
+        "partner acc",
+        check=_check_contrastive,
     ),
 }

@@ -6,8 +6,10 @@ into ``--output`` (see ``oneshot_lib.run_folder``). Run the same command again t
 interrupted run, or with a larger ``--minutes``/``--steps`` to train further.
 
 ``--model`` picks what to train: the siamese network (pairs), a prototypical or matching
-network (episodes: ``--n-way``, ``--k-shot``, ``--n-query``) or the transfer baseline (a
-classifier over the training characters, then cosine nearest neighbour). All are validated,
+network (episodes: ``--n-way``, ``--k-shot``, ``--n-query``), the transfer baseline (a
+classifier over the training characters, then cosine nearest neighbour) or a self-supervised
+network that never sees a training label (``rotation`` prediction, or ``contrastive`` learning
+with ``--temperature``, ``--distortion-strength``, ``--erase-probability``). All are validated,
 checkpointed and resumed the same way. Every option is a field of ``config.TrainingConfig``,
 with its help text; an option that does not apply to the chosen kind is not recorded.
 
@@ -15,6 +17,7 @@ Examples (5 minutes each)::
 
     python -m oneshot_lib.train --size cpu --minutes 5 --output runs/siamese-cpu
     python -m oneshot_lib.train --model prototypical --rotate-classes --minutes 5 --output runs/proto
+    python -m oneshot_lib.train --model contrastive --minutes 5 --output runs/contrastive
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ RUN_FIELDS = {
     "model", "optimizer", "learning_rate", "augment", "steps_per_epoch", "minutes", "max_steps", "patience",
     "val_way", "val_tasks", "val_within_alphabet", "seed",
 }
+ALL_KINDS = ["contrastive", "matching", "prototypical", "rotation", "siamese", "transfer"]
 NEW_FIELDS = ("n_way", "k_shot", "n_query", "episode_within_alphabet", "rotate_classes", "image_size")
 
 
@@ -86,7 +87,7 @@ def test_gathered_dataset_keeps_the_index_order():
 
 def test_the_command_line_offers_every_kind_and_the_episode_flags():
     choices = next(a.choices for a in parser()._actions if a.dest == "model")
-    assert sorted(choices) == ["matching", "prototypical", "siamese", "transfer"]
+    assert sorted(choices) == ALL_KINDS
     args = parser().parse_args(
         "--output o --steps 3 --model matching --n-way 5 --k-shot 2 --n-query 3 --rotate-classes "
         "--episode-within-alphabet --image-size 32".split()
@@ -261,14 +262,14 @@ def test_with_k_shots_the_class_mean_of_image_scores_is_not_the_prototype_rule()
     assert exact.argmax() == 0 and averaged.argmax() == 1  # the per-image mean would pick B
 
 
-MODEL_MODULES = ("siamese", "episodic", "transfer", "conv4", "pairs")
+MODEL_MODULES = ("siamese", "episodic", "transfer", "conv4", "pairs", "selfsupervised")
 
 
 @pytest.mark.parametrize("first", MODEL_MODULES)
 def test_every_kind_is_known_whichever_module_is_imported_first(first):
     code = f"import oneshot_lib.{first}; from oneshot_lib.kinds import MODEL_KINDS; print(sorted(MODEL_KINDS))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.split("\n")[-2] == "['matching', 'prototypical', 'siamese', 'transfer']"
+    assert result.stdout.split("\n")[-2] == str(ALL_KINDS)
 
 
 # ------------------------------------------------------------------ the controlled comparison's options
