@@ -32,14 +32,14 @@ def check(
     below: float | None = None,
     equals=None,
     fmt: str = ".1%",
-):
+) -> None:
     """Print ``label: value`` and the bound it must meet, on one line; raise AssertionError if it does not.
 
     ``value`` is a number, or anything with ``mean`` (an ``evaluate.Accuracy``, whose ``str`` is
     shown and whose mean is checked). ``between=(low, high)`` means low < value < high; ``above``
     and ``below`` are strict bounds; ``equals`` compares exactly (after formatting with ``fmt``
     when it is a string, so ``equals="61.2%"`` checks the printed figure). Bounds are formatted
-    with ``fmt``. Returns the checked number, so a chapter can write ``acc = check(...)``.
+    with ``fmt``. Returns None, so a check at the end of a cell adds nothing to its output.
 
     Raises ValueError if no bound is given: a check that checks nothing is a print.
     """
@@ -66,7 +66,6 @@ def check(
     if not all(ok for ok, _ in conditions):
         raise AssertionError(f"{label}: {shown}, expected {bound}")
     print(f"{label}: {shown} (checked: {bound})")
-    return number
 
 
 def seed_everything(seed: int = 0) -> None:
