@@ -46,3 +46,36 @@ def check_backbone(name: str, image_size: int, blocks: int = conv4.BLOCKS) -> No
         )
     if name == "koch-cpu":
         dataclasses.replace(siamese.ARCHITECTURES["cpu"], input_size=image_size).feature_map_sides()
+
+
+class BackboneModel(keras.Model):
+    """A model built on a backbone, ``embedding``: the episodic, transfer and self-supervised models.
+
+    Holds what they share: the backbone's arguments (recorded by ``get_config``, so a saved model
+    is rebuilt with its architecture) and the backbone itself, built at once. Subclasses add
+    their heads and ``call``.
+    """
+
+    def __init__(
+        self,
+        image_size: int = conv4.IMAGE_SIZE,
+        filters: int = conv4.FILTERS,
+        blocks: int = conv4.BLOCKS,
+        backbone: str = "conv4",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.image_size = image_size
+        self.filters = filters
+        self.blocks = blocks
+        self.backbone = backbone
+        self.embedding = build_backbone(backbone, image_size, filters, blocks)
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "image_size": self.image_size,
+            "filters": self.filters,
+            "blocks": self.blocks,
+            "backbone": self.backbone,
+        }

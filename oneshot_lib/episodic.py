@@ -33,7 +33,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from . import augment
-from .backbones import build_backbone
+from .backbones import BackboneModel
 from .backend import keras, tf
 from .conv4 import (
     BLOCKS,
@@ -104,7 +104,7 @@ def matching_log_probabilities(
 # ------------------------------------------------------------------ the models
 
 
-class EpisodicNetwork(keras.Model):
+class EpisodicNetwork(BackboneModel):
     """An embedding network trained on episodes; subclasses say how queries score classes.
 
     ``call(episode)`` takes a dict with ``"support"`` (S, H, H, 1) float32, ``"support_labels"``
@@ -113,20 +113,8 @@ class EpisodicNetwork(keras.Model):
     batch, so batch normalisation sees the whole episode.
     """
 
-    def __init__(
-        self,
-        image_size: int = IMAGE_SIZE,
-        filters: int = FILTERS,
-        blocks: int = BLOCKS,
-        backbone: str = "conv4",
-        **kwargs,
-    ):
-        super().__init__(**kwargs)
-        self.image_size = image_size
-        self.filters = filters
-        self.blocks = blocks
-        self.backbone = backbone
-        self.embedding = build_backbone(backbone, image_size, filters, blocks)
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
         self.built = True  # every weight exists now; loading a checkpoint needs no sample input
 
     def call(self, episode: dict[str, tf.Tensor], training: bool | None = None) -> tf.Tensor:
@@ -140,15 +128,6 @@ class EpisodicNetwork(keras.Model):
     def episode_logits(self, query, support, support_labels, n_way) -> tf.Tensor:
         """(Q, N) logits from query (Q, D) and support (S, D) embeddings."""
         raise NotImplementedError
-
-    def get_config(self) -> dict:
-        return {
-            **super().get_config(),
-            "image_size": self.image_size,
-            "filters": self.filters,
-            "blocks": self.blocks,
-            "backbone": self.backbone,
-        }
 
     def scorer(self) -> EmbeddingNetworkScorer:
         """A scorer (see ``oneshot_lib.evaluate``) that uses this network's embedding as it is now."""

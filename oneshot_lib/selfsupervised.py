@@ -46,7 +46,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from . import augment
-from .backbones import build_backbone
+from .backbones import BackboneModel
 from .backend import keras, tf
 from .conv4 import BLOCKS, FILTERS, IMAGE_SIZE, cosine_similarities, prepare_images
 from .streams import gathered_dataset, seeded_index_stream, step_seed
@@ -343,7 +343,7 @@ def _mlp(input_units: int, hidden_units: int, output_units: int, name: str) -> k
     )
 
 
-class SelfSupervisedNetwork(keras.Model):
+class SelfSupervisedNetwork(BackboneModel):
     """An embedding network trained on a pretext task by a head that scoring leaves out.
 
     ``embedding`` maps (B, image_size, image_size, 1) float32 images to (B, D) float32
@@ -360,15 +360,10 @@ class SelfSupervisedNetwork(keras.Model):
         head_units: int = HEAD_UNITS,
         **kwargs,
     ):
-        super().__init__(**kwargs)
         if head_units < 1:
             raise ValueError(f"head_units must be at least 1, got {head_units}")
-        self.image_size = image_size
-        self.filters = filters
-        self.blocks = blocks
-        self.backbone = backbone
+        super().__init__(image_size, filters, blocks, backbone, **kwargs)
         self.head_units = head_units
-        self.embedding = build_backbone(backbone, image_size, filters, blocks)
         self.built = True  # the heads are built with their inputs: loading needs no sample input
 
     @property
@@ -377,14 +372,7 @@ class SelfSupervisedNetwork(keras.Model):
         return int(self.embedding.output_shape[-1])
 
     def get_config(self) -> dict:
-        return {
-            **super().get_config(),
-            "image_size": self.image_size,
-            "filters": self.filters,
-            "blocks": self.blocks,
-            "backbone": self.backbone,
-            "head_units": self.head_units,
-        }
+        return {**super().get_config(), "head_units": self.head_units}
 
     def scorer(self) -> CosineNearestNeighbour:
         """A scorer comparing new images by the cosine of this network's embeddings (no head)."""

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from . import augment
-from .backbones import build_backbone
+from .backbones import BackboneModel
 from .backend import keras, tf
 from .conv4 import (
     BLOCKS,
@@ -41,7 +41,7 @@ def n_classes(data: OmniglotSplit, rotate_classes: bool = False) -> int:
 
 
 @keras.saving.register_keras_serializable(package="oneshot")
-class TransferClassifier(keras.Model):
+class TransferClassifier(BackboneModel):
     """The embedding network with a dense softmax layer over the training characters.
 
     ``call(images)`` maps (B, H, H, 1) float32 images to (B, n_classes) float32 logits;
@@ -57,15 +57,10 @@ class TransferClassifier(keras.Model):
         backbone: str = "conv4",
         **kwargs,
     ):
-        super().__init__(**kwargs)
         if n_classes < 2:
             raise ValueError(f"a classifier needs at least 2 classes, got n_classes={n_classes}")
+        super().__init__(image_size, filters, blocks, backbone, **kwargs)
         self.n_classes = n_classes
-        self.image_size = image_size
-        self.filters = filters
-        self.blocks = blocks
-        self.backbone = backbone
-        self.embedding = build_backbone(backbone, image_size, filters, blocks)
         self.classes = keras.layers.Dense(n_classes, name="classes")
         self.classes.build(self.embedding.output_shape)
         self.built = True  # every weight exists now; loading a checkpoint needs no sample input
@@ -74,14 +69,7 @@ class TransferClassifier(keras.Model):
         return self.classes(self.embedding(images, training=training))
 
     def get_config(self) -> dict:
-        return {
-            **super().get_config(),
-            "n_classes": self.n_classes,
-            "image_size": self.image_size,
-            "filters": self.filters,
-            "blocks": self.blocks,
-            "backbone": self.backbone,
-        }
+        return {**super().get_config(), "n_classes": self.n_classes}
 
     def scorer(self) -> CosineNearestNeighbour:
         """A scorer comparing new images by the cosine of this classifier's penultimate features."""
