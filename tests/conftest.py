@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from oneshot_lib import data
+from oneshot_lib.config import TrainingConfig
 from oneshot_lib.data import ArchiveSpec, OmniglotSplit
 
 TINY_ALPHABETS = {"Alpha": 3, "Beta": 2}  # alphabet -> number of characters
@@ -87,3 +88,31 @@ def synthetic_split(
 @pytest.fixture
 def split() -> OmniglotSplit:
     return synthetic_split()
+
+
+#: A training run small enough for a unit test on ``splits``: two one-step epochs, every kind's
+#: options tiny, 3-way validation on 4 tasks.
+TINY_RUN = dict(
+    batch_size=8,
+    n_way=3,
+    k_shot=1,
+    n_query=2,
+    image_size=16,
+    steps_per_epoch=1,
+    max_steps=2,
+    val_way=3,
+    val_tasks=4,
+    learning_rate=1e-3,
+    seed=0,
+)
+
+
+def tiny_run_config(model: str = "siamese", **changes) -> TrainingConfig:
+    """A ``TrainingConfig`` of ``TINY_RUN`` for ``model``, with ``changes`` on top."""
+    return TrainingConfig(**{**TINY_RUN, "model": model, **changes})
+
+
+@pytest.fixture(scope="module")
+def splits() -> tuple[OmniglotSplit, OmniglotSplit]:
+    """(train, validation): random drawings; the validation split has 4-character alphabets."""
+    return synthetic_split((5, 4, 3), drawings=4, seed=0), synthetic_split((4, 4), drawings=4, seed=1)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from conftest import synthetic_split
 from test_training import TINY, tiny_config
 
 from oneshot_lib import pretrained, run_folder, siamese, train, trainer
@@ -16,11 +15,6 @@ from oneshot_lib.run_folder import RunFolderError
 @pytest.fixture(autouse=True)
 def tiny_size(monkeypatch) -> None:
     monkeypatch.setitem(siamese.ARCHITECTURES, "tiny", TINY)
-
-
-@pytest.fixture(scope="module")
-def splits():
-    return synthetic_split((5, 4, 3), drawings=4, seed=0), synthetic_split((4, 4), drawings=4, seed=1)
 
 
 def fingerprint(folder) -> dict[str, str]:

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import synthetic_split
+from conftest import synthetic_split, tiny_run_config
 
 from oneshot_lib import augment, conv4, kinds, run_folder, selfsupervised, trainer, transfer
 from oneshot_lib.backend import keras
@@ -43,25 +43,9 @@ class DrawingsOnly:
         self.images = images
 
 
-@pytest.fixture(scope="module")
-def splits():
-    """(train, validation): random drawings; the validation split has 4-character alphabets."""
-    return synthetic_split((5, 4, 3), drawings=4, seed=0), synthetic_split((4, 4), drawings=4, seed=1)
-
-
 def ssl_config(model: str, **changes) -> TrainingConfig:
-    settings = dict(
-        model=model,
-        batch_size=6,
-        image_size=16,
-        steps_per_epoch=1,
-        max_steps=2,
-        val_way=3,
-        val_tasks=4,
-        learning_rate=1e-3,
-        seed=0,
-    )
-    return TrainingConfig(**{**settings, **changes})
+    """The tiny run, with batches of 6 drawings (12 views for the contrastive kind)."""
+    return tiny_run_config(model, **{"batch_size": 6, **changes})
 
 
 # ------------------------------------------------------------------ the losses, by hand

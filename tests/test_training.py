@@ -8,7 +8,7 @@ import h5py
 import keras
 import numpy as np
 import pytest
-from conftest import synthetic_split
+from conftest import synthetic_split, tiny_run_config
 
 from oneshot_lib import callbacks, evaluate, kinds, optimizers, run_folder, siamese, trainer
 from oneshot_lib.config import TrainingConfig
@@ -26,24 +26,9 @@ def tiny_size(monkeypatch) -> str:
     return "tiny"
 
 
-@pytest.fixture(scope="module")
-def splits():
-    """(train, validation): random drawings; the validation split has 4-character alphabets."""
-    return synthetic_split((5, 4, 3), drawings=4, seed=0), synthetic_split((4, 4), drawings=4, seed=1)
-
-
 def tiny_config(**changes) -> TrainingConfig:
-    settings = dict(
-        size="tiny",
-        batch_size=8,
-        steps_per_epoch=2,
-        max_steps=4,
-        val_way=3,
-        val_tasks=6,
-        learning_rate=1e-3,
-        seed=0,
-    )
-    return TrainingConfig(**{**settings, **changes})
+    """The tiny run, for the tiny siamese architecture: two epochs of two steps, 6 validation tasks."""
+    return tiny_run_config(**{"size": "tiny", "steps_per_epoch": 2, "max_steps": 4, "val_tasks": 6, **changes})
 
 
 # ------------------------------------------------------------------ the pair stream

@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import synthetic_split
+from conftest import synthetic_split, tiny_run_config
 
 from oneshot_lib import callbacks, episodic, evaluate, kinds, pairs, run_folder, streams, trainer, transfer
 from oneshot_lib.config import TrainingConfig
@@ -23,28 +23,6 @@ ALL_KINDS = ["contrastive", "matching", "prototypical", "rotation", "siamese", "
 NEW_FIELDS = ("n_way", "k_shot", "n_query", "episode_within_alphabet", "rotate_classes", "image_size")
 
 
-@pytest.fixture(scope="module")
-def splits():
-    """(train, validation): random drawings; the validation split has 4-character alphabets."""
-    return synthetic_split((5, 4, 3), drawings=4, seed=0), synthetic_split((4, 4), drawings=4, seed=1)
-
-
-def kind_config(model: str, **changes) -> TrainingConfig:
-    settings = dict(
-        model=model,
-        batch_size=8,
-        n_way=3,
-        k_shot=1,
-        n_query=2,
-        image_size=16,
-        steps_per_epoch=1,
-        max_steps=2,
-        val_way=3,
-        val_tasks=4,
-        learning_rate=1e-3,
-        seed=0,
-    )
-    return TrainingConfig(**{**settings, **changes})
 
 
 # ------------------------------------------------------------------ the shared stream helper
@@ -144,7 +122,7 @@ def test_each_kind_trains_writes_its_files_and_resumes(model, splits, tmp_path):
     train_data, validation_data = splits
     folder = tmp_path / model
     history = trainer.train(
-        kind_config(model), folder, train_data=train_data, validation_data=validation_data, verbose=0
+        tiny_run_config(model), folder, train_data=train_data, validation_data=validation_data, verbose=0
     )
     names = {"config.json", "history.json", "best.weights.h5", "last.keras", "log.txt"}
     assert names <= {p.name for p in folder.iterdir()}
@@ -156,7 +134,7 @@ def test_each_kind_trains_writes_its_files_and_resumes(model, splits, tmp_path):
     saved = json.loads((folder / "config.json").read_text())
     assert saved["config"]["model"] == model and saved["model"]["config"]["image_size"] == 16
     # Only what applies to the kind is recorded: no siamese L2 factors, no SGD schedule.
-    assert set(saved["config"]) == set(kinds.kind_of(kind_config(model)).options) | RUN_FIELDS | {"halve_lr_every"}
+    assert set(saved["config"]) == set(kinds.kind_of(tiny_run_config(model)).options) | RUN_FIELDS | {"halve_lr_every"}
 
     scorer = run_folder.load_run_scorer(folder)
     assert type(scorer) is EXPECTED_SCORERS[model]
@@ -165,7 +143,7 @@ def test_each_kind_trains_writes_its_files_and_resumes(model, splits, tmp_path):
     assert type(run_folder.load_run_scorer(folder, "last")) is EXPECTED_SCORERS[model]
 
     resumed = trainer.train(
-        kind_config(model, max_steps=3), folder, train_data=train_data, validation_data=validation_data, verbose=0
+        tiny_run_config(model, max_steps=3), folder, train_data=train_data, validation_data=validation_data, verbose=0
     )
     assert [record["step"] for record in resumed["epochs"]] == [1, 2, 3]
     assert resumed["epochs"][:2] == history["epochs"]
@@ -183,19 +161,23 @@ def test_each_kind_trains_writes_its_files_and_resumes(model, splits, tmp_path):
         np.testing.assert_array_equal(a, b)
     with pytest.raises(ValueError, match="another config.*image_size"):
         trainer.train(
-            kind_config(model, image_size=32), folder, train_data=train_data, validation_data=validation_data, verbose=0
+            tiny_run_config(model, image_size=32),
+            folder,
+            train_data=train_data,
+            validation_data=validation_data,
+            verbose=0,
         )
 
 
 def test_the_kinds_datasets_follow_the_config(splits):
     train_data, _ = splits
-    episode, labels = next(iter(kinds.MODEL_KINDS["matching"].dataset(train_data, kind_config("matching"), 0)))
+    episode, labels = next(iter(kinds.MODEL_KINDS["matching"].dataset(train_data, tiny_run_config("matching"), 0)))
     assert episode["support"].shape == (3, 16, 16, 1) and episode["query"].shape == (6, 16, 16, 1)
     assert labels.shape == (6,)
-    images, labels = next(iter(kinds.MODEL_KINDS["transfer"].dataset(train_data, kind_config("transfer"), 0)))
+    images, labels = next(iter(kinds.MODEL_KINDS["transfer"].dataset(train_data, tiny_run_config("transfer"), 0)))
     assert images.shape == (8, 16, 16, 1) and labels.shape == (8,)
     with pytest.raises(ValueError, match="training split"):
-        kinds.MODEL_KINDS["transfer"].build(kind_config("transfer"), None)
+        kinds.MODEL_KINDS["transfer"].build(tiny_run_config("transfer"), None)
 
 
 # ------------------------------------------------------------------ k-shot prototypes
@@ -298,7 +280,7 @@ def test_pair_stream_turns_both_images_of_a_same_pair_alike(splits):
 )
 def test_an_objective_trains_on_the_other_backbone_and_reloads(model, changes, splits, tmp_path):
     train_data, validation_data = splits
-    config = kind_config(model, **changes)
+    config = tiny_run_config(model, **changes)
     trainer.train(config, tmp_path, train_data=train_data, validation_data=validation_data, verbose=0)
     model_now, _ = run_folder.load_run_model(tmp_path, "last")
     best, _ = run_folder.load_run_model(tmp_path, "best")
