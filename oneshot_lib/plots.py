@@ -893,8 +893,8 @@ def plot_pairs_against_episodes(
         draw_drawing(pair_axes[1, column], right[column], frame_color=color, frame_width=2)
     pair_figure.suptitle("Pairs: each pair scored alone,\nits own target, binary cross-entropy", fontsize=9)
     grid = episode_figure.add_gridspec(2, n_way + 1, height_ratios=[1, 1.1])
-    draw_drawing(episode_figure.add_subplot(grid[:, 0]), query, frame_color=QUERY_COLOR, frame_width=2,
-                 title="query", fontsize=8)
+    draw_drawing(episode_figure.add_subplot(grid[0, 0]), query, frame_color=QUERY_COLOR, frame_width=2,
+                 title="query", fontsize=8)  # the bars' axis labels take the cell below it
     for label in range(n_way):
         draw_drawing(episode_figure.add_subplot(grid[0, label + 1]), support[label],
                      frame_color=ANSWER_COLOR if label == answer else None, frame_width=2,
