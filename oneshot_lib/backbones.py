@@ -79,3 +79,18 @@ class BackboneModel(keras.Model):
             "blocks": self.blocks,
             "backbone": self.backbone,
         }
+
+
+def build_method(
+    methods: dict[str, type[BackboneModel]], method: str, family: str, *, seed: int | None = None, **kwargs
+):
+    """A new ``methods[method]`` model named ``method``, its initialisers seeded by ``seed`` if given.
+
+    ``kwargs`` go to the model (backbone arguments and the method's own). Raises ValueError for a
+    method ``methods`` does not name, naming the ``family`` and listing the methods it has.
+    """
+    if method not in methods:
+        raise ValueError(f"unknown {family} method {method!r}: choose one of {sorted(methods)}")
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+    return methods[method](name=method, **kwargs)

@@ -33,7 +33,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from . import augment
-from .backbones import BackboneModel
+from .backbones import BackboneModel, build_method
 from .backend import keras, tf
 from .conv4 import (
     BLOCKS,
@@ -211,12 +211,9 @@ def build_episodic(
 
     Raises ValueError for an unknown method.
     """
-    if method not in METHODS:
-        raise ValueError(f"unknown episodic method {method!r}: choose one of {sorted(METHODS)}")
-    if seed is not None:
-        keras.utils.set_random_seed(seed)
-    return METHODS[method](
-        image_size=image_size, filters=filters, blocks=blocks, backbone=backbone, name=method, **kwargs
+    return build_method(
+        METHODS, method, "episodic", seed=seed, image_size=image_size, filters=filters, blocks=blocks,
+        backbone=backbone, **kwargs
     )
 
 

@@ -46,7 +46,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from . import augment
-from .backbones import BackboneModel
+from .backbones import BackboneModel, build_method
 from .backend import keras, tf
 from .conv4 import BLOCKS, FILTERS, IMAGE_SIZE, cosine_similarities, prepare_images
 from .streams import gathered_dataset, seeded_index_stream, step_seed
@@ -451,10 +451,7 @@ def build_selfsupervised(
 
     Raises ValueError for an unknown method, or an image too small for the backbone.
     """
-    if method not in METHODS:
-        raise ValueError(f"unknown self-supervised method {method!r}: choose one of {sorted(METHODS)}")
-    if seed is not None:
-        keras.utils.set_random_seed(seed)
-    return METHODS[method](
-        image_size=image_size, filters=filters, blocks=blocks, backbone=backbone, name=method, **kwargs
+    return build_method(
+        METHODS, method, "self-supervised", seed=seed, image_size=image_size, filters=filters, blocks=blocks,
+        backbone=backbone, **kwargs
     )
