@@ -65,6 +65,8 @@ class OneShotValidation(keras.callbacks.Callback):
         make_scorer: trained model -> scorer (e.g. ``siamese.SiameseScorer``).
         best, best_epoch, best_sha256: the best accuracy so far, its epoch and the SHA-256 of
             its weights file, when resuming a run.
+        select: False when the validation alphabets are also trained on, so they cannot choose:
+            then every epoch's weights replace the last ("best" is the latest) and nothing stops early.
     """
 
     def __init__(
@@ -81,8 +83,10 @@ class OneShotValidation(keras.callbacks.Callback):
         best: float = -math.inf,
         best_epoch: int | None = None,
         best_sha256: str | None = None,
+        select: bool = True,
     ):
         super().__init__()
+        self.select = select
         self.data = data
         self.make_scorer = make_scorer
         self.task_arguments = {"n_tasks": n_tasks, "within_alphabet": within_alphabet, "seed": seed}
@@ -105,7 +109,7 @@ class OneShotValidation(keras.callbacks.Callback):
         if logs is not None:
             logs["val_oneshot_accuracy"] = result.mean
             logs["val_oneshot_stderr"] = result.stderr
-        if result.mean > self.best:
+        if result.mean > self.best or not self.select:
             self.best, self.best_epoch = result.mean, epoch + 1
             if self.best_path is not None:
                 save_weights_only(self.model, self.best_path)

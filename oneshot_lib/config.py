@@ -87,6 +87,17 @@ class TrainingConfig:
     val_tasks: int = _field(320, "how many fixed validation tasks", minimum=1)
     val_within_alphabet: bool = _field(True, "validation tasks within one alphabet (Lake's protocol)")
     seed: int = _field(0, "seeds the weights, the training stream, the distortions and the validation tasks", minimum=0)
+    test_shifts: int = _field(
+        0,
+        "test-time augmentation: average each image's embedding over a 3x3 grid of shifts by this many "
+        "pixels at 105x105 (0: none); used by validation and by the loaded model's scorer",
+        minimum=0,
+    )
+    train_on_validation_alphabets: bool = _field(
+        False,
+        "train on all 30 background alphabets, the validation ones too, for a number of steps fixed "
+        "by an earlier run that held them out (needs --steps, not --minutes); keeps the last weights",
+    )
     # --- kind options (see each kind's ``options``)
     size: str = _field(
         "cpu", "siamese twin: cpu (Koch's at 52x52), koch (Koch's at 105x105) or conv4", kind_option=True
@@ -153,6 +164,12 @@ class TrainingConfig:
         if self.optimizer not in DEFAULT_LEARNING_RATES:
             raise ValueError(
                 f"unknown optimizer {self.optimizer!r}: choose one of {sorted(DEFAULT_LEARNING_RATES)}"
+            )
+        if self.train_on_validation_alphabets and (self.max_steps is None or self.minutes is not None):
+            raise ValueError(
+                "train_on_validation_alphabets needs a step budget and no minutes: the validation "
+                "alphabets can no longer choose the weights, so fix the number of steps on a run that "
+                "held them out (the step of its best validation) and give it as --steps"
             )
         if self.seed > MAX_SEED:
             raise ValueError(f"seed must be at most {MAX_SEED}, got {self.seed}")

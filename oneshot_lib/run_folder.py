@@ -24,6 +24,7 @@ from .backend import keras
 from .config import RESUMABLE_CHANGES, TrainingConfig
 from .files import save_atomically, sha256_of
 from .kinds import kind_named
+from .shifts import average_over_shifts
 
 
 class RunFolderError(ValueError):
@@ -208,6 +209,9 @@ def load_run_model(folder: str | Path, which: str = "best") -> tuple[keras.Model
 
 
 def load_run_scorer(folder: str | Path, which: str = "best"):
-    """A scorer of a run's best (or last) model; see ``load_run_model``."""
+    """A scorer of a run's best (or last) model; see ``load_run_model``.
+
+    A run with ``test_shifts`` scores as it was validated: embeddings averaged over shifts.
+    """
     model, config = load_run_model(folder, which)
-    return kind_named(config.model).scorer(model)
+    return average_over_shifts(kind_named(config.model).scorer(model), config.test_shifts)

@@ -109,7 +109,10 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         cli.error(str(error))
     quiet_tensorflow()
-    train_data, validation_data = train_validation_split(load_omniglot("background"))
+    background = load_omniglot("background")
+    train_data, validation_data = train_validation_split(background)
+    if config.train_on_validation_alphabets:
+        train_data = background
     try:
         kind.check_data(train_data, config)
     except ValueError as error:

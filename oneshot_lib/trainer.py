@@ -21,6 +21,7 @@ from .data import OmniglotSplit
 from .kinds import kind_of
 from .optimizers import make_optimizer
 from .run_folder import RunFiles, check_can_train_into, new_history, resume, write_json
+from .shifts import average_over_shifts
 
 
 def compile_model(model: keras.Model, config: TrainingConfig) -> keras.Model:
@@ -76,7 +77,7 @@ def train(
     best = history["best_val_oneshot_accuracy"]
     validation = OneShotValidation(
         validation_data,
-        kind.scorer,
+        lambda model: average_over_shifts(kind.scorer(model), config.test_shifts),
         n_way=config.val_way,
         n_tasks=config.val_tasks,
         within_alphabet=config.val_within_alphabet,
@@ -86,6 +87,7 @@ def train(
         best=-math.inf if best is None else best,
         best_epoch=history["best_epoch"],
         best_sha256=history.get("best_sha256"),
+        select=not config.train_on_validation_alphabets,
     )
     files.folder.mkdir(parents=True, exist_ok=True)
     write_json(files.config, record)

@@ -17,7 +17,7 @@ from oneshot_lib.train import parser
 #: The config fields every run records, whatever its kind (optimiser options aside).
 RUN_FIELDS = {
     "model", "optimizer", "learning_rate", "augment", "steps_per_epoch", "minutes", "max_steps", "patience",
-    "val_way", "val_tasks", "val_within_alphabet", "seed",
+    "val_way", "val_tasks", "val_within_alphabet", "seed", "test_shifts", "train_on_validation_alphabets",
 }
 ALL_KINDS = ["contrastive", "matching", "prototypical", "rotation", "siamese", "transfer"]
 NEW_FIELDS = ("n_way", "k_shot", "n_query", "episode_within_alphabet", "rotate_classes", "image_size")

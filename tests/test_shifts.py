@@ -1,0 +1,94 @@
+"""Test-time shifts: the wrapper averages embeddings of shifted copies and compares as before."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from conftest import tiny_run_config
+
+from oneshot_lib import config as config_module
+from oneshot_lib import evaluate, run_folder, shifts, trainer
+
+
+class RowInk:
+    """A toy embedding scorer: the embedding is the ink in each row (not shift-invariant)."""
+
+    name = "row-ink"
+
+    def embed(self, images):
+        return np.asarray(images, np.float64).sum(axis=-1)
+
+    def compare(self, query, support):
+        return -np.abs(query[:, None] - support[None]).sum(axis=-1)
+
+    def scores(self, query, support):
+        return self.compare(self.embed(query), self.embed(support))
+
+
+class RowInkPrototypes(RowInk):
+    def compare_classes(self, query, support, support_labels, n_way):
+        prototypes = np.stack([support[support_labels == c].mean(axis=0) for c in range(n_way)])
+        return self.compare(query, prototypes)
+
+
+def test_no_shift_is_the_scorer_itself():
+    scorer = RowInk()
+    assert shifts.average_over_shifts(scorer, 0) is scorer
+
+
+def test_the_embedding_is_the_mean_over_the_nine_shifted_copies():
+    images = np.random.default_rng(0).random((3, 9, 9)) < 0.3
+    wrapped = shifts.average_over_shifts(RowInk(), 2)
+    expected = np.mean([RowInk().embed(np.roll(images, (dy, dx), (-2, -1))) for dy in (-2, 0, 2) for dx in (-2, 0, 2)], axis=0)
+    np.testing.assert_allclose(wrapped.embed(images), expected)
+    # Row ink does not change under horizontal shifts, only vertical ones: a check on the axes.
+    one = np.zeros((1, 9, 9), bool)
+    one[0, 4, 4] = True
+    np.testing.assert_allclose(wrapped.embed(one)[0, [2, 4, 6]], [1 / 3, 1 / 3, 1 / 3])
+    assert wrapped.embed(one)[0].sum() == pytest.approx(1.0)
+    assert wrapped.embed(np.zeros((0, 9, 9), bool)).shape == (0, 9)
+
+
+def test_the_wrapper_keeps_the_class_rule_and_scores_like_its_parts():
+    images = np.random.default_rng(1).random((6, 9, 9)) < 0.3
+    plain = shifts.average_over_shifts(RowInk(), 1)
+    with_rule = shifts.average_over_shifts(RowInkPrototypes(), 1)
+    assert not isinstance(plain, evaluate.ClassComparer)
+    assert isinstance(with_rule, evaluate.ClassComparer)
+    np.testing.assert_allclose(plain.scores(images[:2], images[2:]), plain.compare(plain.embed(images[:2]), plain.embed(images[2:])))
+    labels = np.array([0, 1, 0, 1])
+    expected = RowInkPrototypes().compare_classes(with_rule.embed(images[:2]), with_rule.embed(images[2:]), labels, 2)
+    np.testing.assert_allclose(with_rule.class_scores(images[:2], images[2:], labels, 2), expected)
+    assert with_rule.name == "row-ink"
+
+
+def test_a_scorer_without_embeddings_or_a_negative_shift_is_refused():
+    with pytest.raises(TypeError, match="embeds each image"):
+        shifts.average_over_shifts(lambda query, support: np.zeros((len(query), len(support))), 1)
+    with pytest.raises(ValueError, match="pixels must be 0 or more"):
+        shifts.ShiftAveraged(RowInk(), -1)
+
+
+def test_training_on_the_validation_alphabets_needs_a_step_budget():
+    with pytest.raises(ValueError, match="needs a step budget and no minutes"):
+        config_module.TrainingConfig(train_on_validation_alphabets=True, minutes=5)
+    with pytest.raises(ValueError, match="needs a step budget"):
+        config_module.TrainingConfig(train_on_validation_alphabets=True)
+    config_module.TrainingConfig(train_on_validation_alphabets=True, max_steps=10)
+
+
+def test_a_run_without_selection_keeps_its_last_weights_and_scores_with_its_shifts(splits, tmp_path):
+    train_data, validation_data = splits
+    config = tiny_run_config("prototypical", max_steps=3, train_on_validation_alphabets=True, test_shifts=2)
+    history = trainer.train(config, tmp_path, train_data=train_data, validation_data=validation_data, verbose=0)
+    assert history["best_epoch"] == 3  # the last epoch, whatever its validation accuracy
+    last, _ = run_folder.load_run_model(tmp_path, "last")
+    best, _ = run_folder.load_run_model(tmp_path, "best")
+    for a, b in zip(best.get_weights(), last.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    scorer = run_folder.load_run_scorer(tmp_path)
+    assert isinstance(scorer, shifts.ShiftAveragedClasses) and scorer.pixels == 2
+    saved = json.loads((tmp_path / "config.json").read_text())["config"]
+    assert saved["test_shifts"] == 2 and saved["train_on_validation_alphabets"] is True
