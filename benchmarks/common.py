@@ -6,6 +6,8 @@ import json
 import os
 import platform
 import shlex
+import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -42,3 +44,71 @@ def write_results(name: str, results: dict, table: str) -> None:
              f"{record['machine']['cores_available']} cores.\n\n"
     (RESULTS / f"{name}.md").write_text(header + table + "\n")
     print(header + table)
+
+
+# ------------------------------------------------------------------ grids of training runs
+
+
+def slug(name: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-").replace("--", "-")
+
+
+def finished(folder: Path, minutes: float) -> bool:
+    """Whether ``folder`` holds a run that stopped after using ``minutes`` (nothing left to train)."""
+    history = folder / "history.json"
+    if not history.is_file():
+        return False
+    record = json.loads(history.read_text())
+    return "stopped" in record and record["epochs"][-1]["elapsed_seconds"] >= 60 * minutes
+
+
+def train_cells(cells: dict[str, list[str]], minutes: dict[str, float], runs: Path, shared: list[str]) -> None:
+    """Train the cells two at a time, each pinned to its own core; skip the finished ones.
+
+    Each cell runs ``python -m oneshot_lib.train`` with ``shared`` flags, then its own, its minutes
+    and its folder ``runs/<slug of its name>``.
+    """
+    names = [name for name in cells if not finished(runs / slug(name), minutes[name])]
+    for start in range(0, len(names), 2):
+        processes = []
+        for core, name in enumerate(names[start : start + 2]):
+            command = [
+                "taskset", "-c", str(core), sys.executable, "-m", "oneshot_lib.train",
+                *shared, *cells[name], "--minutes", str(minutes[name]), "--output", str(runs / slug(name)),
+            ]
+            print("running:", " ".join(command[3:]), flush=True)
+            processes.append(subprocess.Popen(command, stdout=subprocess.DEVNULL))
+        for process in processes:
+            if process.wait() != 0:
+                raise SystemExit(f"a cell failed: {process.args}")
+
+
+def summarise(name: str, folder: Path, evaluation, lake, benchmark: str) -> dict:
+    """Validation (selection) and, once, evaluation-alphabet and Lake accuracy of a cell's best model.
+
+    The cell's config, history and log are copied to ``results/<benchmark>/<folder name>/``.
+    """
+    from oneshot_lib import evaluate, pretrained
+
+    history = pretrained.history(folder)
+    record = pretrained.run_record(folder)
+    scorer = pretrained.load(folder)
+    within = evaluate.accuracy(scorer, evaluation, 20, n_tasks=400, within_alphabet=True, seed=0)
+    on_lake = evaluate.lake_runs(scorer, lake)
+    kept = RESULTS / benchmark / folder.name
+    kept.mkdir(parents=True, exist_ok=True)
+    for file in ("config.json", "history.json", "log.txt"):
+        shutil.copy(folder / file, kept / file)
+    return {
+        "history": f"{benchmark}/{folder.name}/history.json",
+        "command": record["command"],
+        "parameters": record["parameters"],
+        "minutes": record["config"]["minutes"],
+        "steps": history["epochs"][-1]["step"],
+        "best_validation": history["best_val_oneshot_accuracy"],
+        "best_epoch": history["best_epoch"],
+        "evaluation_within_1shot": within.mean,
+        "evaluation_within_1shot_stderr": within.stderr,
+        "lake": on_lake.mean,
+        "lake_stderr": on_lake.stderr,
+    }

@@ -30,13 +30,10 @@ run is not trained again, so the same command run again only scores the cells af
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
-from common import RESULTS, write_results
+from common import slug, summarise, train_cells, write_results
 
 #: What every cell shares (on top of the command line's defaults: Adam 1e-3, seed 0, distortions
 #: on); a cell's own flags come after these, so they win.
@@ -60,64 +57,6 @@ def _other_backbone(flags: list[str]) -> list[str]:
     if "siamese" in flags:
         return [flag if flag != "conv4" else "cpu" for flag in flags]
     return [*flags, "--backbone", "koch-cpu", "--image-size", "52"]
-
-
-def slug(name: str) -> str:
-    return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-").replace("--", "-")
-
-
-def finished(folder: Path, minutes: float) -> bool:
-    """Whether ``folder`` holds a run that stopped after using ``minutes`` (nothing left to train)."""
-    history = folder / "history.json"
-    if not history.is_file():
-        return False
-    record = json.loads(history.read_text())
-    return "stopped" in record and record["epochs"][-1]["elapsed_seconds"] >= 60 * minutes
-
-
-def train_cells(cells: dict[str, list[str]], minutes: dict[str, float], runs: Path) -> None:
-    """Train the cells two at a time, each pinned to its own core; skip the finished ones."""
-    names = [name for name in cells if not finished(runs / slug(name), minutes[name])]
-    for start in range(0, len(names), 2):
-        processes = []
-        for core, name in enumerate(names[start : start + 2]):
-            command = [
-                "taskset", "-c", str(core), sys.executable, "-m", "oneshot_lib.train",
-                *SHARED, *cells[name], "--minutes", str(minutes[name]), "--output", str(runs / slug(name)),
-            ]
-            print("running:", " ".join(command[3:]), flush=True)
-            processes.append(subprocess.Popen(command, stdout=subprocess.DEVNULL))
-        for process in processes:
-            if process.wait() != 0:
-                raise SystemExit(f"a cell failed: {process.args}")
-
-
-def summarise(name: str, folder: Path, evaluation, lake) -> dict:
-    """Validation (selection) and, once, evaluation-alphabet and Lake accuracy of a cell's best model."""
-    from oneshot_lib import evaluate, pretrained
-
-    history = pretrained.history(folder)
-    record = pretrained.run_record(folder)
-    scorer = pretrained.load(folder)
-    within = evaluate.accuracy(scorer, evaluation, 20, n_tasks=400, within_alphabet=True, seed=0)
-    on_lake = evaluate.lake_runs(scorer, lake)
-    kept = RESULTS / "objective_grid" / folder.name
-    kept.mkdir(parents=True, exist_ok=True)
-    for file in ("config.json", "history.json", "log.txt"):
-        shutil.copy(folder / file, kept / file)
-    return {
-        "history": f"objective_grid/{folder.name}/history.json",
-        "command": record["command"],
-        "parameters": record["parameters"],
-        "minutes": record["config"]["minutes"],
-        "steps": history["epochs"][-1]["step"],
-        "best_validation": history["best_val_oneshot_accuracy"],
-        "best_epoch": history["best_epoch"],
-        "evaluation_within_1shot": within.mean,
-        "evaluation_within_1shot_stderr": within.stderr,
-        "lake": on_lake.mean,
-        "lake_stderr": on_lake.stderr,
-    }
 
 
 def table(cells: dict[str, dict]) -> str:
@@ -147,8 +86,13 @@ def main() -> None:
     evaluation, lake = load_omniglot("evaluation"), load_lake_runs()
 
     minutes = dict.fromkeys(OBJECTIVES, args.minutes)
-    train_cells(OBJECTIVES, minutes, args.runs_folder)
-    results = {name: summarise(name, args.runs_folder / slug(name), evaluation, lake) for name in OBJECTIVES}
+    train_cells(OBJECTIVES, minutes, args.runs_folder, SHARED)
+
+    def score(names):
+        runs = args.runs_folder
+        return {name: summarise(name, runs / slug(name), evaluation, lake, "objective_grid") for name in names}
+
+    results = score(OBJECTIVES)
     best = max(OBJECTIVES, key=lambda name: results[name]["best_validation"])  # validation only
     print(f"best objective on validation: {best}", flush=True)
 
@@ -161,8 +105,8 @@ def main() -> None:
     minutes[longer] = 2 * args.minutes
     if not (args.runs_folder / slug(longer)).exists():  # resume a copy of the best run: the same first half
         shutil.copytree(args.runs_folder / slug(best), args.runs_folder / slug(longer))
-    train_cells(factors, minutes, args.runs_folder)
-    results.update({name: summarise(name, args.runs_folder / slug(name), evaluation, lake) for name in factors})
+    train_cells(factors, minutes, args.runs_folder, SHARED)
+    results.update(score(factors))
 
     write_results(
         "objective_grid",

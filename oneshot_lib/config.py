@@ -98,6 +98,18 @@ class TrainingConfig:
         "train on all 30 background alphabets, the validation ones too, for a number of steps fixed "
         "by an earlier run that held them out (needs --steps, not --minutes); keeps the last weights",
     )
+    label_fraction: float = _field(
+        1.0,
+        "train on this fraction of the training characters, a seeded choice (for the kinds that read "
+        "labels: the share of labels used)",
+        positive=True,
+        maximum=1,
+    )
+    start_from: str | None = _field(
+        None,
+        "a shipped model's name or a run folder: this run's embedding network starts from its weights "
+        "(fine-tuning); the rest of the model starts fresh",
+    )
     # --- kind options (see each kind's ``options``)
     size: str = _field(
         "cpu", "siamese twin: cpu (Koch's at 52x52), koch (Koch's at 105x105) or conv4", kind_option=True

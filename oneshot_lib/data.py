@@ -162,6 +162,19 @@ class OmniglotSplit:
             self.images[rows], self.alphabets[rows], self.characters[rows], name or self.name
         )
 
+    def sample_characters(self, fraction: float, seed: int = 0) -> OmniglotSplit:
+        """A seeded choice of ``fraction`` of the rows (at least one), in row order.
+
+        Raises ValueError unless 0 < fraction <= 1.
+        """
+        if not 0 < fraction <= 1:
+            raise ValueError(f"fraction must lie in (0, 1], got {fraction}")
+        count = max(1, round(fraction * len(self)))
+        rows = np.sort(np.random.default_rng(seed).choice(len(self), count, replace=False))
+        return OmniglotSplit(
+            self.images[rows], self.alphabets[rows], self.characters[rows], f"{self.name} ({count} characters)"
+        )
+
     def without(self, alphabets: list[str] | tuple[str, ...], name: str | None = None) -> OmniglotSplit:
         """The rows of every alphabet except the named ones."""
         kept = [a for a in self.alphabet_names if a not in set(alphabets)]

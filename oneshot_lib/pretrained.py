@@ -15,17 +15,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .run_folder import RunFiles, load_run_scorer, read_json
-
-#: The folder holding one sub-folder per reference model.
-CHECKPOINTS = Path(__file__).parent / "checkpoints"
+from .run_folder import RunFiles, find_run, load_run_scorer, read_json, shipped_models
 
 
 def available() -> list[str]:
     """Names of the reference models shipped with this installation, sorted."""
-    if not CHECKPOINTS.is_dir():
-        return []
-    return sorted(path.name for path in CHECKPOINTS.iterdir() if RunFiles(path).config.is_file())
+    return shipped_models()
 
 
 def folder(name: str | Path) -> Path:
@@ -36,16 +31,7 @@ def folder(name: str | Path) -> Path:
 
     Raises ValueError for a name that is neither a shipped model nor a run folder.
     """
-    names = available()
-    if str(name) in names:
-        return CHECKPOINTS / str(name)
-    path = Path(name)
-    if RunFiles(path).config.is_file():
-        return path
-    raise ValueError(
-        f"no reference model named {str(name)!r}, and no training run in a folder of that name: "
-        f"choose one of {names}, or give the folder of a run of python -m oneshot_lib.train"
-    )
+    return find_run(name)
 
 
 def load(name: str | Path):

@@ -173,6 +173,34 @@ def load_keras_file(path: Path) -> keras.Model:
 
 # ------------------------------------------------------------------ loading what a run trained
 
+#: The folder of the shipped reference models, one run folder each (``oneshot_lib.pretrained``).
+CHECKPOINTS = Path(__file__).parent / "checkpoints"
+
+
+def shipped_models() -> list[str]:
+    """Names of the reference models shipped with this installation, sorted."""
+    if not CHECKPOINTS.is_dir():
+        return []
+    return sorted(path.name for path in CHECKPOINTS.iterdir() if RunFiles(path).config.is_file())
+
+
+def find_run(name: str | Path) -> Path:
+    """The folder of shipped model ``name``, or ``name`` itself if it is a run folder.
+
+    Raises ValueError for a name that is neither.
+    """
+    names = shipped_models()
+    if str(name) in names:
+        return CHECKPOINTS / str(name)
+    path = Path(name)
+    if RunFiles(path).config.is_file():
+        return path
+    raise ValueError(
+        f"no reference model named {str(name)!r}, and no training run in a folder of that name: "
+        f"choose one of {names}, or give the folder of a run of python -m oneshot_lib.train"
+    )
+
+
 
 def load_run_model(folder: str | Path, which: str = "best") -> tuple[keras.Model, TrainingConfig]:
     """The model of a finished (or stopped) run, and its config.

@@ -86,7 +86,7 @@ def _add_option(group, spec: Field) -> None:
     elif isinstance(default, dict):
         group.add_argument(flag, type=parse_layer_rates, default=default, help=help_text)
     else:
-        value_type = float if default is None else type(default)
+        value_type = (str if str(spec.type).startswith("str") else float) if default is None else type(default)
         group.add_argument(flag, type=value_type, default=default, help=f"{help_text} (default {default})")
 
 
@@ -113,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     train_data, validation_data = train_validation_split(background)
     if config.train_on_validation_alphabets:
         train_data = background
+    if config.label_fraction < 1:
+        train_data = train_data.sample_characters(config.label_fraction, config.seed)
     try:
         kind.check_data(train_data, config)
     except ValueError as error:

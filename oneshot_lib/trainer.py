@@ -20,7 +20,7 @@ from .config import TrainingConfig
 from .data import OmniglotSplit
 from .kinds import kind_of
 from .optimizers import make_optimizer
-from .run_folder import RunFiles, check_can_train_into, new_history, resume, write_json
+from .run_folder import RunFiles, check_can_train_into, find_run, load_run_model, new_history, resume, write_json
 from .shifts import average_over_shifts
 
 
@@ -65,7 +65,10 @@ def train(
     else:
         history = new_history()
         keras.utils.set_random_seed(config.seed)
-        model = compile_model(kind.build(config, train_data), config)
+        model = kind.build(config, train_data)
+        if config.start_from is not None:
+            copy_embedding(config.start_from, model)
+        model = compile_model(model, config)
         record = {"config": config.to_json(kind.options), "command": command, "versions": _versions()}
         record.update(kind.record(model, config))
         record["parameters"] = model.count_params()
@@ -133,6 +136,30 @@ def train(
         f"at epoch {validation.best_epoch}, saved in {files.best}"
     )
     return history
+
+
+def embedding_of(model: keras.Model) -> keras.Model:
+    """The embedding network of a model: a backbone model's ``embedding``, the siamese twin."""
+    embedding = getattr(model, "embedding", None)
+    return embedding if isinstance(embedding, keras.Model) else model.get_layer("embedding")
+
+
+def copy_embedding(source: str | Path, model: keras.Model) -> None:
+    """Start ``model``'s embedding network from the best weights of run (or shipped model) ``source``.
+
+    Raises ValueError, before anything is written, if the two embedding networks differ.
+    """
+    trained, trained_config = load_run_model(find_run(source))
+    weights = embedding_of(trained).get_weights()
+    target = embedding_of(model)
+    shapes = [tuple(w.shape) for w in weights], [tuple(w.shape) for w in target.get_weights()]
+    if shapes[0] != shapes[1]:
+        raise ValueError(
+            f"the embedding network of {source} ({trained_config.model}) does not fit this run's: "
+            f"weight shapes {shapes[0]} against {shapes[1]}. Use the backbone and image size it was "
+            "trained with (see its config.json)"
+        )
+    target.set_weights(weights)
 
 
 def _patience_used_up(best_epoch: int | None, epochs_done: int, patience: int) -> str | None:

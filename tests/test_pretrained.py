@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from conftest import synthetic_split
 
-from oneshot_lib import pretrained, siamese, trainer
+from oneshot_lib import pretrained, run_folder, siamese, trainer
 from oneshot_lib.config import TrainingConfig
 from oneshot_lib.run_folder import RunFolderError
 from oneshot_lib.siamese import Architecture
@@ -41,7 +41,7 @@ def tiny_checkpoints(tmp_path_factory) -> object:
 
 
 def test_load_gives_a_named_scorer_of_the_right_shape(tiny_checkpoints, monkeypatch):
-    monkeypatch.setattr(pretrained, "CHECKPOINTS", tiny_checkpoints)
+    monkeypatch.setattr(run_folder, "CHECKPOINTS", tiny_checkpoints)
     assert pretrained.available() == ["tiny"]
     scorer = pretrained.load("tiny")
     images = synthetic_split((6,), drawings=2, seed=3).images
@@ -53,7 +53,7 @@ def test_load_gives_a_named_scorer_of_the_right_shape(tiny_checkpoints, monkeypa
 
 
 def test_an_unknown_name_raises_and_lists_the_known_ones(tiny_checkpoints, monkeypatch):
-    monkeypatch.setattr(pretrained, "CHECKPOINTS", tiny_checkpoints)
+    monkeypatch.setattr(run_folder, "CHECKPOINTS", tiny_checkpoints)
     with pytest.raises(ValueError, match=r"no reference model named 'siamse'.*\['tiny'\]"):
         pretrained.load("siamse")
     with pytest.raises(ValueError, match="not-a-run"):

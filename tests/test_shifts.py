@@ -9,7 +9,7 @@ import pytest
 from conftest import tiny_run_config
 
 from oneshot_lib import config as config_module
-from oneshot_lib import evaluate, run_folder, shifts, trainer
+from oneshot_lib import episodic, evaluate, run_folder, shifts, trainer
 
 
 class RowInk:
@@ -41,7 +41,8 @@ def test_no_shift_is_the_scorer_itself():
 def test_the_embedding_is_the_mean_over_the_nine_shifted_copies():
     images = np.random.default_rng(0).random((3, 9, 9)) < 0.3
     wrapped = shifts.average_over_shifts(RowInk(), 2)
-    expected = np.mean([RowInk().embed(np.roll(images, (dy, dx), (-2, -1))) for dy in (-2, 0, 2) for dx in (-2, 0, 2)], axis=0)
+    copies = [np.roll(images, (dy, dx), (-2, -1)) for dy in (-2, 0, 2) for dx in (-2, 0, 2)]
+    expected = np.mean([RowInk().embed(copy) for copy in copies], axis=0)
     np.testing.assert_allclose(wrapped.embed(images), expected)
     # Row ink does not change under horizontal shifts, only vertical ones: a check on the axes.
     one = np.zeros((1, 9, 9), bool)
@@ -57,7 +58,8 @@ def test_the_wrapper_keeps_the_class_rule_and_scores_like_its_parts():
     with_rule = shifts.average_over_shifts(RowInkPrototypes(), 1)
     assert not isinstance(plain, evaluate.ClassComparer)
     assert isinstance(with_rule, evaluate.ClassComparer)
-    np.testing.assert_allclose(plain.scores(images[:2], images[2:]), plain.compare(plain.embed(images[:2]), plain.embed(images[2:])))
+    query, support = images[:2], images[2:]
+    np.testing.assert_allclose(plain.scores(query, support), plain.compare(plain.embed(query), plain.embed(support)))
     labels = np.array([0, 1, 0, 1])
     expected = RowInkPrototypes().compare_classes(with_rule.embed(images[:2]), with_rule.embed(images[2:]), labels, 2)
     np.testing.assert_allclose(with_rule.class_scores(images[:2], images[2:], labels, 2), expected)
@@ -92,3 +94,31 @@ def test_a_run_without_selection_keeps_its_last_weights_and_scores_with_its_shif
     assert isinstance(scorer, shifts.ShiftAveragedClasses) and scorer.pixels == 2
     saved = json.loads((tmp_path / "config.json").read_text())["config"]
     assert saved["test_shifts"] == 2 and saved["train_on_validation_alphabets"] is True
+
+
+def test_a_fraction_of_the_characters_is_a_seeded_subset(splits):
+    train_data, _ = splits
+    half = train_data.sample_characters(0.5, seed=3)
+    assert len(half) == 6 and half.sample_characters(1.0).images.shape == half.images.shape
+    again = train_data.sample_characters(0.5, seed=3)
+    np.testing.assert_array_equal(half.images, again.images)
+    assert len(train_data.sample_characters(0.01)) == 1
+    with pytest.raises(ValueError, match=r"fraction must lie in \(0, 1\]"):
+        train_data.sample_characters(0.0)
+
+
+def test_a_run_can_start_its_embedding_from_another_run(splits, tmp_path):
+    train_data, validation_data = splits
+    trainer.train(tiny_run_config("contrastive"), tmp_path / "pretext", train_data=train_data,
+                  validation_data=validation_data, verbose=0)
+    source, _ = run_folder.load_run_model(tmp_path / "pretext")
+    config = tiny_run_config("prototypical", start_from=str(tmp_path / "pretext"), max_steps=1, learning_rate=1e-9)
+    trainer.train(config, tmp_path / "tuned", train_data=train_data, validation_data=validation_data, verbose=0)
+    tuned, _ = run_folder.load_run_model(tmp_path / "tuned", "last")
+    # A step at 1e-9 barely moves the copied weights (batch norm's running statistics do move).
+    for a, b in zip(trainer.embedding_of(source).trainable_weights, trainer.embedding_of(tuned).trainable_weights,
+                    strict=True):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-6)
+    narrower = episodic.build_episodic("prototypical", image_size=16, filters=8)
+    with pytest.raises(ValueError, match="does not fit this run's"):
+        trainer.copy_embedding(str(tmp_path / "pretext"), narrower)

@@ -1,0 +1,91 @@
+"""Accuracy against labels used: supervised training from scratch, or from a network pretrained without labels.
+
+Chapter 8 asks what a network pretrained without labels (the shipped contrastive model) is worth
+once a few labels come back. Each cell trains a prototypical network (20-way 1-shot episodes,
+rotations as classes, Koch's distortions, Adam at 1e-3, seed 0) on a seeded fraction of the
+training characters, ``--label-fraction`` 1%, 10% or 100% (8, 81 or 807 characters), for the
+same minutes on one core, either from freshly initialised weights or with its embedding network
+starting from the contrastive model's (``--start-from contrastive``). The only difference between
+the two cells of a fraction is where the embedding starts.
+
+Each cell's epoch is chosen on the validation alphabets only, then scored once on the evaluation
+alphabets (20-way within-alphabet one-shot, 400 tasks) and on Lake's 400 trials; so is the
+contrastive model itself (no label at all).
+
+    python benchmarks/labels_used.py --minutes 5 --runs-folder runs/labels_used
+
+(three rounds of two cells pinned to one core each: about 16 minutes). Linux only (taskset).
+Writes ``benchmarks/results/labels_used.{json,md}`` and each cell's config, history and log
+under ``benchmarks/results/labels_used/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from common import slug, summarise, train_cells, write_results
+
+SHARED = ["--model", "prototypical", "--rotate-classes", "--patience", "100000", "--quiet"]
+FRACTIONS = (0.01, 0.1, 1.0)
+STARTS = {"from scratch": [], "from contrastive": ["--start-from", "contrastive"]}
+
+
+def cell_name(fraction: float, start: str) -> str:
+    return f"{fraction:.0%} of the labels, {start}"
+
+
+def table(cells: dict[str, dict]) -> str:
+    lines = [
+        "| cell | characters | steps | validation (selects) | evaluation, 20-way within, 1-shot | Lake's 400 trials |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, cell in cells.items():
+        steps = "-" if cell["steps"] is None else f"{cell['steps']:,}"
+        lines.append(
+            f"| {name} | {cell['characters']} | {steps} | {cell['best_validation']:.1%} | "
+            f"{cell['evaluation_within_1shot']:.1%} ± {cell['evaluation_within_1shot_stderr']:.1%} | "
+            f"{cell['lake']:.1%} ± {cell['lake_stderr']:.1%} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--minutes", type=float, default=5.0, help="training minutes of every cell")
+    parser.add_argument("--runs-folder", type=Path, required=True, help="where the cells' runs go")
+    args = parser.parse_args()
+
+    from oneshot_lib import load_lake_runs, load_omniglot, pretrained
+    from oneshot_lib.data import train_validation_split
+    from oneshot_lib.notebook import quiet_tensorflow
+
+    quiet_tensorflow()
+    evaluation, lake = load_omniglot("evaluation"), load_lake_runs()
+    train, _ = train_validation_split(load_omniglot("background"))
+
+    cells = {
+        cell_name(fraction, start): [*flags, "--label-fraction", str(fraction)]
+        for fraction in FRACTIONS
+        for start, flags in STARTS.items()
+    }
+    train_cells(cells, dict.fromkeys(cells, args.minutes), args.runs_folder, SHARED)
+    results = {
+        "no labels (the contrastive model)": {
+            **summarise("contrastive", pretrained.folder("contrastive"), evaluation, lake, "labels_used"),
+            "steps": None,
+            "fraction": 0.0,
+            "characters": 0,
+        }
+    }
+    for fraction in FRACTIONS:
+        for start in STARTS:
+            name = cell_name(fraction, start)
+            cell = summarise(name, args.runs_folder / slug(name), evaluation, lake, "labels_used")
+            cell.update(fraction=fraction, start=start, characters=len(train.sample_characters(fraction)))
+            results[name] = cell
+    write_results("labels_used", {"minutes": args.minutes, "cells": results}, table(results))
+
+
+if __name__ == "__main__":
+    main()
