@@ -317,7 +317,8 @@ def test_rotation_without_distortions_is_fine():
 
 RUN_FIELDS = {
     "model", "optimizer", "learning_rate", "augment", "steps_per_epoch", "minutes", "max_steps", "patience",
-    "val_way", "val_tasks", "val_within_alphabet", "seed", "halve_lr_every",
+    "val_way", "val_tasks", "val_within_alphabet", "seed", "halve_lr_every", "test_shifts",
+    "train_on_validation_alphabets",
 }
 
 

@@ -41,7 +41,8 @@ def test_no_shift_is_the_scorer_itself():
 def test_the_embedding_is_the_mean_over_the_nine_shifted_copies():
     images = np.random.default_rng(0).random((3, 9, 9)) < 0.3
     wrapped = shifts.average_over_shifts(RowInk(), 2)
-    expected = np.mean([RowInk().embed(np.roll(images, (dy, dx), (-2, -1))) for dy in (-2, 0, 2) for dx in (-2, 0, 2)], axis=0)
+    shifted = [np.roll(images, (dy, dx), (-2, -1)) for dy in (-2, 0, 2) for dx in (-2, 0, 2)]
+    expected = np.mean([RowInk().embed(copy) for copy in shifted], axis=0)
     np.testing.assert_allclose(wrapped.embed(images), expected)
     # Row ink does not change under horizontal shifts, only vertical ones: a check on the axes.
     one = np.zeros((1, 9, 9), bool)
@@ -57,7 +58,9 @@ def test_the_wrapper_keeps_the_class_rule_and_scores_like_its_parts():
     with_rule = shifts.average_over_shifts(RowInkPrototypes(), 1)
     assert not isinstance(plain, evaluate.ClassComparer)
     assert isinstance(with_rule, evaluate.ClassComparer)
-    np.testing.assert_allclose(plain.scores(images[:2], images[2:]), plain.compare(plain.embed(images[:2]), plain.embed(images[2:])))
+    np.testing.assert_allclose(
+        plain.scores(images[:2], images[2:]), plain.compare(plain.embed(images[:2]), plain.embed(images[2:]))
+    )
     labels = np.array([0, 1, 0, 1])
     expected = RowInkPrototypes().compare_classes(with_rule.embed(images[:2]), with_rule.embed(images[2:]), labels, 2)
     np.testing.assert_allclose(with_rule.class_scores(images[:2], images[2:], labels, 2), expected)
