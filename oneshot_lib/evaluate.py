@@ -56,6 +56,7 @@ class ClassScorer(Protocol):
     e.g., a prototypical network (distance to the mean embedding) or nearest neighbour (the
     nearest drawing decides: ``nearest_class_scores``, declared by ``NearestDrawingRule``).
     An ``EmbeddingScorer`` with such a rule also provides ``compare_classes`` (a ``ClassComparer``).
+    ``class_scores_of`` applies a scorer's rule, or the mean; ``accuracy`` and the task explorer both use it.
     """
 
     def class_scores(
@@ -218,6 +219,59 @@ def predict(
     return np.argmax(best * rng.random(best.shape), axis=1)
 
 
+def class_scores_of(
+    scorer: ScorerLike, query: np.ndarray, support: np.ndarray, support_labels: np.ndarray, n_way: int
+) -> np.ndarray:
+    """(Q, n_way) float score of each class for each query, by the rule ``accuracy`` decides with.
+
+    The one place that rule is chosen: a scorer's own class rule where it has one (a
+    ``ClassComparer``'s ``compare_classes`` on the embeddings of an ``EmbeddingScorer``, a
+    ``ClassScorer``'s ``class_scores`` on the images: e.g. the nearest drawing for the
+    ``NearestDrawingRule`` baselines, the prototype for a prototypical network), else the mean of
+    each class's image scores (``class_scores``). The task explorer shows these scores, so its picks
+    are ``accuracy``'s. With one drawing per class every rule here gives the image scores back.
+
+    Args:
+        scorer: any scorer (an object with ``scores``, or a function of that signature).
+        query: (Q, 105, 105) raw query images.
+        support: (S, 105, 105) raw support images.
+        support_labels: (S,) int in [0, n_way), the class of each support image.
+        n_way: the number of classes.
+
+    Raises:
+        ValueError naming the scorer if it returns scores of another shape than the contract's.
+    """
+    if isinstance(scorer, EmbeddingScorer):
+        return _class_scores_from_embeddings(scorer, scorer.embed(query), scorer.embed(support), support_labels, n_way)
+    if isinstance(scorer, ClassScorer):
+        call = "class_scores(query, support, support_labels, n_way)"
+        per_class = scorer.class_scores(query, support, support_labels, n_way)
+        return _checked(per_class, (len(query), n_way), scorer, call, "(len(query), n_way)")
+    return class_scores(_pair_scores(scorer, query, support), support_labels, n_way)
+
+
+def _class_scores_from_embeddings(
+    scorer: EmbeddingScorer,
+    query: np.ndarray,
+    support: np.ndarray,
+    support_labels: np.ndarray,
+    n_way: int,
+) -> np.ndarray:
+    """``class_scores_of`` from (Q, ...) query and (S, ...) support embeddings of an ``EmbeddingScorer``."""
+    if isinstance(scorer, ClassComparer):
+        call = "compare_classes(query_embeddings, support_embeddings, support_labels, n_way)"
+        per_class = scorer.compare_classes(query, support, support_labels, n_way)
+        return _checked(per_class, (len(query), n_way), scorer, call, "(len(query), n_way)")
+    scores = _checked(
+        scorer.compare(query, support),
+        (len(query), len(support)),
+        scorer,
+        "compare(query_embeddings, support_embeddings)",
+        "(len(query), len(support))",
+    )
+    return class_scores(scores, support_labels, n_way)
+
+
 def accuracy(
     scorer: ScorerLike,
     data: OmniglotSplit,
@@ -275,22 +329,9 @@ def accuracy_on_tasks(
     for index in range(n_tasks):
         task = indices.task(data, index)
         query, support, support_labels = map(_read_only, (task.query, task.support, task.support_labels))
-        if isinstance(scorer, ClassScorer):
-            per_class = scorer.class_scores(query, support, support_labels, n_way)
-            predicted = _predict_classes(per_class, len(query), n_way, scorer, "class_scores", rng)
-        else:
-            predicted = predict(_pair_scores(scorer, query, support), support_labels, n_way, rng)
-        per_task[index] = np.mean(predicted == task.query_labels)
+        per_class = class_scores_of(scorer, query, support, support_labels, n_way)
+        per_task[index] = np.mean(predict(per_class, np.arange(n_way), n_way, rng) == task.query_labels)
     return Accuracy.from_tasks(per_task)
-
-
-def _predict_classes(
-    per_class: np.ndarray, n_query: int, n_way: int, scorer, method: str, rng: np.random.Generator
-) -> np.ndarray:
-    """(Q,) predicted classes from a class rule's (Q, n_way) scores, after checking their shape."""
-    call = f"{method}(query, support, support_labels, n_way)"
-    checked = _checked(per_class, (n_query, n_way), scorer, call, "(len(query), n_way)")
-    return predict(checked, np.arange(n_way), n_way, rng)
 
 
 def _accuracy_from_embeddings(
@@ -316,19 +357,8 @@ def _accuracy_from_embeddings(
         support_labels = _read_only(np.repeat(np.arange(n_way), k_shot)[order])
         query = _read_only(embeddings[position[index, n_support:]])
         support = _read_only(embeddings[position[index, :n_support][order]])
-        if isinstance(scorer, ClassComparer):
-            per_class = scorer.compare_classes(query, support, support_labels, n_way)
-            predicted = _predict_classes(per_class, len(query), n_way, scorer, "compare_classes", rng)
-        else:
-            scores = _checked(
-                scorer.compare(query, support),
-                (len(query), len(support)),
-                scorer,
-                "compare(query_embeddings, support_embeddings)",
-                "(len(query), len(support))",
-            )
-            predicted = predict(scores, support_labels, n_way, rng)
-        per_task[index] = np.mean(predicted == query_labels)
+        per_class = _class_scores_from_embeddings(scorer, query, support, support_labels, n_way)
+        per_task[index] = np.mean(predict(per_class, np.arange(n_way), n_way, rng) == query_labels)
     return Accuracy.from_tasks(per_task)
 
 

@@ -625,31 +625,36 @@ def plot_training_history(
 
 
 def plot_score_bars(
-    scores: Mapping[str, np.ndarray], support_labels: np.ndarray, answer: int | None = None
+    scores: Mapping[str, np.ndarray],
+    support_labels: np.ndarray,
+    answer: int | None = None,
+    picks: Mapping[str, int] | None = None,
 ) -> Figure:
     """Each scorer's scores of the support images as bars, one row per scorer.
 
     ``scores`` maps a scorer's name to its (S,) scores of one query against the support set,
-    ``support_labels`` (S,) gives each support image's class and ``answer`` the query's. Bars of
-    the answer's class are green; the scorer's highest bar, if it is another class, red. With
-    ``answer=None`` (the answer hidden) no bar tells right from wrong: each scorer's highest bar
-    is blue, the others grey. Scores are on each scorer's own scale (a probability, a negative
+    ``support_labels`` (S,) gives each support image's class and ``answer`` the query's.
+    ``picks`` maps a scorer's name to the class it picks (with k drawings per class, by its class
+    rule: ``evaluate.class_scores_of``); by default, the class of its highest bar. Bars of the
+    answer's class are green; those of the picked class, if it is another, red. With
+    ``answer=None`` (the answer hidden) no bar tells right from wrong: the picked class's bars
+    are blue, the others grey. Scores are on each scorer's own scale (a probability, a negative
     distance, ...), so each row has its own y axis.
     """
     if not scores:
         raise ValueError("scores is empty: pass {scorer name: (S,) scores}")
+    support_labels = np.asarray(support_labels)
     fig, axes = plt.subplots(len(scores), 1, figsize=(7.5, 1.5 * len(scores)), squeeze=False, sharex=True)
     positions = np.arange(len(support_labels))
     for ax, (name, row) in zip(axes[:, 0], scores.items(), strict=True):
         row = np.asarray(row, dtype=float)
-        best = int(np.argmax(row))
+        pick = support_labels[int(np.argmax(row))] if picks is None else picks[name]
         if answer is None:
-            colors = np.full(len(row), "0.6", dtype=object)
-            colors[best] = PICK_COLOR
+            colors = np.where(support_labels == pick, PICK_COLOR, "0.6").astype(object)
         else:
             colors = np.where(support_labels == answer, ANSWER_COLOR, "0.6").astype(object)
-            if support_labels[best] != answer:
-                colors[best] = WRONG_COLOR
+            if pick != answer:
+                colors[support_labels == pick] = WRONG_COLOR
         low = row.min() - 0.05 * (np.ptp(row) or 1.0)
         ax.bar(positions, row - low, bottom=low, color=list(colors))
         ax.set_ylabel(name, fontsize=8, rotation=0, ha="right", va="center")

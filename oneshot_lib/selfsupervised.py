@@ -3,8 +3,8 @@
 The other models of the course learn from the character labels of the training alphabets
 (which drawings show the same character). The two here never see them: they make up a
 *pretext task* whose answers come from the images themselves, train the embedding on it, and
-are then scored like the transfer baseline, by the cosine nearest neighbour of their
-embeddings (``transfer.CosineNearestNeighbour``). Whatever one-shot accuracy they reach was
+are then scored like the transfer baseline, by the cosine similarity of their
+embeddings (``transfer.CosineScorer``). Whatever one-shot accuracy they reach was
 learnt with no labelled example at all; only model selection (the one-shot validation on the
 validation alphabets) uses labels, as for every kind.
 
@@ -50,7 +50,7 @@ from .backbones import BackboneModel, build_method
 from .backend import keras, tf
 from .conv4 import BLOCKS, FILTERS, IMAGE_SIZE, cosine_similarities, prepare_images
 from .streams import gathered_dataset, seeded_index_stream, step_seed
-from .transfer import CosineNearestNeighbour
+from .transfer import CosineScorer
 
 ops = keras.ops
 
@@ -374,10 +374,10 @@ class SelfSupervisedNetwork(BackboneModel):
     def get_config(self) -> dict:
         return {**super().get_config(), "head_units": self.head_units}
 
-    def scorer(self) -> CosineNearestNeighbour:
+    def scorer(self) -> CosineScorer:
         """A scorer comparing new images by the cosine of this network's embeddings (no head)."""
-        scorer = CosineNearestNeighbour(self.embedding, self.image_size)
-        scorer.name = f"{self.name} (cosine 1-NN)"
+        scorer = CosineScorer(self.embedding, self.image_size)
+        scorer.name = f"{self.name} (cosine)"
         return scorer
 
 

@@ -7,7 +7,7 @@ interrupted run, or with a larger ``--minutes``/``--steps`` to train further.
 
 ``--model`` picks what to train: the siamese network (pairs), a prototypical or matching
 network (episodes: ``--n-way``, ``--k-shot``, ``--n-query``), the transfer baseline (a
-classifier over the training characters, then cosine nearest neighbour) or a self-supervised
+classifier over the training characters, then the cosine of its features) or a self-supervised
 network that never sees a training label (``rotation`` prediction, or ``contrastive`` learning
 with ``--temperature``, ``--distortion-strength``, ``--erase-probability``). All are validated,
 checkpointed and resumed the same way. Every option is a field of ``config.TrainingConfig``,

@@ -4,7 +4,8 @@ The advice of the limited-data literature, and the "baseline classifier" row of 
 (2016): train an ordinary softmax classifier over the training characters (one class per
 character), throw its last layer away, and compare new characters by the cosine similarity of
 their penultimate features. No episode, no pair: the features are learnt for a 807-way (or,
-with rotations, 3,228-way) classification, and one-shot learning is a nearest neighbour on top.
+with rotations, 3,228-way) classification, and one-shot learning is a nearest neighbour on top
+(with k shots, each class's mean cosine: ``CosineScorer``).
 
 The classifier uses the same embedding network as the prototypical and matching networks
 (``conv4.build_embedding``) plus one dense softmax layer, so the comparison isolates the
@@ -71,9 +72,9 @@ class TransferClassifier(BackboneModel):
     def get_config(self) -> dict:
         return {**super().get_config(), "n_classes": self.n_classes}
 
-    def scorer(self) -> CosineNearestNeighbour:
+    def scorer(self) -> CosineScorer:
         """A scorer comparing new images by the cosine of this classifier's penultimate features."""
-        return CosineNearestNeighbour(self.embedding, self.image_size)
+        return CosineScorer(self.embedding, self.image_size)
 
 
 def build_classifier(
@@ -168,15 +169,17 @@ def classification_dataset(
     )
 
 
-class CosineNearestNeighbour(EmbeddingNetworkScorer):
-    """Nearest neighbour by the cosine similarity of a network's features.
+class CosineScorer(EmbeddingNetworkScorer):
+    """Scores by the cosine similarity of a network's features (the transfer and self-supervised models).
 
-    ``scores`` returns the (Q, S) cosines, in [-1, 1]. With k > 1 shots, ``evaluate`` averages
-    a class's cosines, which is the dot product of the unit query feature with the mean of the
-    class's unit support features: a prototype of normalised features.
+    ``scores`` returns the (Q, S) cosines, in [-1, 1]. With one shot, the pick is the nearest
+    neighbour by cosine. With k > 1 shots it is not the nearest drawing: the scorer has no class
+    rule of its own, so ``evaluate`` averages a class's cosines, which is the dot product of the
+    unit query feature with the mean of the class's unit support features: a prototype of
+    normalised features.
     """
 
-    name = "transfer (cosine 1-NN)"
+    name = "transfer (cosine)"
 
     def compare(self, query, support):
         return ops.convert_to_numpy(cosine_similarities(query, support)).astype(np.float64)

@@ -27,8 +27,8 @@ from matplotlib.figure import Figure
 
 from . import plots
 from .data import OmniglotSplit
-from .evaluate import ScorerLike, predict, score_function
-from .tasks import check_task_request, sample_task
+from .evaluate import ScorerLike, class_scores_of, predict, score_function
+from .tasks import Task, check_task_request, sample_task
 
 DISPLAY_DPI = 100
 """CSS pixels per inch of figure at which explorers show their figures (as chapters' inline figures)."""
@@ -194,6 +194,13 @@ class TaskExplorer(_Explorer):
         image: Image holding the PNG of ``plots.plot_task`` (hidden and empty when no task).
         bars: Image holding the PNG of ``plots.plot_score_bars`` (hidden and empty without
             scorers or task).
+        task: the Task shown, or None when the settings give none.
+        class_scores: {scorer name: (n_way,) float} each scorer's score of each class for the
+            first query, by the rule ``evaluate.accuracy`` decides with (``evaluate.class_scores_of``:
+            the scorer's own class rule, such as nearest neighbour's nearest drawing, else the mean
+            of the class's image scores).
+        picks: {scorer name: int} the class each scorer picks from its ``class_scores``, ties
+            broken at random (seeded by ``seed``) as ``evaluate.accuracy`` breaks them.
     """
 
     def __init__(
@@ -228,6 +235,9 @@ class TaskExplorer(_Explorer):
         self.status = ipywidgets.Label()
         self.image = new_image()
         self.bars = new_image()
+        self.task: Task | None = None
+        self.class_scores: dict[str, np.ndarray] = {}
+        self.picks: dict[str, int] = {}
         controls = [
             ipywidgets.HBox([self.n_way, self.k_shot]),
             ipywidgets.HBox([self.protocol, self.show_answer]),
@@ -259,6 +269,7 @@ class TaskExplorer(_Explorer):
         if self._bounding:
             return
         within = self.protocol.value
+        self.task, self.class_scores, self.picks = None, {}, {}
         try:
             task = sample_task(
                 self.data, self.n_way.value, self.k_shot.value, within_alphabet=within, rng=self.seed.value
@@ -268,16 +279,19 @@ class TaskExplorer(_Explorer):
             show_png(self.image, b"")
             show_png(self.bars, b"")
             return
+        self.task = task
         reveal = self.show_answer.value
         answer = int(task.query_labels[0])
+        query, classes = task.query[:1], np.arange(task.n_way)
         predicted, verdicts, all_scores = None, [], {}
         for name, scorer in self.scorers.items():
-            scores = np.asarray(score_function(scorer)(task.query[:1], task.support), dtype=float)
+            all_scores[name] = np.asarray(score_function(scorer)(query, task.support), dtype=float)[0]
+            per_class = class_scores_of(scorer, query, task.support, task.support_labels, task.n_way)
             rng = np.random.default_rng(self.seed.value)
-            pick = int(predict(scores, task.support_labels, task.n_way, rng)[0])
+            pick = int(predict(per_class, classes, task.n_way, rng)[0])
+            self.class_scores[name], self.picks[name] = per_class[0], pick
             predicted = pick if predicted is None else predicted
             verdicts.append(f"{name} is {'right' if pick == answer else 'wrong'}")
-            all_scores[name] = scores[0]
         protocol = "within one alphabet" if within else "across alphabets"
         if not self.scorers:
             self.status.value = f"a task from {self.data.name!r}, {protocol}"
@@ -294,7 +308,7 @@ class TaskExplorer(_Explorer):
         fig = plots.plot_task(task, show_answer=reveal, predicted_class=predicted if reveal else None)
         show_png(self.image, figure_png(fig))
         if all_scores:
-            bars = plots.plot_score_bars(all_scores, task.support_labels, answer if reveal else None)
+            bars = plots.plot_score_bars(all_scores, task.support_labels, answer if reveal else None, self.picks)
             show_png(self.bars, figure_png(bars))
         else:
             show_png(self.bars, b"")
@@ -351,7 +365,9 @@ def task_explorer(
     With a ``scorer`` (see ``oneshot_lib.evaluate``), or a {name: scorer} mapping of several,
     it also shows each scorer's scores of the support images as bars and, while "show answer"
     is ticked, whether each scorer picks the right class for the first query (the first
-    scorer's wrong pick is framed in red on the task). Raises ValueError if the starting task
+    scorer's wrong pick is framed in red on the task). A scorer picks a class as
+    ``evaluate.accuracy`` does, by its own class rule where it has one (``evaluate.class_scores_of``),
+    which matters with k > 1 drawings per class. Raises ValueError if the starting task
     cannot be drawn (see ``tasks.check_task_request``); later impossible settings are reported
     in ``status`` instead.
     """

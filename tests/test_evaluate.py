@@ -262,3 +262,78 @@ def test_k_shot_accuracy_uses_the_nearest_drawing(split):
         per_class = evaluate.nearest_class_scores(scores, task.support_labels, 4)
         by_hand.append(evaluate.predict(per_class, np.arange(4), 4, rng) == task.query_labels)
     assert nearest.mean == pytest.approx(np.mean(by_hand))
+
+
+class _RowInk:
+    """An embedding scorer: ink per row as the embedding, minus the squared distance as the score."""
+
+    name = "row ink"
+
+    def embed(self, images):
+        return images.sum(axis=2).astype(float)  # (n, 105)
+
+    def compare(self, query, support):
+        return -pairwise_squared_l2(query, support)
+
+    def scores(self, query, support):
+        return self.compare(self.embed(query), self.embed(support))
+
+
+class _RowInkPrototypes(_RowInk):
+    """The same embedding with a class rule of its own: minus the squared distance to the class's mean embedding."""
+
+    name = "row ink prototypes"
+
+    def compare_classes(self, query, support, support_labels, n_way):
+        prototypes = np.stack([support[support_labels == label].mean(axis=0) for label in range(n_way)])
+        return self.compare(query, prototypes)
+
+    def class_scores(self, query, support, support_labels, n_way):
+        return self.compare_classes(self.embed(query), self.embed(support), support_labels, n_way)
+
+
+def _k_shot_task(split, seed=0):
+    """A 4-way 3-shot task with two queries per class."""
+    return sample_task_indices(split, 1, 4, 3, 2, rng=seed).task(split, 0)
+
+
+def test_class_scores_of_applies_each_scorers_own_rule(split):
+    task = _k_shot_task(split)
+    query, support, labels = task.query, task.support, task.support_labels
+    pixel = PixelNearestNeighbour()
+    rule = _RowInkPrototypes()
+    expected = {
+        "nearest drawing": (pixel, evaluate.nearest_class_scores(pixel.scores(query, support), labels, 4)),
+        "mean of a function's scores": (pixel.scores, evaluate.class_scores(pixel.scores(query, support), labels, 4)),
+        "mean of compare": (_RowInk(), evaluate.class_scores(_RowInk().scores(query, support), labels, 4)),
+        "compare_classes": (rule, rule.compare_classes(rule.embed(query), rule.embed(support), labels, 4)),
+    }
+    for name, (scorer, scores) in expected.items():
+        np.testing.assert_array_equal(evaluate.class_scores_of(scorer, query, support, labels, 4), scores, err_msg=name)
+    # The rules differ on this task: the nearest drawing is not the mean, nor the prototype a mean of scores.
+    assert not np.array_equal(expected["nearest drawing"][1], expected["mean of a function's scores"][1])
+    assert not np.array_equal(expected["compare_classes"][1], expected["mean of compare"][1])
+
+
+@pytest.mark.parametrize(
+    "scorer",
+    [PixelNearestNeighbour(), PixelNearestNeighbour().scores, _RowInk(), _RowInkPrototypes()],
+    ids=["nearest drawing", "function", "embedding", "embedding with a class rule"],
+)
+def test_accuracy_decides_by_class_scores_of(split, scorer):
+    """accuracy (by images or by embeddings) picks exactly what class_scores_of's scores pick."""
+    measured = evaluate.accuracy(scorer, split, 4, k_shot=3, n_tasks=12, seed=5)
+    rng = np.random.default_rng(5)
+    tasks = sample_task_indices(split, 12, 4, 3, 1, rng=rng)
+    by_hand = []
+    for index in range(12):
+        task = tasks.task(split, index)
+        per_class = evaluate.class_scores_of(scorer, task.query, task.support, task.support_labels, 4)
+        by_hand.append(np.mean(evaluate.predict(per_class, np.arange(4), 4, rng) == task.query_labels))
+    np.testing.assert_array_equal(measured.per_task, by_hand)
+
+
+def test_class_scores_of_refuses_class_scores_of_the_wrong_shape(split):
+    task = _k_shot_task(split)
+    with pytest.raises(ValueError, match=r"'wrong class scores'.*class_scores\(.*\(8, 12\).*expected \(8, 4\)"):
+        evaluate.class_scores_of(_WrongClassScorer(), task.query, task.support, task.support_labels, 4)

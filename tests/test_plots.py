@@ -168,6 +168,20 @@ def test_plot_score_bars_colours_the_answer_green_and_a_wrong_pick_red():
         plots.plot_score_bars({}, labels, 0)
 
 
+def test_plot_score_bars_colour_the_class_each_scorer_picks():
+    # Class 0 has the highest single bar, but the scorer picked class 1 (by a class rule, say the mean).
+    labels = np.array([0, 1, 0, 1])
+    scores = {"a": np.array([0.9, 0.6, 0.0, 0.6])}
+    shown = plots.plot_score_bars(scores, labels, answer=0, picks={"a": 1})
+    green, red, grey = (to_rgba(colour) for colour in (plots.ANSWER_COLOR, plots.WRONG_COLOR, "0.6"))
+    assert [to_rgba(bar.get_facecolor()) for bar in shown.axes[0].patches] == [green, red, green, red]
+    hidden = plots.plot_score_bars(scores, labels, picks={"a": 1})
+    blue = to_rgba(plots.PICK_COLOR)
+    assert [to_rgba(bar.get_facecolor()) for bar in hidden.axes[0].patches] == [grey, blue, grey, blue]
+    by_default = plots.plot_score_bars(scores, labels)  # the class of the highest bar
+    assert [to_rgba(bar.get_facecolor()) for bar in by_default.axes[0].patches] == [blue, grey, blue, grey]
+
+
 def test_plot_mistakes_titles_the_scores():
     images = np.zeros((2, 105, 105))
     fig = plots.plot_mistakes(images, images, images, np.array([0.1, 0.2]), np.array([0.9, 0.8]))

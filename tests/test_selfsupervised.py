@@ -243,8 +243,8 @@ def test_models_score_with_the_embedding_alone_and_reload(method, outputs, tmp_p
     images = np.random.default_rng(0).random((6, 16, 16, 1)).astype("float32")
     assert model(images).shape == outputs(6)
     scorer = model.scorer()
-    assert type(scorer) is transfer.CosineNearestNeighbour and scorer.embedding is model.embedding
-    assert scorer.name == f"{method} (cosine 1-NN)"
+    assert type(scorer) is transfer.CosineScorer and scorer.embedding is model.embedding
+    assert scorer.name == f"{method} (cosine)"
     rng = np.random.default_rng(1)
     query, support = rng.random((2, 105, 105)) < 0.1, rng.random((3, 105, 105)) < 0.1
     before = scorer.scores(query, support)
@@ -317,7 +317,8 @@ def test_rotation_without_distortions_is_fine():
 
 RUN_FIELDS = {
     "model", "optimizer", "learning_rate", "augment", "steps_per_epoch", "minutes", "max_steps", "patience",
-    "val_way", "val_tasks", "val_within_alphabet", "seed", "halve_lr_every",
+    "val_way", "val_tasks", "val_within_alphabet", "seed", "halve_lr_every", "test_shifts",
+    "train_on_validation_alphabets",
 }
 
 
@@ -344,7 +345,7 @@ def test_each_self_supervised_kind_trains_without_labels_writes_its_files_and_re
 
     for which in ("best", "last"):
         scorer = run_folder.load_run_scorer(folder, which)
-        assert type(scorer) is transfer.CosineNearestNeighbour
+        assert type(scorer) is transfer.CosineScorer
         scores = scorer.scores(train_data.images[0, :2], train_data.images[1, :3])
         assert scores.shape == (2, 3) and np.all(np.isfinite(scores))
 

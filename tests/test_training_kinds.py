@@ -113,7 +113,7 @@ def test_an_old_siamese_config_still_loads():
 EXPECTED_SCORERS = {
     "prototypical": episodic.PrototypicalScorer,
     "matching": episodic.MatchingScorer,
-    "transfer": transfer.CosineNearestNeighbour,
+    "transfer": transfer.CosineScorer,
 }
 
 
@@ -215,7 +215,7 @@ def test_evaluate_uses_a_class_rule_on_both_paths_and_the_mean_rule_for_other_sc
     one_shot_means = evaluate.accuracy(lambda q, s: scorer.scores(q, s), data, 4, 1, **arguments)
     np.testing.assert_array_equal(evaluate.accuracy(scorer, data, 4, 1, **arguments).per_task, one_shot_means.per_task)
     network = episodic.build_episodic("prototypical", image_size=16, filters=4, blocks=2, seed=0)
-    cosine = transfer.CosineNearestNeighbour(network.embedding, 16)
+    cosine = transfer.CosineScorer(network.embedding, 16)
     np.testing.assert_array_equal(
         evaluate.accuracy(cosine, data, 4, 2, **arguments).per_task,
         evaluate.accuracy(lambda q, s: cosine.scores(q, s), data, 4, 2, **arguments).per_task,

@@ -43,7 +43,7 @@ def test_bad_requests_are_refused():
 
 
 def test_cosine_scores_by_hand():
-    scorer = transfer.CosineNearestNeighbour(embedding=None)
+    scorer = transfer.CosineScorer(embedding=None)
     query = np.array([[1.0, 0.0], [3.0, 4.0]], dtype="float32")
     support = np.array([[2.0, 0.0], [0.0, 1.0]], dtype="float32")
     np.testing.assert_allclose(scorer.compare(query, support), [[1.0, 0.0], [0.6, 0.8]], rtol=1e-6)
@@ -76,7 +76,7 @@ def test_scorer_shape_fit_and_reload(tmp_path):
 
 
 def test_class_scores_are_mean_cosines():
-    scorer = transfer.CosineNearestNeighbour(embedding=None)
+    scorer = transfer.CosineScorer(embedding=None)
     query = np.array([[1.0, 0.0]], dtype="float32")
     support = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], dtype="float32")
     per_class = scorer.compare_classes(query, support, np.array([0, 1, 0]), 2)

@@ -11,7 +11,7 @@ from conftest import synthetic_split
 from matplotlib.colors import to_rgb
 from PIL import Image
 
-from oneshot_lib import plots, widgets
+from oneshot_lib import evaluate, plots, widgets
 from oneshot_lib.baselines import PixelNearestNeighbour
 from oneshot_lib.data import OmniglotSplit
 
@@ -146,6 +146,34 @@ def test_task_explorer_says_whether_the_scorer_is_right():
     assert right.status.value == "pixel 1-NN is right"
     wrong = widgets.task_explorer(data, farthest, n_way=5)
     assert wrong.status.value.startswith("farthest is wrong")
+
+
+def test_task_explorer_scores_k_shot_classes_by_the_rule_accuracy_uses():
+    """Nearest neighbour's class scores as its nearest drawing, in the explorer as in evaluate.accuracy."""
+    scorer = PixelNearestNeighbour()
+    explorer = widgets.task_explorer(tiny_split(), scorer, n_way=4, k_shot=3)
+    mean_would_differ = 0
+    for seed in range(8):
+        explorer.seed.value = seed
+        task = explorer.task
+        assert len(task.support) == 12 and explorer.k_shot.value == 3
+        scores = scorer.scores(task.query[:1], task.support)
+        nearest = evaluate.nearest_class_scores(scores, task.support_labels, 4)[0]
+        mean = evaluate.class_scores(scores, task.support_labels, 4)[0]
+        np.testing.assert_array_equal(explorer.class_scores["pixel 1-NN"], nearest)
+        pick = explorer.picks["pixel 1-NN"]
+        assert nearest[pick] == nearest.max()
+        verdict = "right" if pick == task.query_labels[0] else "wrong"
+        assert explorer.status.value.startswith(f"pixel 1-NN is {verdict}")
+        mean_would_differ += mean[pick] != mean.max()
+    assert mean_would_differ  # on some of these tasks the mean of the scores picks another class
+
+
+def test_task_explorer_forgets_the_task_it_cannot_draw():
+    explorer = widgets.task_explorer(tiny_split(drawings=3), PixelNearestNeighbour(), n_way=3)
+    assert explorer.task is not None and list(explorer.class_scores) == list(explorer.picks) == ["pixel 1-NN"]
+    explorer.k_shot.value = 3
+    assert explorer.task is None and explorer.class_scores == {} and explorer.picks == {}
 
 
 def test_task_explorer_refuses_an_impossible_start():
