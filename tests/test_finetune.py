@@ -1,0 +1,112 @@
+"""Transfer and fine-tuning on the support set: cut networks, a linear head, fine-tuned copies."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import synthetic_split
+
+from oneshot_lib import conv4, evaluate, finetune, transfer
+from oneshot_lib.backend import keras
+
+SIDE = 16
+
+
+@pytest.fixture(scope="module")
+def embedding() -> keras.Sequential:
+    keras.utils.set_random_seed(0)
+    return conv4.build_embedding(SIDE)
+
+
+def random_drawings(n: int, seed: int = 0) -> np.ndarray:
+    """(n, 105, 105) bool random ink."""
+    return np.random.default_rng(seed).random((n, 105, 105)) < 0.1
+
+
+def support_set(n_way: int = 4, k_shot: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Random support drawings (n_way * k_shot, 105, 105) bool and shuffled labels (S,) int."""
+    labels = np.random.default_rng(seed).permutation(np.repeat(np.arange(n_way), k_shot))
+    return random_drawings(n_way * k_shot, seed), labels
+
+
+@pytest.mark.parametrize("block", [1, 2, 3, 4])
+def test_block_features_cut_the_network_and_share_its_layers(embedding, block):
+    cut = finetune.block_features(embedding, block)
+    images = np.random.default_rng(block).random((3, SIDE, SIDE, 1)).astype("float32")
+    features = np.asarray(cut(images, training=False))
+    assert features.shape == (3, 64 * (SIDE // 2**block) ** 2) and features.dtype == np.float32
+    for name in ("conv1", "batchnorm1", f"pool{block}"):
+        assert cut.get_layer(name) is embedding.get_layer(name)
+    if block == 4:
+        np.testing.assert_allclose(features, embedding(images, training=False), rtol=1e-6)
+
+
+@pytest.mark.parametrize("block", [0, 5])
+def test_block_features_refuse_blocks_the_network_lacks(embedding, block):
+    with pytest.raises(ValueError, match=r"block must lie in 1\.\.4"):
+        finetune.block_features(embedding, block)
+
+
+def test_a_cut_network_is_scored_by_the_transfer_scorer(embedding):
+    scorer = transfer.CosineScorer(finetune.block_features(embedding, 2), image_size=SIDE)
+    result = evaluate.accuracy(scorer, synthetic_split(), 3, 2, n_tasks=2, seed=0)
+    assert 0.0 <= result.mean <= 1.0
+
+
+def test_linear_head_at_step_zero_is_the_nearest_normalised_prototype(embedding):
+    support, labels = support_set()
+    query = random_drawings(5, seed=1)
+    head = finetune.LinearHead(embedding, image_size=SIDE, steps=0)
+    logits = head.class_scores(query, support, labels, 4)
+    unit = lambda x: x / np.linalg.norm(x, axis=-1, keepdims=True)  # noqa: E731
+    support_features = unit(head.embed(support).astype(np.float64))
+    prototypes = unit(np.stack([support_features[labels == c].mean(axis=0) for c in range(4)]))
+    cosines = unit(head.embed(query).astype(np.float64)) @ prototypes.T
+    assert logits.shape == (5, 4) and logits.dtype == np.float64
+    np.testing.assert_array_equal(np.argsort(logits, axis=1), np.argsort(cosines, axis=1))
+    np.testing.assert_allclose(logits, finetune.SCALE * cosines, atol=1e-4)
+
+
+def test_linear_head_learns_its_own_support_set():
+    # Unit features on a circle: class 1 sits at 50 degrees, class 0 at 0 and 90. A chord cuts
+    # class 1's arc off, so the set is linearly separable, but the 90-degree drawing is nearer
+    # class 1's prototype (50 degrees) than its own (27 degrees).
+    angles = np.radians([0, 0, 90, 50, 50])
+    features = np.stack([np.cos(angles), np.sin(angles)], axis=1).astype("float32")
+    labels = np.array([0, 0, 0, 1, 1])
+    prototypes = finetune.LinearHead(None, steps=0).compare_classes(features, features, labels, 2)
+    fitted = finetune.LinearHead(None, steps=100, learning_rate=1.0).compare_classes(features, features, labels, 2)
+    np.testing.assert_array_equal(prototypes.argmax(axis=1), [0, 0, 1, 1, 1])
+    np.testing.assert_array_equal(fitted.argmax(axis=1), labels)
+
+
+def test_fine_tuning_leaves_the_network_alone_and_repeats_exactly(embedding):
+    support, labels = support_set(n_way=3, k_shot=2)
+    query = random_drawings(4, seed=3)
+    original = [weight.copy() for weight in embedding.get_weights()]
+    first = finetune.FineTuned(embedding, image_size=SIDE, steps=3, learning_rate=1e-2, seed=5)
+    logits = first.class_scores(query, support, labels, 3)
+    for before, after in zip(original, embedding.get_weights(), strict=True):
+        np.testing.assert_array_equal(before, after)
+    again = first.class_scores(query, support, labels, 3)  # the same copy, reset for the task
+    other = finetune.FineTuned(embedding, image_size=SIDE, steps=3, learning_rate=1e-2, seed=5)
+    assert logits.shape == (4, 3) and logits.dtype == np.float64
+    np.testing.assert_array_equal(logits, again)
+    np.testing.assert_array_equal(logits, other.class_scores(query, support, labels, 3))
+    frozen = finetune.LinearHead(embedding, image_size=SIDE, steps=0).class_scores(query, support, labels, 3)
+    untrained = finetune.FineTuned(embedding, image_size=SIDE, steps=0).class_scores(query, support, labels, 3)
+    np.testing.assert_allclose(untrained, frozen, atol=1e-4)
+    assert not np.allclose(logits, frozen, atol=1e-3)
+
+
+@pytest.mark.parametrize("k_shot", [1, 2])
+def test_both_heads_pass_the_evaluation(embedding, k_shot):
+    split = synthetic_split()
+    scorers = [
+        finetune.LinearHead(embedding, image_size=SIDE, steps=5),
+        finetune.FineTuned(embedding, image_size=SIDE, steps=2, batchnorm_frozen=k_shot == 1),
+    ]
+    for scorer in scorers:
+        result = evaluate.accuracy(scorer, split, 3, k_shot, n_tasks=2, within_alphabet=True, seed=0)
+        assert 0.0 <= result.mean <= 1.0
+        assert scorer.scores(split.images[0, :2], split.images[1:4, 0]).shape == (2, 3)
