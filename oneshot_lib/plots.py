@@ -1023,3 +1023,98 @@ def plot_embedding_projections(
     axes[0, -1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
     fig.tight_layout()
     return fig
+
+
+# ---------------------------------------------------------------- chapter 8: little or no labelled data
+
+
+def plot_identity_scores(scores: Mapping[str, np.ndarray], references: Sequence[str]) -> Figure:
+    """Box plots of a scorer's scores between drawings and partners, one row per partner.
+
+    ``scores`` is ``identity.identity_scores``'s: (n,) scores per partner; the rows named in
+    ``references`` (another drawing of the same character, another character) are drawn grey,
+    with dotted lines at their medians, so each transform reads against them.
+    """
+    names = list(scores)
+    fig, ax = plt.subplots(figsize=(8.5, 0.5 * len(names) + 1.2))
+    rows = np.arange(len(names))[::-1]
+    boxes = ax.boxplot([scores[name] for name in names], positions=rows, vert=False, widths=0.6,
+                       patch_artist=True, showfliers=False)
+    for box, name in zip(boxes["boxes"], names, strict=True):
+        box.set(facecolor="0.8" if name in references else "C0", alpha=0.8)
+    for name in references:
+        ax.axvline(np.median(scores[name]), color="0.35", ls=":", lw=1)
+    ax.set_yticks(rows, names)
+    ax.set(xlabel="score of the drawing against its partner (siamese: probability of 'same character')")
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def plot_labels_used(cells: Mapping[str, Mapping], *, no_labels: str | None = None) -> Axes:
+    """Lake accuracy against the share of training characters labelled, one line per starting point.
+
+    ``cells`` maps a cell's name to its record in ``benchmarks/results/labels_used.json``
+    (``fraction``, ``characters``, ``start``, ``lake``, ``lake_stderr``); ``no_labels`` names the
+    record of the model trained without any label, drawn as a dashed level.
+    """
+    fig, ax = plt.subplots(figsize=(7, 4))
+    starts = sorted({cell["start"] for cell in cells.values() if "start" in cell})
+    for index, start in enumerate(starts):
+        mine = sorted((cell for cell in cells.values() if cell.get("start") == start), key=lambda c: c["fraction"])
+        x = [cell["fraction"] for cell in mine]
+        ax.errorbar(x, [cell["lake"] for cell in mine], yerr=[cell["lake_stderr"] for cell in mine],
+                    marker="o", capsize=3, color=f"C{index}", label=start)
+        for cell in mine:
+            ax.annotate(f"{cell['lake']:.1%}", (cell["fraction"], cell["lake"]), textcoords="offset points",
+                        xytext=(6, -12 if index else 6), fontsize=8, color=f"C{index}")
+    if no_labels is not None:
+        ax.axhline(cells[no_labels]["lake"], color="0.4", ls="--", lw=1,
+                   label=f"no labels at all ({cells[no_labels]['lake']:.1%})")
+    ax.set_xscale("log")
+    fractions = sorted({cell["fraction"] for cell in cells.values() if cell.get("fraction")})
+    ax.set_xticks(fractions, [f"{f:.0%}\n({cell['characters']} characters)" for f in fractions
+                              for cell in [next(c for c in cells.values() if c.get("fraction") == f)]])
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set(xlabel="share of the training characters whose labels are used", ylabel="Lake's 400 trials",
+           title="Accuracy against labels used")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return ax
+
+
+def plot_class_spread(points: np.ndarray, labels: np.ndarray, *, names: Sequence[str] = ()) -> Axes:
+    """Drawings (n, 2) of a few characters around their prototypes, with each class's spread as a circle.
+
+    A prototype keeps each class's mean and drops the rest: the circle (radius: the mean distance
+    of the class's drawings to its mean) is what a prototype leaves out.
+    """
+    labels = np.asarray(labels)
+    fig, ax = plt.subplots(figsize=(6, 5))
+    for index, label in enumerate(np.unique(labels)):
+        mine = points[labels == label]
+        centre = mine.mean(axis=0)
+        radius = np.linalg.norm(mine - centre, axis=1).mean()
+        colour = plt.cm.tab10(index % 10)
+        name = names[label] if len(names) > label else f"character {label}"
+        ax.scatter(*mine.T, s=14, color=colour, alpha=0.8, label=name)
+        ax.scatter(*centre, s=140, marker="*", color=colour, edgecolor="black", linewidth=0.6)
+        ax.add_patch(plt.Circle(centre, radius, fill=False, color=colour, lw=1.2, ls="--"))
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.set(title="Each character's drawings, prototype (star) and mean spread (circle)",
+           xlabel="first principal axis", ylabel="second principal axis")
+    ax.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    return ax
+
+
+def plot_drawing_row(drawings: Mapping[str, np.ndarray], *, title: str, panel_inches: float = 1.25) -> Figure:
+    """One panel per drawing (H, W), titled by its key: a drawing and what was done to it."""
+    fig, axes = plt.subplots(1, len(drawings), figsize=(panel_inches * len(drawings), panel_inches + 0.6),
+                             squeeze=False)
+    for ax, (label, drawing) in zip(axes.flat, drawings.items(), strict=True):
+        draw_drawing(ax, np.asarray(drawing), title=textwrap.fill(label, 16))
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
