@@ -1118,3 +1118,29 @@ def plot_drawing_row(drawings: Mapping[str, np.ndarray], *, title: str, panel_in
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def plot_support_methods(results: Mapping[str, Mapping[int, Accuracy]]) -> Figure:
+    """Accuracy of each way of using a support set, one bar per shot count, with one standard error.
+
+    ``results`` maps a method's name to {k: ``evaluate.Accuracy``} for its k-shot tasks.
+    """
+    names = list(results)
+    shots = sorted({k for by_shot in results.values() for k in by_shot})
+    fig, ax = plt.subplots(figsize=(9, 0.55 * len(names) * len(shots) / 2 + 1.4))
+    rows = np.arange(len(names))[::-1]
+    height = 0.8 / len(shots)
+    for index, k in enumerate(shots):
+        values = np.array([results[name][k].mean for name in names])
+        errors = np.array([results[name][k].stderr for name in names])
+        offset = (len(shots) - 1 - 2 * index) * height / 2
+        ax.barh(rows + offset, values, xerr=errors, height=height, color=f"C{index}", capsize=2, label=f"{k}-shot")
+        for row, value in zip(rows, values, strict=True):
+            ax.text(value + 0.01, row + offset, f"{value:.1%}", va="center", fontsize=8)
+    ax.set_yticks(rows, [textwrap.fill(name, 34) for name in names], fontsize=8)
+    ax.set(xlim=(0, 1.12), xlabel="20-way accuracy within an alphabet (evaluation alphabets)")
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -326,3 +326,32 @@ def test_plot_embedding_projections_colours_one_character_per_series():
     assert [text.get_text() for text in after.get_legend().get_texts()] == ["a", "b", "c"]
     with pytest.raises(ValueError, match="6 labels"):
         plots.plot_embedding_projections({"x": (points[0][:4], points[1])}, labels)
+
+
+def test_chapter_8_figures_draw_what_they_are_given():
+    from oneshot_lib.evaluate import Accuracy
+
+    scores = {"distorted": np.linspace(0.6, 1, 9), "same": np.linspace(0.5, 0.9, 9), "other": np.linspace(0, 0.3, 9)}
+    fig = plots.plot_identity_scores(scores, references=["same", "other"])
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == list(scores)
+    assert len(fig.axes[0].lines) >= 2  # the two reference medians, dotted
+
+    cells = {
+        "none": {"lake": 0.6, "lake_stderr": 0.03, "characters": 0},
+        **{f"{f} {s}": {"fraction": f, "characters": int(800 * f), "start": s, "lake": 0.5 + f / 3,
+                        "lake_stderr": 0.02} for f in (0.01, 0.1, 1.0) for s in ("from scratch", "from contrastive")},
+    }
+    ax = plots.plot_labels_used(cells, no_labels="none")
+    assert len(ax.get_xticks()) == 3 and ax.get_xscale() == "log"
+    assert {text.get_text() for text in ax.get_legend().get_texts()} >= {"from scratch", "from contrastive"}
+
+    points = np.random.default_rng(0).normal(size=(12, 2))
+    ax = plots.plot_class_spread(points, np.repeat([0, 1, 2], 4), names=["a", "b", "c"])
+    assert len(ax.patches) == 3  # one spread circle per class
+
+    fig = plots.plot_drawing_row({"one": np.zeros((8, 8), bool), "two": np.ones((8, 8))}, title="row")
+    assert len(fig.axes) == 2
+
+    results = {name: {k: Accuracy.from_tasks(np.full(4, 0.5 + 0.1 * k)) for k in (1, 5)} for name in ("a", "b")}
+    fig = plots.plot_support_methods(results)
+    assert len(fig.axes[0].patches) == 4 and fig.axes[0].get_legend() is not None
