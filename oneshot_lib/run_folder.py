@@ -239,7 +239,12 @@ def load_run_model(folder: str | Path, which: str = "best") -> tuple[keras.Model
 def load_run_scorer(folder: str | Path, which: str = "best"):
     """A scorer of a run's best (or last) model; see ``load_run_model``.
 
-    A run with ``test_shifts`` scores as it was validated: embeddings averaged over shifts.
+    A run with ``test_shifts`` scores as it was validated: embeddings averaged over shifts. A
+    ``"scoring"`` entry in ``config.json`` (``{"test_shifts": pixels, "chosen": why}``), added after
+    training when the shifts were chosen on the validation alphabets with the kept weights,
+    overrides it; the config itself stays as it trained.
     """
     model, config = load_run_model(folder, which)
-    return average_over_shifts(kind_named(config.model).scorer(model), config.test_shifts)
+    scoring = read_json(RunFiles(Path(folder)).config).get("scoring", {})
+    pixels = scoring.get("test_shifts", config.test_shifts)
+    return average_over_shifts(kind_named(config.model).scorer(model), pixels)

@@ -122,3 +122,15 @@ def test_a_run_can_start_its_embedding_from_another_run(splits, tmp_path):
     narrower = episodic.build_episodic("prototypical", image_size=16, filters=8)
     with pytest.raises(ValueError, match="does not fit this run's"):
         trainer.copy_embedding(str(tmp_path / "pretext"), narrower)
+
+
+def test_a_scoring_entry_chosen_after_training_sets_the_shifts(splits, tmp_path):
+    train_data, validation_data = splits
+    trainer.train(tiny_run_config("prototypical"), tmp_path, train_data=train_data, validation_data=validation_data,
+                  verbose=0)
+    assert not isinstance(run_folder.load_run_scorer(tmp_path), shifts.ShiftAveraged)
+    record = json.loads((tmp_path / "config.json").read_text())
+    record["scoring"] = {"test_shifts": 3, "chosen": "on validation"}
+    run_folder.write_json(tmp_path / "config.json", record)
+    scorer = run_folder.load_run_scorer(tmp_path)
+    assert isinstance(scorer, shifts.ShiftAveraged) and scorer.pixels == 3
