@@ -3,7 +3,7 @@
 Runs ``python -m oneshot_lib.train`` twice at the same time, each pinned to one core
 (``taskset``), for ``--minutes`` each: Koch's SGD with one learning rate for every layer, and
 with per-layer multipliers (``--layer-rates``). Adam is the reference run shipped in
-``oneshot_lib/checkpoints/siamese``, trained the same way (pinned to one core, beside another
+``oneshot_lib/checkpoints/siamese-adam`` (shipped as ``siamese`` when this ran), trained the same way (pinned to one core, beside another
 run); its figure is its best validation accuracy within the same number of minutes. Everything
 is measured on the validation alphabets (20-way within-alphabet, 320 fixed tasks).
 
@@ -68,8 +68,8 @@ def main() -> None:
 
     from oneshot_lib import pretrained
 
-    runs = {"Adam (the reference run)": {"command": pretrained.run_record("siamese")["command"],
-                                         **run_summary(pretrained.history("siamese"), args.minutes)}}
+    runs = {"Adam (the reference run)": {"command": pretrained.run_record("siamese-adam")["command"],
+                                         **run_summary(pretrained.history("siamese-adam"), args.minutes)}}
     for name, (command, output) in commands.items():
         runs[name] = {"command": command, **run_summary(json.loads((output / "history.json").read_text()),
                                                         args.minutes)}

@@ -34,7 +34,7 @@ def tiny_run(folder, splits, **changes) -> dict:
 def finished_run_without_last(tmp_path):
     """A copy of a shipped reference run (which ships without last.keras)."""
     folder = tmp_path / "prototypical"
-    shutil.copytree(pretrained.folder("prototypical"), folder)
+    shutil.copytree(pretrained.folder("prototypical-25"), folder)
     assert not (folder / "last.keras").exists()
     return folder
 
