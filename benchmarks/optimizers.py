@@ -3,8 +3,9 @@
 Runs ``python -m oneshot_lib.train`` twice at the same time, each pinned to one core
 (``taskset``), for ``--minutes`` each: Koch's SGD with one learning rate for every layer, and
 with per-layer multipliers (``--layer-rates``). Adam is the reference run shipped in
-``oneshot_lib/checkpoints/siamese-adam`` (shipped as ``siamese`` when this ran), trained the same way (pinned to one core, beside another
-run); its figure is its best validation accuracy within the same number of minutes. Everything
+``oneshot_lib/checkpoints/siamese-adam`` (shipped as ``siamese`` when this ran), trained the
+same way (pinned to one core, beside another run); its figure is its best validation accuracy
+within the same number of minutes. Everything
 is measured on the validation alphabets (20-way within-alphabet, 320 fixed tasks).
 
 Koch et al. tuned each layer's rate by Bayesian optimisation and did not publish the values;

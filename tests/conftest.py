@@ -107,6 +107,14 @@ TINY_RUN = dict(
 )
 
 
+#: The config fields every run records whatever its kind (besides its optimiser's and its kind's options).
+RUN_FIELDS = {
+    "model", "optimizer", "learning_rate", "augment", "steps_per_epoch", "minutes", "max_steps", "patience",
+    "val_way", "val_tasks", "val_within_alphabet", "seed", "test_shifts", "train_on_validation_alphabets",
+    "label_fraction", "start_from",
+}
+
+
 def tiny_run_config(model: str = "siamese", **changes) -> TrainingConfig:
     """A ``TrainingConfig`` of ``TINY_RUN`` for ``model``, with ``changes`` on top."""
     return TrainingConfig(**{**TINY_RUN, "model": model, **changes})

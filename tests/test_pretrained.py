@@ -123,7 +123,8 @@ def test_load_takes_the_folder_of_a_run(copied_run):
     scorer = pretrained.load(copied_run)
     query, support = fixed_task()
     assert scorer.name == "my-prototypical-run"
-    np.testing.assert_array_equal(scorer.scores(query, support), pretrained.load("prototypical-25").scores(query, support))
+    shipped = pretrained.load("prototypical-25")
+    np.testing.assert_array_equal(scorer.scores(query, support), shipped.scores(query, support))
     assert pretrained.history(copied_run)["best_epoch"] == pretrained.history("prototypical-25")["best_epoch"]
 
 

@@ -8,17 +8,13 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import synthetic_split, tiny_run_config
+from conftest import RUN_FIELDS, synthetic_split, tiny_run_config
 
 from oneshot_lib import callbacks, episodic, evaluate, kinds, pairs, run_folder, streams, trainer, transfer
 from oneshot_lib.config import TrainingConfig
 from oneshot_lib.train import parser
 
 #: The config fields every run records, whatever its kind (optimiser options aside).
-RUN_FIELDS = {
-    "model", "optimizer", "learning_rate", "augment", "steps_per_epoch", "minutes", "max_steps", "patience",
-    "val_way", "val_tasks", "val_within_alphabet", "seed", "test_shifts", "train_on_validation_alphabets",
-}
 ALL_KINDS = ["contrastive", "matching", "prototypical", "rotation", "siamese", "transfer"]
 NEW_FIELDS = ("n_way", "k_shot", "n_query", "episode_within_alphabet", "rotate_classes", "image_size")
 
