@@ -41,6 +41,13 @@ class ShiftAveraged:
         self.pixels = pixels
         self.name = getattr(scorer, "name", type(scorer).__name__)
 
+    def __getattr__(self, name: str):
+        # Everything else (the network, its layers, ``pair_probabilities``...) is the wrapped
+        # scorer's; a class rule is not, since it would embed without the shifts.
+        if name in ("class_scores", "compare_classes") or name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.__dict__["scorer"], name)
+
     def embed(self, images: np.ndarray) -> np.ndarray:
         """(n, D) mean of the wrapped scorer's embeddings of the shifted copies of images (n, 105, 105)."""
         images = np.asarray(images)

@@ -16,6 +16,7 @@ class RowInk:
     """A toy embedding scorer: the embedding is the ink in each row (not shift-invariant)."""
 
     name = "row-ink"
+    network = "the wrapped network"
 
     def embed(self, images):
         return np.asarray(images, np.float64).sum(axis=-1)
@@ -64,6 +65,10 @@ def test_the_wrapper_keeps_the_class_rule_and_scores_like_its_parts():
     expected = RowInkPrototypes().compare_classes(with_rule.embed(images[:2]), with_rule.embed(images[2:]), labels, 2)
     np.testing.assert_allclose(with_rule.class_scores(images[:2], images[2:], labels, 2), expected)
     assert with_rule.name == "row-ink"
+    # Other attributes are the wrapped scorer's; a class rule only where the wrapper applies the shifts.
+    assert plain.embed.__self__ is plain and plain.compare.__self__ is plain
+    assert plain.__class__ is shifts.ShiftAveraged and not hasattr(plain, "compare_classes")
+    assert plain.network == "the wrapped network"
 
 
 def test_a_scorer_without_embeddings_or_a_negative_shift_is_refused():
