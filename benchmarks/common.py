@@ -53,28 +53,35 @@ def slug(name: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in name.lower()).strip("-").replace("--", "-")
 
 
-def finished(folder: Path, minutes: float) -> bool:
-    """Whether ``folder`` holds a run that stopped after using ``minutes`` (nothing left to train)."""
+#: A cell's budget: ("minutes", 10.0) or ("steps", 1000).
+Budget = tuple[str, float]
+
+
+def finished(folder: Path, budget: Budget) -> bool:
+    """Whether ``folder`` holds a run that stopped after using ``budget`` (nothing left to train)."""
     history = folder / "history.json"
     if not history.is_file():
         return False
     record = json.loads(history.read_text())
-    return "stopped" in record and record["epochs"][-1]["elapsed_seconds"] >= 60 * minutes
+    kind, amount = budget
+    used = record["epochs"][-1]["elapsed_seconds"] / 60 if kind == "minutes" else record["epochs"][-1]["step"]
+    return "stopped" in record and used >= amount
 
 
-def train_cells(cells: dict[str, list[str]], minutes: dict[str, float], runs: Path, shared: list[str]) -> None:
+def train_cells(cells: dict[str, list[str]], budgets: dict[str, Budget], runs: Path, shared: list[str]) -> None:
     """Train the cells two at a time, each pinned to its own core; skip the finished ones.
 
-    Each cell runs ``python -m oneshot_lib.train`` with ``shared`` flags, then its own, its minutes
-    and its folder ``runs/<slug of its name>``.
+    Each cell runs ``python -m oneshot_lib.train`` with ``shared`` flags, then its own, its budget
+    (``--minutes`` or ``--steps``) and its folder ``runs/<slug of its name>``.
     """
-    names = [name for name in cells if not finished(runs / slug(name), minutes[name])]
+    names = [name for name in cells if not finished(runs / slug(name), budgets[name])]
     for start in range(0, len(names), 2):
         processes = []
         for core, name in enumerate(names[start : start + 2]):
+            kind, amount = budgets[name]
             command = [
-                "taskset", "-c", str(core), sys.executable, "-m", "oneshot_lib.train",
-                *shared, *cells[name], "--minutes", str(minutes[name]), "--output", str(runs / slug(name)),
+                "taskset", "-c", str(core), sys.executable, "-m", "oneshot_lib.train", *shared, *cells[name],
+                f"--{kind}", str(amount if kind == "minutes" else int(amount)), "--output", str(runs / slug(name)),
             ]
             print("running:", " ".join(command[3:]), flush=True)
             processes.append(subprocess.Popen(command, stdout=subprocess.DEVNULL))

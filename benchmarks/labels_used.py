@@ -4,7 +4,8 @@ Chapter 8 asks what a network pretrained without labels (the shipped contrastive
 once a few labels come back. Each cell trains a prototypical network (20-way 1-shot episodes,
 rotations as classes, Koch's distortions, Adam at 1e-3, seed 0) on a seeded fraction of the
 training characters, ``--label-fraction`` 1%, 10% or 100% (8, 81 or 807 characters), for the
-same minutes on one core, either from freshly initialised weights or with its embedding network
+same number of episodes (a step budget, so that a cell sharing its core trains no less), either
+from freshly initialised weights or with its embedding network
 starting from the contrastive model's (``--start-from contrastive``). The only difference between
 the two cells of a fraction is where the embedding starts.
 
@@ -12,9 +13,9 @@ Each cell's epoch is chosen on the validation alphabets only, then scored once o
 alphabets (20-way within-alphabet one-shot, 400 tasks) and on Lake's 400 trials; so is the
 contrastive model itself (no label at all).
 
-    python benchmarks/labels_used.py --minutes 5 --runs-folder runs/labels_used
+    python benchmarks/labels_used.py --steps 1000 --runs-folder runs/labels_used
 
-(three rounds of two cells pinned to one core each: about 16 minutes). Linux only (taskset).
+(three rounds of two cells pinned to one core each: about 15 minutes). Linux only (taskset).
 Writes ``benchmarks/results/labels_used.{json,md}`` and each cell's config, history and log
 under ``benchmarks/results/labels_used/``.
 """
@@ -52,7 +53,7 @@ def table(cells: dict[str, dict]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--minutes", type=float, default=5.0, help="training minutes of every cell")
+    parser.add_argument("--steps", type=int, default=1000, help="training episodes of every cell")
     parser.add_argument("--runs-folder", type=Path, required=True, help="where the cells' runs go")
     args = parser.parse_args()
 
@@ -69,7 +70,7 @@ def main() -> None:
         for fraction in FRACTIONS
         for start, flags in STARTS.items()
     }
-    train_cells(cells, dict.fromkeys(cells, args.minutes), args.runs_folder, SHARED)
+    train_cells(cells, dict.fromkeys(cells, ("steps", args.steps)), args.runs_folder, SHARED)
     results = {
         "no labels (the contrastive model)": {
             **summarise("contrastive", pretrained.folder("contrastive"), evaluation, lake, "labels_used"),
@@ -84,7 +85,7 @@ def main() -> None:
             cell = summarise(name, args.runs_folder / slug(name), evaluation, lake, "labels_used")
             cell.update(fraction=fraction, start=start, characters=len(train.sample_characters(fraction)))
             results[name] = cell
-    write_results("labels_used", {"minutes": args.minutes, "cells": results}, table(results))
+    write_results("labels_used", {"steps": args.steps, "cells": results}, table(results))
 
 
 if __name__ == "__main__":

@@ -85,7 +85,7 @@ def main() -> None:
     quiet_tensorflow()
     evaluation, lake = load_omniglot("evaluation"), load_lake_runs()
 
-    minutes = dict.fromkeys(OBJECTIVES, args.minutes)
+    minutes = dict.fromkeys(OBJECTIVES, ("minutes", args.minutes))
     train_cells(OBJECTIVES, minutes, args.runs_folder, SHARED)
 
     def score(names):
@@ -101,8 +101,8 @@ def main() -> None:
     factors.pop(f"pairs (siamese, binary cross-entropy), {next(iter(FACTORS))}", None)  # the same cell
     longer = f"{best}, twice the minutes"
     factors[longer] = OBJECTIVES[best]
-    minutes.update(dict.fromkeys(factors, args.minutes))
-    minutes[longer] = 2 * args.minutes
+    minutes.update(dict.fromkeys(factors, ("minutes", args.minutes)))
+    minutes[longer] = ("minutes", 2 * args.minutes)
     if not (args.runs_folder / slug(longer)).exists():  # resume a copy of the best run: the same first half
         shutil.copytree(args.runs_folder / slug(best), args.runs_folder / slug(longer))
     train_cells(factors, minutes, args.runs_folder, SHARED)
