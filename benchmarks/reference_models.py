@@ -33,6 +33,7 @@ def main() -> None:
             "test_shifts": record.get("scoring", {}).get("test_shifts", record["config"].get("test_shifts", 0)),
             "minutes": history["epochs"][-1]["elapsed_seconds"] / 60,
             "best_validation": history["best_val_oneshot_accuracy"],
+            "trained_on_validation_alphabets": record["config"].get("train_on_validation_alphabets", False),
             "lake": on_lake.mean,
             "lake_stderr": on_lake.stderr,
             "evaluation_within_1shot": within.mean,
@@ -46,8 +47,11 @@ def main() -> None:
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for name, m in models.items():
+        validation = f"{m['best_validation']:.1%}"
+        if m["trained_on_validation_alphabets"]:
+            validation += " (trained on those alphabets: chose nothing)"
         lines.append(
-            f"| {name} | {m['minutes']:.0f} | {m['best_validation']:.1%} | {m['lake']:.1%} ± {m['lake_stderr']:.1%} | "
+            f"| {name} | {m['minutes']:.0f} | {validation} | {m['lake']:.1%} ± {m['lake_stderr']:.1%} | "
             f"{m['evaluation_within_1shot']:.1%} ± {m['evaluation_within_1shot_stderr']:.1%} | "
             f"{m['megabytes']:.1f} MB |"
         )
