@@ -12,6 +12,7 @@ names the scorer.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -75,6 +76,92 @@ class ClassComparer(Protocol):
     ) -> np.ndarray:
         """(Q, n_way) float score of each class for each query, from embeddings."""
         ...
+
+
+class CachedEmbeddings:
+    """An ``EmbeddingScorer`` that embeds each distinct image once and remembers the embedding.
+
+    ``accuracy`` embeds each image its tasks use once per call; an N-way curve, or several
+    protocols on one split, call it again and again on the same drawings. Wrapped in this, a
+    scorer embeds each distinct image once for as long as the wrapper lives: worth it when
+    embedding is costly (test-time shifts embed nine copies of every image). Images are known
+    by their content (dtype, shape and bytes, hashed), so any array holding the same drawing
+    finds it. Scores come from the wrapped scorer's ``compare`` on the same embeddings; other
+    attributes pass through to it. Memory: one embedding per distinct image seen.
+
+    Build it with ``cache_embeddings(scorer)``, which keeps a scorer's class rule.
+    """
+
+    def __init__(self, scorer: EmbeddingScorer):
+        if not isinstance(scorer, EmbeddingScorer):
+            raise TypeError(
+                f"caching embeddings needs a scorer that embeds each image on its own (embed and "
+                f"compare); {type(scorer).__name__} has no such methods"
+            )
+        self.scorer = scorer
+        self.name = getattr(scorer, "name", type(scorer).__name__)
+        self._embeddings: dict[bytes, np.ndarray] = {}
+
+    def __getattr__(self, name: str):
+        # Everything else is the wrapped scorer's; a class rule only through CachedClassEmbeddings.
+        if name in ("class_scores", "compare_classes") or name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.__dict__["scorer"], name)
+
+    def __len__(self) -> int:
+        """How many distinct images have been embedded."""
+        return len(self._embeddings)
+
+    def embed(self, images: np.ndarray) -> np.ndarray:
+        """(n, ...) the wrapped scorer's embeddings of images (n, 105, 105); new images only are embedded."""
+        images = np.asarray(images)
+        if not len(images):
+            return self.scorer.embed(images)
+        header = f"{images.dtype.str}{images.shape[1:]}".encode()
+        keys = [hashlib.blake2b(header + image.tobytes(), digest_size=16).digest() for image in images]
+        first = {}
+        for index, key in enumerate(keys):
+            if key not in self._embeddings:
+                first.setdefault(key, index)
+        if first:
+            new = self.scorer.embed(images[list(first.values())])
+            self._embeddings.update(zip(first, new, strict=True))
+        return np.stack([self._embeddings[key] for key in keys])
+
+    def compare(self, query: np.ndarray, support: np.ndarray) -> np.ndarray:
+        """(Q, S) the wrapped scorer's comparison of query (Q, ...) and support (S, ...) embeddings."""
+        return self.scorer.compare(query, support)
+
+    def scores(self, query: np.ndarray, support: np.ndarray) -> np.ndarray:
+        """(Q, S) scores of raw query (Q, 105, 105) against support (S, 105, 105) images."""
+        return self.compare(self.embed(query), self.embed(support))
+
+
+class CachedClassEmbeddings(CachedEmbeddings):
+    """``CachedEmbeddings`` for a scorer with its own class rule (a ``ClassComparer``, e.g. prototypes)."""
+
+    def compare_classes(
+        self, query: np.ndarray, support: np.ndarray, support_labels: np.ndarray, n_way: int
+    ) -> np.ndarray:
+        """(Q, n_way) the wrapped scorer's class scores from embeddings."""
+        return self.scorer.compare_classes(query, support, support_labels, n_way)
+
+    def class_scores(
+        self, query: np.ndarray, support: np.ndarray, support_labels: np.ndarray, n_way: int
+    ) -> np.ndarray:
+        """(Q, n_way) class scores from raw images, embedded through the cache."""
+        return self.compare_classes(self.embed(query), self.embed(support), support_labels, n_way)
+
+
+def cache_embeddings(scorer: EmbeddingScorer) -> CachedEmbeddings:
+    """``scorer`` remembering the embedding of every distinct image it embeds (``CachedEmbeddings``).
+
+    Same scores and class rule as ``scorer``. Raises TypeError for a scorer without ``embed``
+    and ``compare``.
+    """
+    if isinstance(scorer, ClassComparer):
+        return CachedClassEmbeddings(scorer)
+    return CachedEmbeddings(scorer)
 
 
 ScorerLike = Scorer | Callable[[np.ndarray, np.ndarray], np.ndarray]

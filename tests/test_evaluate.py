@@ -337,3 +337,44 @@ def test_class_scores_of_refuses_class_scores_of_the_wrong_shape(split):
     task = _k_shot_task(split)
     with pytest.raises(ValueError, match=r"'wrong class scores'.*class_scores\(.*\(8, 12\).*expected \(8, 4\)"):
         evaluate.class_scores_of(_WrongClassScorer(), task.query, task.support, task.support_labels, 4)
+
+
+class _CountingRowInk(_RowInk):
+    """_RowInk that counts the images it embeds."""
+
+    def __init__(self):
+        self.embedded = 0
+
+    def embed(self, images):
+        self.embedded += len(images)
+        return super().embed(images)
+
+
+def test_cached_embeddings_embed_each_distinct_image_once_with_the_same_accuracy(split):
+    plain, counting = _CountingRowInk(), _CountingRowInk()
+    cached = evaluate.cache_embeddings(counting)
+    assert not isinstance(cached, evaluate.ClassComparer) and cached.name == "row ink"
+    for n_way, seed in ((5, 0), (5, 1), (3, 0)):
+        expected = evaluate.accuracy(plain, split, n_way, n_tasks=20, seed=seed)
+        measured = evaluate.accuracy(cached, split, n_way, n_tasks=20, seed=seed)
+        np.testing.assert_array_equal(measured.per_task, expected.per_task)
+    assert counting.embedded == len(cached) < plain.embedded
+    images = split.images[:2, :3].reshape(-1, *split.images.shape[2:])
+    np.testing.assert_array_equal(cached.embed(images[::-1]), plain.embed(images[::-1]))
+    np.testing.assert_array_equal(cached.scores(images[:2], images), plain.scores(images[:2], images))
+    assert cached.embed(images[:0]).shape == (0, images.shape[1])
+    assert cached.embedded == counting.embedded  # other attributes are the wrapped scorer's
+
+
+def test_cached_embeddings_keep_the_class_rule(split):
+    scorer = _RowInkPrototypes()
+    cached = evaluate.cache_embeddings(scorer)
+    assert isinstance(cached, evaluate.ClassComparer)
+    expected = evaluate.accuracy(scorer, split, 4, 3, n_tasks=10, seed=0)
+    assert evaluate.accuracy(cached, split, 4, 3, n_tasks=10, seed=0).per_task.tolist() == expected.per_task.tolist()
+    assert not hasattr(evaluate.cache_embeddings(_RowInk()), "compare_classes")
+
+
+def test_caching_needs_an_embedding_scorer():
+    with pytest.raises(TypeError, match="embed and compare"):
+        evaluate.cache_embeddings(PixelNearestNeighbour())
