@@ -78,7 +78,60 @@ class ClassComparer(Protocol):
         ...
 
 
-class CachedEmbeddings:
+class EmbeddingWrapper:
+    """Base of the scorers that change how a wrapped ``EmbeddingScorer`` embeds and compare as it does.
+
+    Subclasses define ``embed`` (and ``purpose``, for the error message). Other attributes pass
+    through to the wrapped scorer, except a class rule: ``WrappedClassRule`` adds that, applied to
+    this wrapper's embeddings.
+    """
+
+    purpose = "this wrapper"
+
+    def __init__(self, scorer: EmbeddingScorer):
+        if not isinstance(scorer, EmbeddingScorer):
+            raise TypeError(
+                f"{self.purpose} needs a scorer that embeds each image on its own (embed and "
+                f"compare); {type(scorer).__name__} has no such methods"
+            )
+        self.scorer = scorer
+        self.name = getattr(scorer, "name", type(scorer).__name__)
+
+    def __getattr__(self, name: str):
+        # A class rule is not passed through: the wrapped one would embed without this wrapper.
+        if name in ("class_scores", "compare_classes") or name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.__dict__["scorer"], name)
+
+    def embed(self, images: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def compare(self, query: np.ndarray, support: np.ndarray) -> np.ndarray:
+        """(Q, S) the wrapped scorer's comparison of query (Q, ...) and support (S, ...) embeddings."""
+        return self.scorer.compare(query, support)
+
+    def scores(self, query: np.ndarray, support: np.ndarray) -> np.ndarray:
+        """(Q, S) scores of raw query (Q, 105, 105) against support (S, 105, 105) images."""
+        return self.compare(self.embed(query), self.embed(support))
+
+
+class WrappedClassRule:
+    """The wrapped scorer's class rule (a ``ClassComparer``, e.g. prototypes), on the wrapper's embeddings."""
+
+    def compare_classes(
+        self, query: np.ndarray, support: np.ndarray, support_labels: np.ndarray, n_way: int
+    ) -> np.ndarray:
+        """(Q, n_way) the wrapped scorer's class scores from embeddings."""
+        return self.scorer.compare_classes(query, support, support_labels, n_way)
+
+    def class_scores(
+        self, query: np.ndarray, support: np.ndarray, support_labels: np.ndarray, n_way: int
+    ) -> np.ndarray:
+        """(Q, n_way) class scores from raw images, embedded by the wrapper."""
+        return self.compare_classes(self.embed(query), self.embed(support), support_labels, n_way)
+
+
+class CachedEmbeddings(EmbeddingWrapper):
     """An ``EmbeddingScorer`` that embeds each distinct image once and remembers the embedding.
 
     ``accuracy`` embeds each image its tasks use once per call; an N-way curve, or several
@@ -92,21 +145,11 @@ class CachedEmbeddings:
     Build it with ``cache_embeddings(scorer)``, which keeps a scorer's class rule.
     """
 
-    def __init__(self, scorer: EmbeddingScorer):
-        if not isinstance(scorer, EmbeddingScorer):
-            raise TypeError(
-                f"caching embeddings needs a scorer that embeds each image on its own (embed and "
-                f"compare); {type(scorer).__name__} has no such methods"
-            )
-        self.scorer = scorer
-        self.name = getattr(scorer, "name", type(scorer).__name__)
-        self._embeddings: dict[bytes, np.ndarray] = {}
+    purpose = "caching embeddings"
 
-    def __getattr__(self, name: str):
-        # Everything else is the wrapped scorer's; a class rule only through CachedClassEmbeddings.
-        if name in ("class_scores", "compare_classes") or name.startswith("__"):
-            raise AttributeError(name)
-        return getattr(self.__dict__["scorer"], name)
+    def __init__(self, scorer: EmbeddingScorer):
+        super().__init__(scorer)
+        self._embeddings: dict[bytes, np.ndarray] = {}
 
     def __len__(self) -> int:
         """How many distinct images have been embedded."""
@@ -128,29 +171,9 @@ class CachedEmbeddings:
             self._embeddings.update(zip(first, new, strict=True))
         return np.stack([self._embeddings[key] for key in keys])
 
-    def compare(self, query: np.ndarray, support: np.ndarray) -> np.ndarray:
-        """(Q, S) the wrapped scorer's comparison of query (Q, ...) and support (S, ...) embeddings."""
-        return self.scorer.compare(query, support)
 
-    def scores(self, query: np.ndarray, support: np.ndarray) -> np.ndarray:
-        """(Q, S) scores of raw query (Q, 105, 105) against support (S, 105, 105) images."""
-        return self.compare(self.embed(query), self.embed(support))
-
-
-class CachedClassEmbeddings(CachedEmbeddings):
+class CachedClassEmbeddings(WrappedClassRule, CachedEmbeddings):
     """``CachedEmbeddings`` for a scorer with its own class rule (a ``ClassComparer``, e.g. prototypes)."""
-
-    def compare_classes(
-        self, query: np.ndarray, support: np.ndarray, support_labels: np.ndarray, n_way: int
-    ) -> np.ndarray:
-        """(Q, n_way) the wrapped scorer's class scores from embeddings."""
-        return self.scorer.compare_classes(query, support, support_labels, n_way)
-
-    def class_scores(
-        self, query: np.ndarray, support: np.ndarray, support_labels: np.ndarray, n_way: int
-    ) -> np.ndarray:
-        """(Q, n_way) class scores from raw images, embedded through the cache."""
-        return self.compare_classes(self.embed(query), self.embed(support), support_labels, n_way)
 
 
 def cache_embeddings(scorer: EmbeddingScorer) -> CachedEmbeddings:
