@@ -119,3 +119,12 @@ def summarise(name: str, folder: Path, evaluation, lake, benchmark: str) -> dict
         "lake": on_lake.mean,
         "lake_stderr": on_lake.stderr,
     }
+
+
+def accuracy_columns(cell: dict) -> str:
+    """A cell's validation, evaluation-alphabet and Lake accuracies as table columns (``summarise``'s keys)."""
+    return (
+        f"{cell['best_validation']:.1%} | "
+        f"{cell['evaluation_within_1shot']:.1%} ± {cell['evaluation_within_1shot_stderr']:.1%} | "
+        f"{cell['lake']:.1%} ± {cell['lake_stderr']:.1%} |"
+    )

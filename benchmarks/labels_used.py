@@ -25,7 +25,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from common import slug, summarise, train_cells, write_results
+from common import accuracy_columns, slug, summarise, train_cells, write_results
 
 SHARED = ["--model", "prototypical", "--n-way", "5", "--rotate-classes", "--patience", "100000", "--quiet"]
 FRACTIONS = (0.01, 0.1, 1.0)
@@ -43,11 +43,7 @@ def table(cells: dict[str, dict]) -> str:
     ]
     for name, cell in cells.items():
         steps = "-" if cell["steps"] is None else f"{cell['steps']:,}"
-        lines.append(
-            f"| {name} | {cell['characters']} | {steps} | {cell['best_validation']:.1%} | "
-            f"{cell['evaluation_within_1shot']:.1%} ± {cell['evaluation_within_1shot_stderr']:.1%} | "
-            f"{cell['lake']:.1%} ± {cell['lake_stderr']:.1%} |"
-        )
+        lines.append(f"| {name} | {cell['characters']} | {steps} | {accuracy_columns(cell)}")
     return "\n".join(lines)
 
 

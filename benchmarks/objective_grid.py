@@ -33,7 +33,7 @@ import argparse
 import shutil
 from pathlib import Path
 
-from common import slug, summarise, train_cells, write_results
+from common import accuracy_columns, slug, summarise, train_cells, write_results
 
 #: What every cell shares (on top of the command line's defaults: Adam 1e-3, seed 0, distortions
 #: on); a cell's own flags come after these, so they win.
@@ -65,11 +65,7 @@ def table(cells: dict[str, dict]) -> str:
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for name, cell in cells.items():
-        lines.append(
-            f"| {name} | {cell['parameters']:,} | {cell['steps']:,} | {cell['best_validation']:.1%} | "
-            f"{cell['evaluation_within_1shot']:.1%} ± {cell['evaluation_within_1shot_stderr']:.1%} | "
-            f"{cell['lake']:.1%} ± {cell['lake_stderr']:.1%} |"
-        )
+        lines.append(f"| {name} | {cell['parameters']:,} | {cell['steps']:,} | {accuracy_columns(cell)}")
     return "\n".join(lines)
 
 
