@@ -128,3 +128,12 @@ def accuracy_columns(cell: dict) -> str:
         f"{cell['evaluation_within_1shot']:.1%} ± {cell['evaluation_within_1shot_stderr']:.1%} | "
         f"{cell['lake']:.1%} ± {cell['lake_stderr']:.1%} |"
     )
+
+
+def evaluation_data():
+    """(evaluation split, Lake's runs), with TensorFlow's start-up noise silenced first."""
+    from oneshot_lib import load_lake_runs, load_omniglot
+    from oneshot_lib.notebook import quiet_tensorflow
+
+    quiet_tensorflow()
+    return load_omniglot("evaluation"), load_lake_runs()

@@ -25,7 +25,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from common import accuracy_columns, slug, summarise, train_cells, write_results
+from common import accuracy_columns, evaluation_data, slug, summarise, train_cells, write_results
 
 SHARED = ["--model", "prototypical", "--n-way", "5", "--rotate-classes", "--patience", "100000", "--quiet"]
 FRACTIONS = (0.01, 0.1, 1.0)
@@ -53,12 +53,10 @@ def main() -> None:
     parser.add_argument("--runs-folder", type=Path, required=True, help="where the cells' runs go")
     args = parser.parse_args()
 
-    from oneshot_lib import load_lake_runs, load_omniglot, pretrained
+    from oneshot_lib import load_omniglot, pretrained
     from oneshot_lib.data import train_validation_split
-    from oneshot_lib.notebook import quiet_tensorflow
 
-    quiet_tensorflow()
-    evaluation, lake = load_omniglot("evaluation"), load_lake_runs()
+    evaluation, lake = evaluation_data()
     train, _ = train_validation_split(load_omniglot("background"))
 
     cells = {

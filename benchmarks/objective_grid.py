@@ -33,7 +33,7 @@ import argparse
 import shutil
 from pathlib import Path
 
-from common import accuracy_columns, slug, summarise, train_cells, write_results
+from common import accuracy_columns, evaluation_data, slug, summarise, train_cells, write_results
 
 #: What every cell shares (on top of the command line's defaults: Adam 1e-3, seed 0, distortions
 #: on); a cell's own flags come after these, so they win.
@@ -75,11 +75,7 @@ def main() -> None:
     parser.add_argument("--runs-folder", type=Path, required=True, help="where the cells' runs go")
     args = parser.parse_args()
 
-    from oneshot_lib import load_lake_runs, load_omniglot
-    from oneshot_lib.notebook import quiet_tensorflow
-
-    quiet_tensorflow()
-    evaluation, lake = load_omniglot("evaluation"), load_lake_runs()
+    evaluation, lake = evaluation_data()
 
     minutes = dict.fromkeys(OBJECTIVES, ("minutes", args.minutes))
     train_cells(OBJECTIVES, minutes, args.runs_folder, SHARED)
