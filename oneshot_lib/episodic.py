@@ -36,8 +36,6 @@ from . import augment
 from .backbones import BackboneModel, build_method
 from .backend import keras, tf
 from .conv4 import (
-    BLOCKS,
-    FILTERS,
     IMAGE_SIZE,
     EmbeddingNetworkScorer,
     cosine_similarities,
@@ -192,29 +190,19 @@ class MatchingNetwork(EpisodicNetwork):
 METHODS: dict[str, type[EpisodicNetwork]] = {"prototypical": PrototypicalNetwork, "matching": MatchingNetwork}
 
 
-def build_episodic(
-    method: str,
-    *,
-    image_size: int = IMAGE_SIZE,
-    filters: int = FILTERS,
-    blocks: int = BLOCKS,
-    backbone: str = "conv4",
-    seed: int | None = None,
-    **kwargs,
-) -> EpisodicNetwork:
+def build_episodic(method: str, *, seed: int | None = None, **kwargs) -> EpisodicNetwork:
     """A new, uncompiled prototypical or matching network (compile it with ``trainer.compile_model``).
 
     Args:
         method: ``"prototypical"`` or ``"matching"``; the model is named after it.
         seed: if given, seeds Keras's weight initialisers first (``keras.utils.set_random_seed``).
-        kwargs: passed to the model (e.g. ``initial_scale`` for a matching network).
+        kwargs: passed to the model: the backbone's ``image_size``, ``filters``, ``blocks``,
+            ``backbone`` (``backbones.BackboneModel``'s defaults otherwise) and the method's own
+            (e.g. ``initial_scale`` for a matching network).
 
     Raises ValueError for an unknown method.
     """
-    return build_method(
-        METHODS, method, "episodic", seed=seed, image_size=image_size, filters=filters, blocks=blocks,
-        backbone=backbone, **kwargs
-    )
+    return build_method(METHODS, method, "episodic", seed=seed, **kwargs)
 
 
 def episode_loss() -> keras.losses.Loss:

@@ -431,27 +431,16 @@ class ContrastiveNetwork(SelfSupervisedNetwork):
 METHODS: dict[str, type[SelfSupervisedNetwork]] = {"rotation": RotationNetwork, "contrastive": ContrastiveNetwork}
 
 
-def build_selfsupervised(
-    method: str,
-    *,
-    image_size: int = IMAGE_SIZE,
-    filters: int = FILTERS,
-    blocks: int = BLOCKS,
-    backbone: str = "conv4",
-    seed: int | None = None,
-    **kwargs,
-) -> SelfSupervisedNetwork:
+def build_selfsupervised(method: str, *, seed: int | None = None, **kwargs) -> SelfSupervisedNetwork:
     """A new, uncompiled rotation or contrastive network (compile it with ``trainer.compile_model``).
 
     Args:
         method: ``"rotation"`` or ``"contrastive"``; the model is named after it.
         seed: if given, seeds Keras's weight initialisers first (``keras.utils.set_random_seed``).
-        kwargs: passed to the model (``head_units``; ``temperature``, ``projection_units`` for
-            a contrastive network).
+        kwargs: passed to the model: the backbone's ``image_size``, ``filters``, ``blocks``,
+            ``backbone`` (``backbones.BackboneModel``'s defaults otherwise), ``head_units``, and
+            ``temperature``, ``projection_units`` for a contrastive network.
 
     Raises ValueError for an unknown method, or an image too small for the backbone.
     """
-    return build_method(
-        METHODS, method, "self-supervised", seed=seed, image_size=image_size, filters=filters, blocks=blocks,
-        backbone=backbone, **kwargs
-    )
+    return build_method(METHODS, method, "self-supervised", seed=seed, **kwargs)
