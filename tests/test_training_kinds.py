@@ -83,6 +83,11 @@ def test_the_command_line_offers_every_kind_and_the_episode_flags():
         (dict(model="matching", n_way=1), "n_way must be at least 2"),
         (dict(model="prototypical", k_shot=0), "k_shot must be at least 1"),
         (dict(model="prototypical", n_query=0), "n_query must be at least 1"),
+        (dict(model="contrastive", augment=False), "needs augment=True"),
+        (dict(model="contrastive", batch_size=1), "at least 2 drawings"),
+        (dict(model="contrastive", distortion_strength=4.0), "distortion strength must lie in"),
+        (dict(model="rotation", distortion_strength=4.0), "distortion strength must lie in"),
+        (dict(model="rotation", image_size=8), "image_size 8 is too small"),
     ],
 )
 def test_impossible_kind_configs_are_rejected(changes, message):
