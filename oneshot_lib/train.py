@@ -33,7 +33,7 @@ from .data import load_omniglot, train_validation_split
 from .kinds import MODEL_KINDS, kind_of
 from .notebook import quiet_tensorflow
 from .run_folder import RunFiles, RunFolderError, check_can_train_into
-from .trainer import train
+from .trainer import train, training_characters
 
 #: Fields with a flag of their own below (the budgets' flags are named for the user, not the field).
 SPECIAL_FIELDS = ("model", "minutes", "max_steps")
@@ -113,10 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     train_data, validation_data = train_validation_split(background)
     if config.train_on_validation_alphabets:
         train_data = background
-    if config.label_fraction < 1:
-        train_data = train_data.sample_characters(config.label_fraction, config.seed)
     try:
-        kind.check_data(train_data, config)
+        kind.check_data(training_characters(train_data, config), config)
     except ValueError as error:
         cli.error(f"the training alphabets cannot feed this run: {error}")
     try:

@@ -24,6 +24,13 @@ from .run_folder import RunFiles, check_can_train_into, find_run, load_run_model
 from .shifts import average_over_shifts
 
 
+def training_characters(train_data: OmniglotSplit, config: TrainingConfig) -> OmniglotSplit:
+    """The characters a run trains on: a seeded ``label_fraction`` of ``train_data`` (all of them at 1)."""
+    if config.label_fraction >= 1:
+        return train_data
+    return train_data.sample_characters(config.label_fraction, config.seed)
+
+
 def compile_model(model: keras.Model, config: TrainingConfig) -> keras.Model:
     """Compile ``model`` with the config's optimiser and its kind's loss and metrics."""
     kind = kind_of(config)
@@ -48,7 +55,8 @@ def train(
     budget is used up or the validation accuracy has not improved for ``patience`` epochs.
 
     Args:
-        train_data: the training alphabets; validation_data: the validation alphabets.
+        train_data: the training alphabets (of which the run keeps ``training_characters``);
+            validation_data: the validation alphabets.
         command: the command line to record (the CLI passes its own).
         verbose: 0 silent, 1 progress bar and a log line per epoch, 2 log lines only.
 
@@ -56,6 +64,7 @@ def train(
     written, if the config cannot run on this data or the folder holds a run it must not touch.
     """
     kind = kind_of(config)
+    train_data = training_characters(train_data, config)
     files = RunFiles(Path(output))
     resuming = check_can_train_into(files, config)
     if resuming:

@@ -110,6 +110,18 @@ def test_a_fraction_of_the_characters_is_a_seeded_subset(splits):
     assert len(train_data.sample_characters(0.01)) == 1
     with pytest.raises(ValueError, match=r"fraction must lie in \(0, 1\]"):
         train_data.sample_characters(0.0)
+    assert trainer.training_characters(train_data, tiny_run_config(label_fraction=1.0)) is train_data
+    kept = trainer.training_characters(train_data, tiny_run_config(label_fraction=0.5, seed=3))
+    np.testing.assert_array_equal(kept.images, half.images)
+
+
+def test_a_run_trains_on_its_fraction_of_the_characters(splits, tmp_path):
+    train_data, validation_data = splits
+    # A tenth of 12 characters is one: too few for 3-way episodes, refused before anything is written.
+    with pytest.raises(ValueError, match="n_way=3 is more characters"):
+        trainer.train(tiny_run_config("prototypical", label_fraction=0.1), tmp_path / "run",
+                      train_data=train_data, validation_data=validation_data, verbose=0)
+    assert not (tmp_path / "run").exists()
 
 
 def test_a_run_can_start_its_embedding_from_another_run(splits, tmp_path):
