@@ -2,8 +2,9 @@
 
 For each model in ``oneshot_lib/checkpoints``: accuracy on Lake's 20 runs (400 trials) and on
 400 random 20-way within-alphabet one-shot tasks of the evaluation alphabets (seed 0), each with
-its standard error; the minutes it trained and the cores it had (from its record), its best
-validation accuracy (what chose it) and the size of its weights file.
+its standard error; the minutes it trained (from its history), its best validation accuracy
+(what chose it) and the size of its weights file. The cores each run had are in
+``oneshot_lib/checkpoints/README.md``, beside its command.
 
     python benchmarks/reference_models.py
 
