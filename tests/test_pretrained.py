@@ -20,7 +20,8 @@ from oneshot_lib.train import parser
 TINY = Architecture(input_size=28, filters=(2, 3, 3, 4), kernels=(3, 3, 2, 2), dense_units=8)
 #: Each shipped model and the most minutes it may have trained (checkpoints/README.md says why).
 SHIPPED = {
-    "siamese": 60, "siamese-adam": 60, "siamese-noaug": 60, "prototypical": 60, "prototypical-25": 30,
+    "siamese": 60, "siamese-one-core": 60, "siamese-adam": 60, "siamese-noaug": 60, "prototypical": 60,
+    "prototypical-25": 30,
     "matching": 30, "transfer": 30, "contrastive": 60, "rotation": 60,
 }
 #: The models whose name promises whether Koch's distortions were on (chapter 5's ablation pair).
