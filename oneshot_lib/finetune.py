@@ -159,8 +159,8 @@ class LinearHead(EmbeddingNetworkScorer):
     random separates the support set in whichever way descent happens to find first, and each
     seed finds another; started at the prototypes, step 0 is the frozen baseline (nearest
     prototype by cosine, times ``scale``), and descent only turns the weights where the support
-    set disagrees with it. The fit is deterministic (full batch, no random start); ``seed`` is
-    kept so that every scorer of this module is built alike.
+    set disagrees with it. The fit is deterministic (full batch, no random start), so it takes
+    no seed.
 
     The head only reads embeddings, so this is an ``evaluate.EmbeddingScorer``: an evaluation
     embeds every image once and fits one head per task (``compare_classes``). ``scores`` (and
@@ -176,14 +176,12 @@ class LinearHead(EmbeddingNetworkScorer):
         image_size: int = IMAGE_SIZE,
         steps: int = 100,
         learning_rate: float = 0.1,
-        seed: int = 0,
         *,
         scale: float = SCALE,
     ):
         super().__init__(embedding, image_size)
         self.steps = steps
         self.learning_rate = learning_rate
-        self.seed = seed
         self.scale = scale
 
     def compare(self, query: np.ndarray, support: np.ndarray) -> np.ndarray:
