@@ -7,9 +7,10 @@ accuracy (the smallest, on a tie). With ``--record``, the choice is written into
 ``config.json`` as its ``"scoring"`` entry, which ``pretrained.load`` then applies. Neither the
 evaluation alphabets nor Lake's runs are read.
 
-    python benchmarks/test_shifts.py ../runs/siamese-2cores --pixels 0 3 5 6 8 --record
+    python benchmarks/test_shifts.py runs/siamese-2cores --pixels 0 3 5 6 8 --record
 
-(about 5 minutes for the CPU siamese network). Writes ``benchmarks/results/test_shifts-<run>.{json,md}``.
+(under a minute for the CPU siamese network on this machine). Writes
+``benchmarks/results/test_shifts-<run>.{json,md}``.
 """
 
 from __future__ import annotations
