@@ -9,6 +9,7 @@ The folder's files and the rules for resuming are ``oneshot_lib.run_folder``'s.
 from __future__ import annotations
 
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -118,7 +119,9 @@ def train(
         + f" {name} in {files.folder}: epoch {epochs_done + 1}, step {steps_done}, "
         + f"{elapsed / 60:.1f} min used"
     )
-    history["sessions"].append({"command": command, "start_step": steps_done, "start_epoch": epochs_done})
+    history["sessions"].append(
+        {"command": command, "start_step": steps_done, "start_epoch": epochs_done, "cpu_cores": _cores_available()}
+    )
     epochs = (
         10**6
         if config.max_steps is None
@@ -175,6 +178,11 @@ def _patience_used_up(best_epoch: int | None, epochs_done: int, patience: int) -
     if best_epoch is not None and epochs_done - best_epoch >= patience:
         return f"stopped early: no better validation accuracy for {patience} epochs"
     return None
+
+
+def _cores_available() -> int:
+    """How many CPU cores this process may run on (a ``taskset`` pin counts), for the run's record."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
 def _versions() -> dict:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import h5py
 import keras
@@ -218,6 +219,8 @@ def test_a_tiny_run_writes_its_files_and_resumes(tiny_size, splits, tmp_path, mo
     assert [record["step"] for record in resumed["epochs"]] == [2, 4, 6]
     assert resumed["epochs"][:2] == history["epochs"]
     assert [session["start_step"] for session in resumed["sessions"]] == [0, 4]
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    assert [session["cpu_cores"] for session in resumed["sessions"]] == [cores, cores]
     assert json.loads((folder / "history.json").read_text())["epochs"] == resumed["epochs"]
     last, _ = run_folder.load_run_model(folder, "last")
     assert int(last.optimizer.iterations) == 6
