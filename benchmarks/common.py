@@ -90,6 +90,14 @@ def train_cells(cells: dict[str, list[str]], budgets: dict[str, Budget], runs: P
                 raise SystemExit(f"a cell failed: {process.args}")
 
 
+def keep_run_files(folder: Path, benchmark: str) -> None:
+    """Copy a cell's config, history and log to ``results/<benchmark>/<folder name>/``."""
+    kept = RESULTS / benchmark / folder.name
+    kept.mkdir(parents=True, exist_ok=True)
+    for file in ("config.json", "history.json", "log.txt"):
+        shutil.copy(folder / file, kept / file)
+
+
 def summarise(name: str, folder: Path, evaluation, lake, benchmark: str) -> dict:
     """Validation (selection) and, once, evaluation-alphabet and Lake accuracy of a cell's best model.
 
@@ -102,10 +110,7 @@ def summarise(name: str, folder: Path, evaluation, lake, benchmark: str) -> dict
     scorer = pretrained.load(folder)
     within = evaluate.accuracy(scorer, evaluation, 20, n_tasks=400, within_alphabet=True, seed=0)
     on_lake = evaluate.lake_runs(scorer, lake)
-    kept = RESULTS / benchmark / folder.name
-    kept.mkdir(parents=True, exist_ok=True)
-    for file in ("config.json", "history.json", "log.txt"):
-        shutil.copy(folder / file, kept / file)
+    keep_run_files(folder, benchmark)
     return {
         "history": f"{benchmark}/{folder.name}/history.json",
         "command": record["command"],

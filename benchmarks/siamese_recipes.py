@@ -19,11 +19,9 @@ as the cells are; shipped as ``siamese`` on 2026-11-25), kept in
 from __future__ import annotations
 
 import argparse
-import json
-import shutil
 from pathlib import Path
 
-from common import RESULTS, slug, train_cells, write_results
+from common import RESULTS, keep_run_files, slug, train_cells, write_results
 
 RECIPE = ["--size", "cpu", "--optimizer", "sgd", "--learning-rate", "0.1", "--patience", "100000", "--quiet"]
 BASELINE = "Koch's SGD at 0.1 (the 2026-11-25 recipe)"
@@ -71,12 +69,9 @@ def main() -> None:
                        **validation_up_to(pretrained.history(baseline), args.steps)}}
     for name in CELLS:
         folder = args.runs_folder / slug(name)
-        kept = RESULTS / "siamese_recipes" / folder.name
-        kept.mkdir(parents=True, exist_ok=True)
-        for file in ("config.json", "history.json", "log.txt"):
-            shutil.copy(folder / file, kept / file)
+        keep_run_files(folder, "siamese_recipes")
         rows[name] = {"command": pretrained.run_record(folder)["command"],
-                      **validation_up_to(json.loads((folder / "history.json").read_text()), args.steps)}
+                      **validation_up_to(pretrained.history(folder), args.steps)}
     write_results("siamese_recipes", {"steps": args.steps, "rows": rows}, table(rows))
 
 
