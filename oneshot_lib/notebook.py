@@ -1,4 +1,5 @@
-"""Helpers for the chapters: showing library source, checking a claim in one line, quiet seeded set-up."""
+"""Helpers for the chapters: showing library source, marking measured values, checking a claim in one
+line, quiet seeded set-up."""
 
 from __future__ import annotations
 
@@ -23,6 +24,45 @@ def show_source(obj) -> None:
     display(Code(source, language="python"))
 
 
+MEASURED_MARK = "\u2063"  # INVISIBLE SEPARATOR: prints as nothing, so only the test sees it
+
+
+class Measured:
+    """A value that depends on the order of floating-point sums, marked wherever it is formatted.
+
+    Anything a network computes (trained weights, their scores, accuracies measured with them,
+    timings) comes out slightly differently on another CPU, another oneDNN kernel or another
+    thread count. A chapter prints such a value as ``f"{measured(accuracy):.1%}"``: the reader sees
+    the number as usual, framed by two invisible ``MEASURED_MARK`` characters, and one rule of
+    ``tests/nbval_sanitize.cfg`` masks what lies between them before nbval compares outputs. The
+    claim the number supports is then checked by a bound (``check``), which holds on every CPU.
+    """
+
+    def __init__(self, value) -> None:
+        self.value = value
+
+    def __format__(self, spec: str) -> str:
+        return f"{MEASURED_MARK}{format(self.value, spec)}{MEASURED_MARK}"
+
+    def __str__(self) -> str:
+        return f"{MEASURED_MARK}{self.value}{MEASURED_MARK}"
+
+    def __repr__(self) -> str:
+        return f"measured({self.value!r})"
+
+
+def measured(value) -> Measured:
+    """Mark ``value`` (a number, an ``evaluate.Accuracy``, anything printable) as measured; see ``Measured``."""
+    return value if isinstance(value, Measured) else Measured(value)
+
+
+def unmarked(value) -> tuple:
+    """``(value, measured)`` for a ``Measured`` value, ``(value, identity)`` for any other."""
+    if isinstance(value, Measured):
+        return value.value, measured
+    return value, lambda plain: plain
+
+
 def check(
     label: str,
     value,
@@ -39,22 +79,27 @@ def check(
     shown and whose mean is checked). ``between=(low, high)`` means low < value < high; ``above``
     and ``below`` are strict bounds; ``equals`` compares exactly (after formatting with ``fmt``
     when it is a string, so ``equals="61.2%"`` checks the printed figure). Bounds are formatted
-    with ``fmt``. Returns None, so a check at the end of a cell adds nothing to its output.
+    with ``fmt``. A ``measured`` value or bound is shown marked (see ``Measured``) and checked as itself.
+    Returns None, so a check at the end of a cell adds nothing to its output.
 
     Raises ValueError if no bound is given: a check that checks nothing is a print.
     """
+    value, mark = unmarked(value)
     is_accuracy = not callable(getattr(value, "mean", callable))  # numpy numbers have a mean() method
     number = float(value.mean if is_accuracy else value)
     plain = number if is_accuracy else value  # an int keeps integer formats such as ",d"
-    shown = str(value) if is_accuracy else format(value, fmt)
+    shown = str(mark(value)) if is_accuracy else format(mark(value), fmt)
     conditions = []
     if between is not None:
-        low, high = between
-        conditions.append((low < number < high, f"between {low:{fmt}} and {high:{fmt}}"))
+        (low, mark_low), (high, mark_high) = unmarked(between[0]), unmarked(between[1])
+        text = f"between {mark_low(low):{fmt}} and {mark_high(high):{fmt}}"
+        conditions.append((low < number < high, text))
     if above is not None:
-        conditions.append((number > above, f"above {above:{fmt}}"))
+        above, mark_above = unmarked(above)
+        conditions.append((number > above, f"above {mark_above(above):{fmt}}"))
     if below is not None:
-        conditions.append((number < below, f"below {below:{fmt}}"))
+        below, mark_below = unmarked(below)
+        conditions.append((number < below, f"below {mark_below(below):{fmt}}"))
     if equals is not None:
         if isinstance(equals, str):
             conditions.append((format(plain, fmt) == equals, f"= {equals}"))

@@ -1,12 +1,17 @@
-"""The chapters' one-line checks: what they print, and that they fail loudly."""
+"""The chapters' one-line checks and measured values: what they print, what nbval compares, and that checks fail
+loudly."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
+from nbval.plugin import get_sanitize_patterns
 
 from oneshot_lib.evaluate import Accuracy
-from oneshot_lib.notebook import check
+from oneshot_lib.notebook import MEASURED_MARK, check, measured
 
 
 def test_check_prints_value_and_bound_and_returns_nothing(capsys):
@@ -48,3 +53,45 @@ def test_check_fails_with_the_value_and_the_bound(bounds, capsys):
 def test_check_without_a_bound_is_refused():
     with pytest.raises(ValueError, match="needs a bound"):
         check("nothing", 1.0)
+
+
+# ------------------------------------------------------------------ values measured from training
+
+SANITIZE_FILE = Path(__file__).parent / "nbval_sanitize.cfg"
+
+
+def sanitized(text: str) -> str:
+    """``text`` as nbval compares it, after every rule of the sanitize file."""
+    for pattern, replacement in get_sanitize_patterns(SANITIZE_FILE.read_text(encoding="utf-8")):
+        text = re.sub(pattern, replacement, text)
+    return text
+
+
+def test_a_measured_value_prints_as_itself_between_invisible_marks():
+    shown = f"best {measured(0.4123):.1%} after {measured(3)} epochs"
+    assert shown.replace(MEASURED_MARK, "") == "best 41.2% after 3 epochs"
+    assert shown.count(MEASURED_MARK) == 4
+    assert str(measured(Accuracy.from_tasks(np.array([0.5, 0.7])))).startswith(MEASURED_MARK + "60.0% ±")
+
+
+def test_the_sanitize_file_masks_measured_values_and_nothing_around_them():
+    on_one_cpu = f"accuracy {measured(0.412):.1%} ± {measured(0.008):.1%} on 320 tasks (chance 5%)"
+    on_another = f"accuracy {measured(0.416):.1%} ± {measured(0.007):.1%} on 320 tasks (chance 5%)"
+    assert on_one_cpu != on_another
+    assert sanitized(on_one_cpu) == sanitized(on_another) == "accuracy MEASURED ± MEASURED on 320 tasks (chance 5%)"
+    assert sanitized(f"{measured(0.4):.1%} on 320 tasks") != sanitized(f"{measured(0.4):.1%} on 321 tasks")
+
+
+def test_padding_applies_to_the_value_not_the_marks():
+    assert f"{measured(0.5):>8.1%}".replace(MEASURED_MARK, "") == f"{0.5:>8.1%}"
+
+
+def test_check_marks_a_measured_value_and_bound_and_checks_them(capsys):
+    check("best", measured(0.41), above=measured(0.3))
+    line = capsys.readouterr().out
+    assert line.replace(MEASURED_MARK, "") == "best: 41.0% (checked: above 30.0%)\n"
+    assert sanitized(line) == "best: MEASURED (checked: above MEASURED)\n"
+    with pytest.raises(AssertionError, match="expected below"):
+        check("best", measured(0.41), below=0.3)
+    check("best", measured(Accuracy.from_tasks(np.array([0.5, 0.7]))), between=(measured(0.5), 0.7))
+    assert sanitized(capsys.readouterr().out) == "best: MEASURED (checked: between MEASURED and 70.0%)\n"

@@ -106,10 +106,17 @@ def fixed_task() -> tuple[np.ndarray, np.ndarray]:
 
 @pytest.mark.parametrize("name", sorted(SHIPPED))
 def test_shipped_models_score_a_fixed_task_as_recorded(name):
-    """The scores recorded in tests/data when the model shipped: a refactor must not move them."""
+    """The scores recorded in tests/data when the model shipped: a refactor must not move them.
+
+    The tolerance holds on any CPU. Another instruction set, oneDNN kernel or thread count adds
+    float32 numbers in another order: with oneDNN off, or limited to AVX2 or SSE4.1, the shipped
+    models' scores moved by at most 1e-5 from those recorded (matching's learnt scale of 58.5
+    magnifies the rounding of its cosines to 3.7e-6, more than the rtol=1e-5, atol=1e-6 this test
+    used to allow). A change to the weights or to the preprocessing moves them far more than that.
+    """
     query, support = fixed_task()
     expected = np.array(json.loads(SCORES_FILE.read_text())[name])
-    np.testing.assert_allclose(pretrained.load(name).scores(query, support), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(pretrained.load(name).scores(query, support), expected, rtol=1e-5, atol=1e-4)
 
 
 @pytest.fixture
