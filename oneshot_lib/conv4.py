@@ -18,6 +18,7 @@ import numpy as np
 
 from .backend import keras, tf
 from .evaluate import class_scores as mean_class_scores
+from .evaluate import ink_images, ink_pair
 
 ops = keras.ops
 
@@ -35,7 +36,8 @@ def prepare_images(images: np.ndarray, image_size: int = IMAGE_SIZE, chunk: int 
     """Omniglot drawings as the embedding network reads them.
 
     Args:
-        images: (..., 105, 105) bool (or 0/1 numbers), True where there is ink.
+        images: (..., 105, 105) drawings as ``evaluate.ink_images`` reads them: bool, True where
+            there is ink (as loaded), floats with ink 1, or uint8 as image files hold them.
         image_size: side of the output images.
         chunk: how many images to resize at once (bounds the float32 memory at 105x105).
 
@@ -44,13 +46,13 @@ def prepare_images(images: np.ndarray, image_size: int = IMAGE_SIZE, chunk: int 
         averaging (so thin strokes fade to grey rather than vanish).
 
     Raises:
-        ValueError if the images are not at least 2-d and square.
+        ValueError if the images are not at least 2-d and square, or not what ``ink_images`` reads.
     """
     images = np.asarray(images)
     if images.ndim < 2 or images.shape[-1] != images.shape[-2]:
         raise ValueError(f"expected square images of shape (..., H, H), got shape {images.shape}")
     batch_shape = images.shape[:-2]
-    flat = images.reshape(-1, *images.shape[-2:], 1)
+    flat = ink_images(images.reshape(-1, *images.shape[-2:]))[..., None]
     resized = [
         tf.image.resize(tf.cast(flat[start : start + chunk], tf.float32), (image_size, image_size), "area")
         for start in range(0, max(len(flat), 1), chunk)
@@ -121,16 +123,19 @@ class EmbeddingNetworkScorer:
         self.batch_size = batch_size
 
     def embed(self, images: np.ndarray) -> np.ndarray:
-        """(n, D) float32 embeddings of raw images (n, 105, 105), in inference mode."""
-        prepared = prepare_images(images, self.image_size)
+        """(n, D) float32 embeddings of raw images (n, 105, 105), in inference mode (n may be 0)."""
+        prepared = prepare_images(ink_images(images), self.image_size)
         batches = [
             self.embedding(prepared[start : start + self.batch_size], training=False)
-            for start in range(0, len(images), self.batch_size)
+            for start in range(0, len(prepared), self.batch_size)
         ]
-        return ops.convert_to_numpy(ops.concatenate(batches, axis=0)) if batches else np.zeros((0, 0))
+        if not batches:
+            return np.zeros((0, self.embedding.output_shape[-1]), np.float32)
+        return ops.convert_to_numpy(ops.concatenate(batches, axis=0))
 
     def scores(self, query: np.ndarray, support: np.ndarray) -> np.ndarray:
         """(Q, S) float64 similarity of query (Q, 105, 105) to support (S, 105, 105) images."""
+        query, support = ink_pair(query, support)
         return self.compare(self.embed(query), self.embed(support))
 
     def compare(self, query: np.ndarray, support: np.ndarray) -> np.ndarray:
@@ -145,6 +150,7 @@ class EmbeddingNetworkScorer:
         Raises ValueError unless support_labels is (S,) int in [0, n_way) with every class present.
         """
         support_labels = _check_labels(support_labels, len(support), n_way)
+        query, support = ink_pair(query, support)
         return self.compare_classes(self.embed(query), self.embed(support), support_labels, n_way)
 
     def compare_classes(

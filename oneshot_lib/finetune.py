@@ -23,7 +23,9 @@ asks: ``steps=0`` gives the frozen baseline, and a chapter can show what each st
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from numbers import Integral, Real
 
 import numpy as np
 
@@ -107,6 +109,16 @@ def prototype_head(
     return scale * ops.transpose(normalise(summed)), tf.zeros((n_way,), tf.float32)
 
 
+def check_fitting(steps: int, learning_rate: float, scale: float) -> None:
+    """Raise ValueError, naming the value, unless ``steps`` is an int >= 0 (0: the prototypes
+    themselves) and ``learning_rate`` and ``scale`` are finite numbers > 0."""
+    if not isinstance(steps, Integral) or isinstance(steps, bool) or steps < 0:
+        raise ValueError(f"steps must be a whole number >= 0 (0 keeps the prototypes), got {steps!r}")
+    for name, value in (("learning_rate", learning_rate), ("scale", scale)):
+        if not isinstance(value, Real) or isinstance(value, bool) or not (math.isfinite(value) and value > 0):
+            raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+
+
 def _cross_entropy(logits: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
     """Mean softmax cross-entropy of (n, n_way) logits for (n,) int32 labels."""
     return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits))
@@ -137,7 +149,10 @@ def fit_linear_head(
 
     Starts at ``prototype_head`` and takes ``steps`` steps of full-batch gradient descent on the
     cross-entropy of the support images' labels (S,) (``steps=0`` returns the start).
+
+    Raises ValueError for steps < 0, or a learning rate or scale that is not a finite number > 0.
     """
+    check_fitting(steps, learning_rate, scale)
     weights, bias = prototype_head(unit_features, labels, n_way, scale)
     labels = tf.constant(labels, tf.int32)
     return _descend(unit_features, labels, weights, bias, tf.constant(steps), tf.constant(learning_rate, tf.float32))
@@ -179,6 +194,7 @@ class LinearHead(EmbeddingNetworkScorer):
         *,
         scale: float = SCALE,
     ):
+        check_fitting(steps, learning_rate, scale)
         super().__init__(embedding, image_size)
         self.steps = steps
         self.learning_rate = learning_rate
@@ -245,6 +261,7 @@ class FineTuned:
         *,
         scale: float = SCALE,
     ):
+        check_fitting(steps, learning_rate, scale)
         self.embedding = embedding
         self.image_size = image_size
         self.steps = steps

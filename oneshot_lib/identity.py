@@ -20,6 +20,7 @@ import numpy as np
 from .augment import KOCH, Distortions, distort
 from .data import OmniglotSplit
 from .evaluate import ScorerLike, score_function
+from .tasks import check_count
 
 
 def koch_distortion(images: np.ndarray, seed: int = 0, distortions: Distortions = KOCH) -> np.ndarray:
@@ -45,8 +46,10 @@ def identity_pairs(data: OmniglotSplit, n: int, seed: int = 0) -> dict[str, np.n
 
     ``drawing[i]`` and ``same[i]`` are two drawings (by different drawers) of one character;
     ``other[i]`` is a drawing of another character of the same alphabet. Raises ValueError if
-    ``data`` has an alphabet of one character or characters of one drawing.
+    ``data`` has an alphabet of one character or characters of one drawing, TypeError or ValueError if
+    ``n`` is not an int >= 1.
     """
+    check_count("n", n, 1, "identity is measured on at least one drawing")
     if data.images.shape[1] < 2 or min(np.bincount(data.alphabet_ids)) < 2:
         raise ValueError("identity_pairs needs two drawings per character and two characters per alphabet")
     rng = np.random.default_rng(seed)

@@ -228,16 +228,17 @@ class _Distances(evaluate.NearestDrawingRule):
 
 
 def test_the_nearest_drawing_decides_where_the_mean_would_not():
-    # Class 0: drawings at 0.0 and 10.0; class 1: two at 3.0. A query at 0.5 is nearest to class 0's
-    # first drawing (distance 0.5), but class 0's mean distance (5.0) is larger than class 1's (2.5).
-    support = np.array([0.0, 10.0, 3.0, 3.0]).reshape(4, 1, 1)
+    # One-pixel images of ink 0 to 1 (in 32nds, exact in binary). Class 0: drawings at 0 and 10;
+    # class 1: two at 3. A query at 0.5 is nearest to class 0's first drawing (distance 0.5), but
+    # class 0's mean distance (5) is larger than class 1's (2.5).
+    support = np.array([0.0, 10.0, 3.0, 3.0]).reshape(4, 1, 1) / 32
     labels = np.array([0, 0, 1, 1])
-    query = np.array([0.5]).reshape(1, 1, 1)
+    query = np.array([0.5]).reshape(1, 1, 1) / 32
     scorer = _Distances()
     assert isinstance(scorer, evaluate.ClassScorer)
-    np.testing.assert_array_equal(scorer.class_scores(query, support, labels, 2), [[-0.5, -2.5]])
+    np.testing.assert_array_equal(scorer.class_scores(query, support, labels, 2), [[-0.5 / 32, -2.5 / 32]])
     mean = evaluate.class_scores(scorer.scores(query, support), labels, 2)
-    np.testing.assert_array_equal(mean, [[-5.0, -2.5]])
+    np.testing.assert_array_equal(mean, [[-5.0 / 32, -2.5 / 32]])
 
 
 @pytest.mark.parametrize("name", ["PixelNearestNeighbour", "ModifiedHausdorff", "BlogNearestNeighbour"])
@@ -378,3 +379,84 @@ def test_cached_embeddings_keep_the_class_rule(split):
 def test_caching_needs_an_embedding_scorer():
     with pytest.raises(TypeError, match="embed and compare"):
         evaluate.cache_embeddings(PixelNearestNeighbour())
+
+
+def test_lake_runs_of_no_runs_is_an_error_not_nan():
+    with pytest.raises(ValueError, match="no runs"):
+        evaluate.lake_runs(constant, [])
+
+
+def test_n_way_curve_of_no_n_is_an_error(split):
+    with pytest.raises(ValueError, match="no N"):
+        evaluate.n_way_curve(constant, split, [])
+
+
+def test_plus_and_minus_infinity_in_one_class_are_named_not_called_nan():
+    scores = np.array([[np.inf, -np.inf, 0.0, 1.0]])
+    with pytest.raises(ValueError, match=r"query 0's scores for class 0 include both \+inf and -inf"):
+        evaluate.class_scores(scores, np.array([0, 0, 1, 1]), 2)
+    one_sign = evaluate.class_scores(np.array([[-np.inf, -np.inf, 0.0, 1.0]]), np.array([0, 0, 1, 1]), 2)
+    np.testing.assert_array_equal(one_sign, [[-np.inf, 0.5]])
+
+
+def test_nan_scores_name_the_scorer(split):
+    def broken(query, support):
+        return np.full((len(query), len(support)), np.nan)
+
+    with pytest.raises(ValueError, match=r"scorer 'broken': scores\(query, support\) returned NaN scores"):
+        evaluate.accuracy(broken, split, 3, n_tasks=2)
+
+
+def test_many_tasks_are_drawn_a_bounded_number_at_a_time(split, monkeypatch):
+    """n_tasks=10**7 used to draw every task at once (a 49 GiB array of random keys)."""
+    expected = evaluate.accuracy(PixelNearestNeighbour(), split, 3, n_tasks=12, seed=4)
+    drawn = []
+    original = evaluate.sample_task_indices
+
+    def counted(data, n_tasks, *args, **kwargs):
+        drawn.append(n_tasks)
+        return original(data, n_tasks, *args, **kwargs)
+
+    monkeypatch.setattr(evaluate, "TASKS_PER_DRAW", 5)
+    monkeypatch.setattr(evaluate, "sample_task_indices", counted)
+    chunked = evaluate.accuracy(PixelNearestNeighbour(), split, 3, n_tasks=12, seed=4)
+    assert drawn == [5, 5, 2] and chunked.n_tasks == 12
+    assert 0.0 <= chunked.mean <= 1.0
+    monkeypatch.setattr(evaluate, "TASKS_PER_DRAW", 12)  # all at once: exactly the tasks drawn before
+    at_once = evaluate.accuracy(PixelNearestNeighbour(), split, 3, n_tasks=12, seed=4)
+    np.testing.assert_array_equal(at_once.per_task, expected.per_task)
+
+
+def test_progress_is_shown_when_asked_and_never_by_default_off_a_terminal(split, capsys):
+    evaluate.accuracy(constant, split, 3, n_tasks=4)
+    evaluate.lake_runs(constant, [LakeRun(split.images[:3, 0], split.images[:3, 1], np.arange(3))])
+    assert capsys.readouterr() == ("", "")  # pytest's stderr is no terminal, like a notebook's
+    evaluate.accuracy(constant, split, 3, n_tasks=4, progress=True)
+    shown = capsys.readouterr()
+    assert shown.out == "" and "\r4/4 tasks" in shown.err and shown.err.endswith("\n")
+    evaluate.lake_runs(constant, [LakeRun(split.images[:3, 0], split.images[:3, 1], np.arange(3))], progress=True)
+    assert "1/1 runs" in capsys.readouterr().err
+
+
+def test_automatic_progress_waits_for_a_terminal_and_a_few_seconds():
+    class Terminal:
+        def __init__(self):
+            self.text = ""
+
+        def isatty(self):
+            return True
+
+        def write(self, text):
+            self.text += text
+
+        def flush(self):
+            pass
+
+    terminal = Terminal()
+    quick = evaluate.Progress(3, "tasks", stream=terminal)
+    quick.advance()
+    assert terminal.text == ""  # under PROGRESS_AFTER_SECONDS: silent
+    quick.start -= evaluate.PROGRESS_AFTER_SECONDS
+    quick.advance()
+    quick.close()
+    assert terminal.text.startswith("\r2/3 tasks") and terminal.text.endswith("\n")

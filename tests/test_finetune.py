@@ -110,3 +110,19 @@ def test_both_heads_pass_the_evaluation(embedding, k_shot):
         result = evaluate.accuracy(scorer, split, 3, k_shot, n_tasks=2, within_alphabet=True, seed=0)
         assert 0.0 <= result.mean <= 1.0
         assert scorer.scores(split.images[0, :2], split.images[1:4, 0]).shape == (2, 3)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"steps": -5}, r"steps must be a whole number >= 0.*-5"),
+        ({"steps": 2.5}, r"steps must be a whole number"),
+        ({"learning_rate": float("nan")}, r"learning_rate must be a finite number > 0, got nan"),
+        ({"learning_rate": 0.0}, r"learning_rate must be a finite number > 0"),
+        ({"scale": -1.0}, r"scale must be a finite number > 0"),
+    ],
+)
+@pytest.mark.parametrize("method", [finetune.LinearHead, finetune.FineTuned])
+def test_fitting_settings_are_refused_at_construction(embedding, method, arguments, message):
+    with pytest.raises(ValueError, match=message):
+        method(embedding, SIDE, **arguments)

@@ -56,3 +56,9 @@ def test_scores_come_per_partner_and_a_symmetric_drawing_equals_its_mirror():
 def test_alphabets_of_one_character_are_refused():
     with pytest.raises(ValueError, match="two characters per alphabet"):
         identity.identity_pairs(synthetic_split((1, 3), drawings=2), 4)
+
+
+@pytest.mark.parametrize(("n", "error"), [(0, ValueError), (-3, ValueError), (2.5, TypeError)])
+def test_identity_needs_at_least_one_drawing(n, error):
+    with pytest.raises(error, match="n must be"):
+        identity.identity_scores(lambda query, support: np.zeros((len(query), len(support))), synthetic_split(), n=n)
