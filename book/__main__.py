@@ -63,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("output", nargs="?", type=Path, default=ROOT / "build" / "book", help="default: build/book")
     args = parser.parse_args(argv)
     output = args.output.resolve()
+    if output.exists() and not output.is_dir():
+        parser.error(f"{output} is a file: name a folder for the book (it is created if missing)")
     source = output.with_name(output.name + "-src")
     stage(source)
     from sphinx.cmd.build import build_main

@@ -17,6 +17,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from .evaluate import NearestDrawingRule, ink_images, ink_pair
+from .tasks import check_count, check_positive_number, random_generator
 
 
 class RandomScorer:
@@ -25,7 +26,7 @@ class RandomScorer:
     name = "random"
 
     def __init__(self, seed: int = 0):
-        self.rng = np.random.default_rng(seed)
+        self.rng = random_generator(seed)
 
     def scores(self, query: np.ndarray, support: np.ndarray) -> np.ndarray:
         """(Q, S) float64 uniform in [0, 1)."""
@@ -175,8 +176,8 @@ class SupportSoftmax:
     name = "softmax on the support set"
 
     def __init__(self, steps: int = 50, learning_rate: float = 0.01):
-        if steps < 1 or not learning_rate > 0:
-            raise ValueError(f"need steps >= 1 and learning_rate > 0, got {steps} and {learning_rate}")
+        check_count("steps", steps, 1, "the classifier starts at zero and learns nothing without a step")
+        check_positive_number("learning_rate", learning_rate)
         self.steps = steps
         self.learning_rate = learning_rate
 
@@ -187,6 +188,8 @@ class SupportSoftmax:
         Raises ValueError if the labels are out of range.
         """
         labels = np.asarray(support_labels)
+        if not len(support):
+            raise ValueError("the support set is empty: there is nothing to fit the classifier to")
         if labels.shape != (len(support),) or labels.min() < 0 or labels.max() >= n_way:
             raise ValueError(f"support_labels must be {len(support)} classes in [0, {n_way}), got {labels}")
         x = _flat(support)

@@ -17,8 +17,8 @@ from __future__ import annotations
 import numpy as np
 
 from .backend import keras, tf
+from .evaluate import check_support_labels, ink_images, ink_pair
 from .evaluate import class_scores as mean_class_scores
-from .evaluate import ink_images, ink_pair
 
 ops = keras.ops
 
@@ -149,7 +149,7 @@ class EmbeddingNetworkScorer:
 
         Raises ValueError unless support_labels is (S,) int in [0, n_way) with every class present.
         """
-        support_labels = _check_labels(support_labels, len(support), n_way)
+        support_labels = check_support_labels(support_labels, len(support), n_way)
         query, support = ink_pair(query, support)
         return self.compare_classes(self.embed(query), self.embed(support), support_labels, n_way)
 
@@ -159,18 +159,3 @@ class EmbeddingNetworkScorer:
         """(Q, n_way) float64 class scores from embeddings: here each class's mean ``compare`` score."""
         return mean_class_scores(self.compare(query, support), support_labels, n_way)
 
-
-def _check_labels(support_labels: np.ndarray, n_support: int, n_way: int) -> np.ndarray:
-    labels = np.asarray(support_labels)
-    if labels.shape != (n_support,):
-        raise ValueError(
-            f"support_labels must have shape ({n_support},), one per support image; got {labels.shape}"
-        )
-    if labels.size and (labels.min() < 0 or labels.max() >= n_way):
-        raise ValueError(
-            f"support_labels must lie in [0, {n_way}); got values {labels.min()}..{labels.max()}"
-        )
-    missing = np.setdiff1d(np.arange(n_way), labels)
-    if len(missing):
-        raise ValueError(f"classes {missing.tolist()} have no support image: every class needs at least one")
-    return labels.astype(np.int32)

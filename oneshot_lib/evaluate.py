@@ -35,7 +35,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from .data import LakeRun, OmniglotSplit, load_lake_runs
-from .tasks import TaskIndices, check_count, sample_task_indices
+from .tasks import TaskIndices, check_count, random_generator, sample_task_indices
 
 #: The largest share of ink a drawing may have. Omniglot's drawings have at most 22% (measured on
 #: both splits) and Lake's runs 16%; an image more than half ink is read with paper as ink.
@@ -342,8 +342,12 @@ def _read_only(array: np.ndarray) -> np.ndarray:
     return view
 
 
-def _pair_scores(scorer: ScorerLike, query: np.ndarray, support: np.ndarray) -> np.ndarray:
-    """(Q, S) float scores of any scorer for query (Q, 105, 105) and support (S, 105, 105) images."""
+def pair_scores(scorer: ScorerLike, query: np.ndarray, support: np.ndarray) -> np.ndarray:
+    """(Q, S) float scores of any scorer for query (Q, 105, 105) and support (S, 105, 105) images.
+
+    The images are read by ``ink_pair`` and handed over read-only. Raises ValueError naming the
+    scorer if its scores are not (Q, S) or hold NaN.
+    """
     query, support = map(_read_only, ink_pair(query, support))
     scores = score_function(scorer)(query, support)
     return _checked(scores, (len(query), len(support)), scorer, "scores(query, support)", "(len(query), len(support))")
@@ -367,7 +371,10 @@ class Accuracy:
 
     @classmethod
     def from_tasks(cls, per_task: np.ndarray, unit: str = "tasks") -> Accuracy:
+        """The mean and standard error of ``per_task`` (n_tasks,). Raises ValueError if it is empty."""
         per_task = np.asarray(per_task, dtype=float)
+        if not len(per_task):
+            raise ValueError(f"no {unit} to average: an accuracy needs at least one")
         stderr = per_task.std(ddof=1) / np.sqrt(len(per_task)) if len(per_task) > 1 else float("nan")
         return cls(float(per_task.mean()), float(stderr), per_task, unit)
 
@@ -382,17 +389,41 @@ class Accuracy:
         return f"{self.mean:.1%} ± {self.stderr:.1%} ({self.n_tasks} {self.unit})"
 
 
+def check_support_labels(support_labels: np.ndarray, n_support: int, n_way: int) -> np.ndarray:
+    """(S,) int32 ``support_labels``, after checking they give each of ``n_support`` support images a
+    class in [0, n_way) and every class at least one image.
+
+    Raises ValueError saying which of these fails (an empty support set included).
+    """
+    if n_support == 0 or n_way < 1:
+        raise ValueError(
+            f"the support set is empty ({n_support} images, n_way={n_way}): classes are scored from their "
+            "support images, so every class needs at least one"
+        )
+    labels = np.asarray(support_labels)
+    if labels.shape != (n_support,):
+        raise ValueError(f"support_labels must have shape ({n_support},), one per support image; got {labels.shape}")
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"support_labels must be ints, the class of each support image; got {labels.dtype}")
+    if labels.min() < 0 or labels.max() >= n_way:
+        raise ValueError(f"support_labels must lie in [0, {n_way}); got values {labels.min()}..{labels.max()}")
+    missing = np.setdiff1d(np.arange(n_way), labels)
+    if len(missing):
+        raise ValueError(f"classes {missing.tolist()} have no support image: every class needs at least one")
+    return labels.astype(np.int32)
+
+
 def class_scores(scores: np.ndarray, support_labels: np.ndarray, n_way: int) -> np.ndarray:
     """(Q, n_way) mean score of each class's support images, from (Q, S) scores.
 
     The rule ``accuracy`` applies to a scorer that declares none (see ``ClassScorer``).
 
-    Raises ValueError if a class has no support image, or if a query's scores for one class
-    include both +inf and -inf (their mean is undefined).
+    Raises ValueError if the labels do not give every class a support image (``check_support_labels``),
+    or if a query's scores for one class include both +inf and -inf (their mean is undefined).
     """
+    scores = np.asarray(scores, dtype=float)
+    support_labels = check_support_labels(support_labels, scores.shape[1] if scores.ndim == 2 else -1, n_way)
     counts = np.bincount(support_labels, minlength=n_way)
-    if counts.min() == 0:
-        raise ValueError(f"every one of the {n_way} classes needs a support image; labels {support_labels}")
     summed = np.zeros((len(scores), n_way))
     with np.errstate(invalid="ignore"):  # +inf plus -inf: NaN, reported below
         np.add.at(summed.T, support_labels, scores.T)
@@ -415,12 +446,10 @@ def nearest_class_scores(scores: np.ndarray, support_labels: np.ndarray, n_way: 
     With one drawing per class it equals ``class_scores``. ``scores`` is (Q, S) float, higher
     meaning more alike; ``support_labels`` (S,) int in [0, n_way), every class present.
 
-    Raises ValueError if a class has no support image.
+    Raises ValueError if a class has no support image (see ``check_support_labels``).
     """
     scores = np.asarray(scores, dtype=float)
-    support_labels = np.asarray(support_labels)
-    if np.bincount(support_labels, minlength=n_way).min() == 0:
-        raise ValueError(f"every one of the {n_way} classes needs a support image; labels {support_labels}")
+    support_labels = check_support_labels(support_labels, scores.shape[1] if scores.ndim == 2 else -1, n_way)
     best = np.full((len(scores), n_way), -np.inf)
     np.maximum.at(best.T, support_labels, scores.T)
     return best
@@ -437,7 +466,7 @@ class NearestDrawingRule:
         self, query: np.ndarray, support: np.ndarray, support_labels: np.ndarray, n_way: int
     ) -> np.ndarray:
         """(Q, n_way) float: each class's best score among its support images."""
-        return nearest_class_scores(_pair_scores(self, query, support), support_labels, n_way)
+        return nearest_class_scores(pair_scores(self, query, support), support_labels, n_way)
 
 
 def predict(
@@ -485,7 +514,7 @@ def class_scores_of(
         call = "class_scores(query, support, support_labels, n_way)"
         per_class = scorer.class_scores(query, support, support_labels, n_way)
         return _checked(per_class, (len(query), n_way), scorer, call, "(len(query), n_way)")
-    return class_scores(_pair_scores(scorer, query, support), support_labels, n_way)
+    return class_scores(pair_scores(scorer, query, support), support_labels, n_way)
 
 
 def _class_scores_from_embeddings(
@@ -543,7 +572,7 @@ def accuracy(
     Raises ValueError if such tasks cannot be drawn from ``data``.
     """
     check_count("n_tasks", n_tasks, 1, "there is nothing to draw (or to average) over no tasks")
-    rng = np.random.default_rng(seed)
+    rng = random_generator(seed)
     shown = Progress(n_tasks, "tasks", progress)
     per_task = []
     for start in range(0, n_tasks, TASKS_PER_DRAW):
@@ -577,7 +606,7 @@ def accuracy_on_tasks(
     (e.g. ``tasks.tasks_like_runs``). ``progress``: see ``Progress``.
     """
     shown = Progress(len(indices.characters), "tasks", progress)
-    per_task = _per_task_accuracy(scorer, data, indices, np.random.default_rng(rng), shown)
+    per_task = _per_task_accuracy(scorer, data, indices, random_generator(rng, "rng"), shown)
     shown.close()
     return Accuracy.from_tasks(per_task)
 
@@ -640,17 +669,34 @@ def lake_runs(
     runs = load_lake_runs() if runs is None else list(runs)
     if not runs:
         raise ValueError("lake_runs got no runs: pass load_lake_runs() (or leave runs out to load them)")
-    rng = np.random.default_rng(seed)
+    for number, run in enumerate(runs):
+        _check_run(run, number)
+    rng = random_generator(seed)
     shown = Progress(len(runs), "runs", progress)
     per_run = []
     for run in runs:
         labels = np.arange(len(run.support))
-        scores = _pair_scores(scorer, _read_only(run.query), _read_only(run.support))
+        scores = pair_scores(scorer, _read_only(run.query), _read_only(run.support))
         predicted = predict(scores, labels, len(labels), rng)
         per_run.append(np.mean(predicted == run.answers))
         shown.advance()
     shown.close()
     return Accuracy.from_tasks(np.array(per_run), unit="runs")
+
+
+def _check_run(run: LakeRun, number: int) -> None:
+    """Raise ValueError, naming run ``number``, unless it is a ``LakeRun`` whose answers (Q,) are
+    indices into its support set, one per query."""
+    if not isinstance(run, LakeRun):
+        raise ValueError(f"run {number} is a {type(run).__name__}, not a LakeRun (see data.load_lake_runs)")
+    answers = np.asarray(run.answers)
+    n_query, n_support = len(run.query), len(run.support)
+    if answers.shape != (n_query,) or not np.issubdtype(answers.dtype, np.integer):
+        raise ValueError(f"run {number}: answers must be {n_query} ints, one per query; got {answers.dtype} "
+                         f"{answers.shape}")
+    if n_query and (answers.min() < 0 or answers.max() >= n_support):
+        raise ValueError(f"run {number}: answers must index its {n_support} support images; got "
+                         f"{answers.min()}..{answers.max()}")
 
 
 def n_way_curve(scorer: ScorerLike, data: OmniglotSplit, ns: Iterable[int], **kwargs) -> dict[int, Accuracy]:

@@ -23,15 +23,15 @@ asks: ``steps=0`` gives the frozen baseline, and a chapter can show what each st
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from numbers import Integral, Real
 
 import numpy as np
 
 from . import augment
 from .backend import keras, tf
-from .conv4 import IMAGE_SIZE, EmbeddingNetworkScorer, _check_labels, prepare_images
+from .conv4 import IMAGE_SIZE, EmbeddingNetworkScorer, prepare_images
+from .evaluate import check_support_labels
+from .tasks import check_count, check_positive_number
 
 ops = keras.ops
 
@@ -110,13 +110,11 @@ def prototype_head(
 
 
 def check_fitting(steps: int, learning_rate: float, scale: float) -> None:
-    """Raise ValueError, naming the value, unless ``steps`` is an int >= 0 (0: the prototypes
-    themselves) and ``learning_rate`` and ``scale`` are finite numbers > 0."""
-    if not isinstance(steps, Integral) or isinstance(steps, bool) or steps < 0:
-        raise ValueError(f"steps must be a whole number >= 0 (0 keeps the prototypes), got {steps!r}")
-    for name, value in (("learning_rate", learning_rate), ("scale", scale)):
-        if not isinstance(value, Real) or isinstance(value, bool) or not (math.isfinite(value) and value > 0):
-            raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    """Raise TypeError or ValueError, naming the value, unless ``steps`` is an int >= 0 (0: the
+    prototypes themselves) and ``learning_rate`` and ``scale`` are finite numbers > 0."""
+    check_count("steps", steps, 0, "0 keeps the prototypes, and fewer steps than none do not exist")
+    check_positive_number("learning_rate", learning_rate)
+    check_positive_number("scale", scale)
 
 
 def _cross_entropy(logits: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
@@ -208,7 +206,7 @@ class LinearHead(EmbeddingNetworkScorer):
         self, query: np.ndarray, support: np.ndarray, support_labels: np.ndarray, n_way: int
     ) -> np.ndarray:
         """(Q, n_way) float64 logits of query (Q, D) embeddings, from a head fitted on support (S, D)."""
-        labels = _check_labels(support_labels, len(support), n_way)
+        labels = check_support_labels(support_labels, len(support), n_way)
         weights, bias = fit_linear_head(normalise(support), labels, n_way, self.steps, self.learning_rate, self.scale)
         return ops.convert_to_numpy(normalise(query) @ weights + bias).astype(np.float64)
 
@@ -284,7 +282,7 @@ class FineTuned:
 
         Raises ValueError unless every class has a support image.
         """
-        labels = _check_labels(support_labels, len(support), n_way)
+        labels = check_support_labels(support_labels, len(support), n_way)
         tuning = self._tuning(len(support), n_way)
         tuning.network.set_weights(self.embedding.get_weights())
         for variable, value in zip(tuning.optimizer.variables, tuning.optimizer_start, strict=True):

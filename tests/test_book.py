@@ -164,3 +164,12 @@ def test_a_chapter_that_is_no_notebook_is_named(tmp_path, monkeypatch, text, mes
     monkeypatch.setattr(build, "ROOT", tmp_path)
     with pytest.raises(SystemExit, match=rf"09_broken\.ipynb {message}"):
         build.stage(tmp_path / "staged")
+
+
+def test_an_output_that_is_a_file_is_refused_before_anything_is_written(tmp_path, capsys):
+    output = tmp_path / "book.html"
+    output.write_text("", encoding="utf-8")
+    with pytest.raises(SystemExit):
+        _book_module().main([str(output)])
+    assert "book.html is a file: name a folder" in capsys.readouterr().err
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["book.html"]  # no staging folder beside it

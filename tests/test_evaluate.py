@@ -216,7 +216,7 @@ def test_nearest_class_scores_take_each_class_best_drawing():
 
 
 def test_nearest_class_scores_need_every_class():
-    with pytest.raises(ValueError, match="every one of the 3 classes"):
+    with pytest.raises(ValueError, match=r"classes \[1\] have no support image"):
         evaluate.nearest_class_scores(np.zeros((1, 2)), np.array([0, 2]), 3)
 
 
@@ -460,3 +460,54 @@ def test_automatic_progress_waits_for_a_terminal_and_a_few_seconds():
     quick.advance()
     quick.close()
     assert terminal.text.startswith("\r2/3 tasks") and terminal.text.endswith("\n")
+
+
+@pytest.mark.parametrize(("seed", "error"), [(-1, ValueError), (2.5, TypeError), (True, TypeError)])
+def test_seeds_that_numpy_cannot_take_are_named(split, seed, error):
+    run = LakeRun(split.images[:3, 0], split.images[:3, 1], np.arange(3))
+    with pytest.raises(error, match="seed must be a whole number >= 0"):
+        evaluate.accuracy(constant, split, 3, n_tasks=2, seed=seed)
+    with pytest.raises(error, match="seed must be a whole number >= 0"):
+        evaluate.lake_runs(constant, [run], seed=seed)
+    with pytest.raises(error, match="seed must be a whole number >= 0"):
+        baselines.RandomScorer(seed)
+    with pytest.raises(error, match="rng must be a whole number >= 0"):
+        evaluate.accuracy_on_tasks(constant, split, sample_task_indices(split, 2, 3, rng=0), rng=seed)
+
+
+@pytest.mark.parametrize(
+    ("answers", "message"),
+    [
+        (np.arange(2), r"run 0: answers must be 3 ints, one per query; got int64 \(2,\)"),
+        (np.arange(3) + 1, r"run 0: answers must index its 3 support images; got 1..3"),
+        (np.arange(3.0), r"answers must be 3 ints.*float64"),
+    ],
+)
+def test_malformed_runs_are_refused_naming_the_run(split, answers, message):
+    with pytest.raises(ValueError, match=message):
+        evaluate.lake_runs(constant, [LakeRun(split.images[:3, 0], split.images[:3, 1], answers)])
+
+
+def test_a_run_must_be_a_lake_run(split):
+    with pytest.raises(ValueError, match="run 0 is a ndarray, not a LakeRun"):
+        evaluate.lake_runs(constant, [split.images[:3, 0]])
+
+
+@pytest.mark.parametrize(
+    ("labels", "n_way", "message"),
+    [
+        (np.array([0, 1]), 2, r"shape \(3,\)"),
+        (np.array([0, 1, -1]), 2, r"\[0, 2\).*-1..1"),
+        (np.array([0.0, 1.0, 1.0]), 2, "must be ints"),
+        (np.array([0, 1, 1]), 0, "empty"),
+    ],
+)
+def test_class_scores_check_their_labels(labels, n_way, message):
+    for rule in (evaluate.class_scores, evaluate.nearest_class_scores):
+        with pytest.raises(ValueError, match=message):
+            rule(np.zeros((2, 3)), labels, n_way)
+
+
+def test_an_accuracy_of_no_tasks_is_an_error():
+    with pytest.raises(ValueError, match="no tasks to average"):
+        evaluate.Accuracy.from_tasks([])

@@ -62,3 +62,14 @@ def test_alphabets_of_one_character_are_refused():
 def test_identity_needs_at_least_one_drawing(n, error):
     with pytest.raises(error, match="n must be"):
         identity.identity_scores(lambda query, support: np.zeros((len(query), len(support))), synthetic_split(), n=n)
+
+
+def test_identity_holds_scorers_to_the_contract():
+    zeros = lambda query, support: np.zeros((len(query), len(support)))  # noqa: E731
+    with pytest.raises(ValueError, match=r"returned an array of shape \(3,\), expected \(3, 3\)"):
+        identity.identity_scores(lambda query, support: np.zeros(len(query)), synthetic_split(), n=3)
+    with pytest.raises(ValueError, match="NaN scores"):
+        identity.identity_scores(lambda query, support: np.full((len(query), len(support)), np.nan),
+                                 synthetic_split(), n=3)
+    with pytest.raises(ValueError, match="seed must be a whole number >= 0"):
+        identity.identity_scores(zeros, synthetic_split(), seed=-1)
