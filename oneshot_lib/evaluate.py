@@ -386,6 +386,8 @@ class Accuracy:
         return self.mean
 
     def __str__(self) -> str:
+        if self.n_tasks == 1:  # no standard error from one task: not "± nan%"
+            return f"{self.mean:.1%} (1 {self.unit.removesuffix('s')}, so no standard error)"
         return f"{self.mean:.1%} ± {self.stderr:.1%} ({self.n_tasks} {self.unit})"
 
 
@@ -573,22 +575,21 @@ def accuracy(
     """
     check_count("n_tasks", n_tasks, 1, "there is nothing to draw (or to average) over no tasks")
     rng = random_generator(seed)
-    shown = Progress(n_tasks, "tasks", progress)
     per_task = []
-    for start in range(0, n_tasks, TASKS_PER_DRAW):
-        indices = sample_task_indices(
-            data,
-            min(TASKS_PER_DRAW, n_tasks - start),
-            n_way,
-            k_shot,
-            n_query,
-            within_alphabet=within_alphabet,
-            shared_drawers=shared_drawers,
-            drawers=drawers,
-            rng=rng,
-        )
-        per_task.append(_per_task_accuracy(scorer, data, indices, rng, shown))
-    shown.close()
+    with Progress(n_tasks, "tasks", progress) as shown:
+        for start in range(0, n_tasks, TASKS_PER_DRAW):
+            indices = sample_task_indices(
+                data,
+                min(TASKS_PER_DRAW, n_tasks - start),
+                n_way,
+                k_shot,
+                n_query,
+                within_alphabet=within_alphabet,
+                shared_drawers=shared_drawers,
+                drawers=drawers,
+                rng=rng,
+            )
+            per_task.append(_per_task_accuracy(scorer, data, indices, rng, shown))
     return Accuracy.from_tasks(np.concatenate(per_task))
 
 
@@ -605,9 +606,9 @@ def accuracy_on_tasks(
     ``accuracy`` draws its tasks and calls this; call it directly for tasks drawn another way
     (e.g. ``tasks.tasks_like_runs``). ``progress``: see ``Progress``.
     """
-    shown = Progress(len(indices.characters), "tasks", progress)
-    per_task = _per_task_accuracy(scorer, data, indices, random_generator(rng, "rng"), shown)
-    shown.close()
+    rng = random_generator(rng, "rng")
+    with Progress(len(indices.characters), "tasks", progress) as shown:
+        per_task = _per_task_accuracy(scorer, data, indices, rng, shown)
     return Accuracy.from_tasks(per_task)
 
 
@@ -672,15 +673,14 @@ def lake_runs(
     for number, run in enumerate(runs):
         _check_run(run, number)
     rng = random_generator(seed)
-    shown = Progress(len(runs), "runs", progress)
     per_run = []
-    for run in runs:
-        labels = np.arange(len(run.support))
-        scores = pair_scores(scorer, _read_only(run.query), _read_only(run.support))
-        predicted = predict(scores, labels, len(labels), rng)
-        per_run.append(np.mean(predicted == run.answers))
-        shown.advance()
-    shown.close()
+    with Progress(len(runs), "runs", progress) as shown:
+        for run in runs:
+            labels = np.arange(len(run.support))
+            scores = pair_scores(scorer, _read_only(run.query), _read_only(run.support))
+            predicted = predict(scores, labels, len(labels), rng)
+            per_run.append(np.mean(predicted == run.answers))
+            shown.advance()
     return Accuracy.from_tasks(np.array(per_run), unit="runs")
 
 
@@ -722,7 +722,8 @@ class Progress:
     ``show``: True shows it from the start, False never; None (the default of every evaluation)
     shows it only where standard error is a terminal and only once the evaluation has run for
     ``PROGRESS_AFTER_SECONDS``. So a long evaluation in a terminal reports, while a notebook (whose
-    standard error is no terminal), a test or a redirected log stays exactly as it was.
+    standard error is no terminal), a test or a redirected log stays exactly as it was. Used as a
+    context manager, it ends its line however the evaluation ends (an error included).
     """
 
     def __init__(self, total: int, unit: str, show: bool | None = None, stream=None):
@@ -751,6 +752,13 @@ class Progress:
         if self.shown:
             self.stream.write("\n")
             self.stream.flush()
+            self.shown = False
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exception) -> None:
+        self.close()
 
 
 def _is_terminal(stream) -> bool:

@@ -511,3 +511,23 @@ def test_class_scores_check_their_labels(labels, n_way, message):
 def test_an_accuracy_of_no_tasks_is_an_error():
     with pytest.raises(ValueError, match="no tasks to average"):
         evaluate.Accuracy.from_tasks([])
+
+
+def test_one_task_prints_without_a_nan_standard_error():
+    assert str(evaluate.Accuracy.from_tasks([0.5])) == "50.0% (1 task, so no standard error)"
+    assert str(evaluate.Accuracy.from_tasks([1.0], unit="runs")) == "100.0% (1 run, so no standard error)"
+
+
+def test_progress_ends_its_line_when_the_evaluation_fails(split, capsys):
+    calls = []
+
+    def fails_on_the_second_task(query, support):
+        calls.append(1)
+        if len(calls) > 1:
+            raise RuntimeError("broken scorer")
+        return np.zeros((len(query), len(support)))
+
+    with pytest.raises(RuntimeError, match="broken scorer"):
+        evaluate.accuracy(fails_on_the_second_task, split, 3, n_tasks=4, progress=True)
+    shown = capsys.readouterr().err
+    assert shown.startswith("\r1/4 tasks") and shown.endswith("\n")
