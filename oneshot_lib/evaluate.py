@@ -317,9 +317,15 @@ def _checked(scores: np.ndarray, expected: tuple[int, int], scorer: object, call
 
     Raises:
         ValueError naming the scorer, the method, and the expected and received shapes, or the
-        NaN scores it returned.
+        NaN scores it returned, or scores that are not numbers.
     """
-    scores = np.asarray(scores, dtype=float)
+    try:
+        scores = np.asarray(scores, dtype=float)
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            f"scorer {_scorer_name(scorer)!r}: {call} returned scores that are not numbers ({error}); a scorer "
+            f"returns a float array {expected} = {axes}"
+        ) from error
     if scores.shape != expected:
         raise ValueError(
             f"scorer {_scorer_name(scorer)!r}: {call} returned an array of shape {scores.shape}, expected "

@@ -531,3 +531,11 @@ def test_progress_ends_its_line_when_the_evaluation_fails(split, capsys):
         evaluate.accuracy(fails_on_the_second_task, split, 3, n_tasks=4, progress=True)
     shown = capsys.readouterr().err
     assert shown.startswith("\r1/4 tasks") and shown.endswith("\n")
+
+
+def test_scores_that_are_not_numbers_name_the_scorer(split):
+    def words(query, support):
+        return np.full((len(query), len(support)), "same")
+
+    with pytest.raises(ValueError, match=r"scorer 'words': scores\(query, support\) returned scores that are not"):
+        evaluate.lake_runs(words, [LakeRun(split.images[:3, 0], split.images[:3, 1], np.arange(3))])
