@@ -105,6 +105,20 @@ def cosine_similarities(query: tf.Tensor, support: tf.Tensor, epsilon: float = 1
 
 
 
+def check_image_size(embedding: keras.Model, image_size: int) -> None:
+    """Raise ValueError if ``embedding`` declares an input other than (image_size, image_size, 1) images.
+
+    Keras would run a convolutional network with a flatten layer on images of another size and
+    return features of another length, unlike any it was trained on, without a word.
+    """
+    shape = getattr(embedding, "input_shape", None)
+    if isinstance(shape, tuple) and len(shape) == 4 and tuple(shape[1:3]) != (image_size, image_size):
+        raise ValueError(
+            f"the network {embedding.name!r} reads {shape[1]}x{shape[2]} images, but image_size={image_size}: "
+            f"pass image_size={shape[1]}"
+        )
+
+
 class EmbeddingNetworkScorer:
     """Base of the scorers that compare embeddings; subclasses define ``compare``.
 
@@ -118,6 +132,7 @@ class EmbeddingNetworkScorer:
     name = "embedding"
 
     def __init__(self, embedding: keras.Model, image_size: int = IMAGE_SIZE, batch_size: int = 512):
+        check_image_size(embedding, image_size)
         self.embedding = embedding
         self.image_size = image_size
         self.batch_size = batch_size

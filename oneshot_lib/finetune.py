@@ -29,7 +29,7 @@ import numpy as np
 
 from . import augment
 from .backend import keras, tf
-from .conv4 import IMAGE_SIZE, EmbeddingNetworkScorer, prepare_images
+from .conv4 import IMAGE_SIZE, EmbeddingNetworkScorer, check_image_size, prepare_images
 from .evaluate import check_support_labels
 from .tasks import check_count, check_positive_number
 
@@ -260,6 +260,7 @@ class FineTuned:
         scale: float = SCALE,
     ):
         check_fitting(steps, learning_rate, scale)
+        check_image_size(embedding, image_size)
         self.embedding = embedding
         self.image_size = image_size
         self.steps = steps

@@ -133,3 +133,10 @@ def test_an_empty_support_set_is_refused_not_a_crash(embedding, method):
     """Before: a head of zero classes made oneDNN abort the whole process."""
     with pytest.raises(ValueError, match="the support set is empty"):
         method(embedding, SIDE, steps=1).scores(random_drawings(2), random_drawings(0))
+
+
+@pytest.mark.parametrize("method", [finetune.LinearHead, finetune.FineTuned, transfer.CosineScorer])
+def test_an_image_size_the_network_does_not_read_is_refused(embedding, method):
+    """Before: LinearHead ran the 16x16 network on 28x28 images without a word (FineTuned failed obscurely)."""
+    with pytest.raises(ValueError, match=r"reads 16x16 images, but image_size=28: pass image_size=16"):
+        method(embedding, 28)
