@@ -4,7 +4,8 @@ A *scorer* is anything with a method ``scores(query, support) -> (Q, S)`` (or a 
 function of that signature): given raw query images (Q, 105, 105) and support images
 (S, 105, 105), it returns a float similarity matrix, higher meaning "more likely the same
 character". Every method in the course is one, so every evaluation is written once here.
-An empty query (Q = 0) gives an empty (0, S) matrix.
+An empty query (Q = 0) gives an empty (0, S) matrix; a scorer that fits something to the
+support set (a classifier, a head) refuses an empty one.
 
 What an image may be is decided in one place, ``ink_images``, which every scorer and every
 evaluation reads its images through. The dtype says how an image is read:
