@@ -37,11 +37,25 @@ def stage(source: Path) -> list[Path]:
     for chapter in chapters:
         target, times = source / "chapters" / chapter.name, chapter.stat()
         if not target.exists() or target.stat().st_mtime_ns != times.st_mtime_ns:
-            notebook = json.loads(chapter.read_text(encoding="utf-8"))
+            notebook = read_notebook(chapter)
             notebook.get("metadata", {}).pop("widgets", None)
             target.write_text(json.dumps(notebook, ensure_ascii=False), encoding="utf-8")
             os.utime(target, ns=(times.st_atime_ns, times.st_mtime_ns))
     return chapters
+
+
+def read_notebook(chapter: Path) -> dict:
+    """The JSON of notebook ``chapter``; SystemExit naming the file if it is not a notebook."""
+    try:
+        notebook = json.loads(chapter.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise SystemExit(
+            f"{chapter} is not a valid notebook ({error}); restore it (git checkout -- {chapter.name} in "
+            "chapters/) or save it again from Jupyter"
+        ) from error
+    if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
+        raise SystemExit(f"{chapter} is JSON but not a notebook (no list of cells); restore it or save it again")
+    return notebook
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -49,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("output", nargs="?", type=Path, default=ROOT / "build" / "book", help="default: build/book")
     args = parser.parse_args(argv)
     output = args.output.resolve()
+    if output.exists() and not output.is_dir():
+        parser.error(f"{output} is a file: name a folder for the book (it is created if missing)")
     source = output.with_name(output.name + "-src")
     stage(source)
     from sphinx.cmd.build import build_main

@@ -1,8 +1,9 @@
 """Scorers that learn nothing beforehand: random guessing, nearest neighbours, a support-set classifier.
 
 Each is a scorer (see ``oneshot_lib.evaluate.Scorer``): ``scores(query, support)`` takes raw
-images (Q, 105, 105) and (S, 105, 105), bool or float, and returns a (Q, S) float64
-similarity, higher meaning more alike. Distances are returned negated.
+images (Q, 105, 105) and (S, 105, 105), read by ``evaluate.ink_images`` (bool ink masks, floats
+with ink 1, or uint8 as image files hold them), and returns a (Q, S) float64 similarity, higher
+meaning more alike. Distances are returned negated.
 
 The nearest-neighbour scorers (pixel L2, Modified Hausdorff, the blog's formula) declare
 nearest neighbour's rule for k drawings per class (``evaluate.NearestDrawingRule``): a class
@@ -15,7 +16,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import cKDTree
 
-from .evaluate import NearestDrawingRule
+from .evaluate import NearestDrawingRule, ink_images, ink_pair
+from .tasks import check_count, check_positive_number, random_generator
 
 
 class RandomScorer:
@@ -24,7 +26,7 @@ class RandomScorer:
     name = "random"
 
     def __init__(self, seed: int = 0):
-        self.rng = np.random.default_rng(seed)
+        self.rng = random_generator(seed)
 
     def scores(self, query: np.ndarray, support: np.ndarray) -> np.ndarray:
         """(Q, S) float64 uniform in [0, 1)."""
@@ -68,9 +70,15 @@ class PixelNearestNeighbour(NearestDrawingRule):
 
     def scores(self, query: np.ndarray, support: np.ndarray) -> np.ndarray:
         """(Q, S) float64: minus the Euclidean distance between flattened images."""
-        flat_query = query.reshape(len(query), -1)
-        flat_support = support.reshape(len(support), -1)
+        query, support = ink_pair(query, support)  # as evaluate.ink_images reads them: ink 1 (or True)
+        flat_query = flat_pixels(query)
+        flat_support = flat_pixels(support)
         return -np.sqrt(pairwise_squared_l2(flat_query, flat_support))
+
+
+def flat_pixels(images: np.ndarray) -> np.ndarray:
+    """(n, H * W) the pixels of each of images (n, H, W), n may be 0."""
+    return images.reshape(len(images), images.shape[1] * images.shape[2])
 
 
 class BlogNearestNeighbour(NearestDrawingRule):
@@ -93,8 +101,8 @@ class BlogNearestNeighbour(NearestDrawingRule):
 
 
 def _as_8bit(images: np.ndarray) -> np.ndarray:
-    """(n, 105 * 105) uint8 images as the PNGs store them: ink 0, paper 255."""
-    return np.where(images, 0, 255).astype(np.uint8).reshape(len(images), -1)
+    """(n, 105 * 105) uint8 images as the PNGs store them: ink 0, paper 255 (any ink counts as ink)."""
+    return flat_pixels(np.where(ink_images(images), 0, 255).astype(np.uint8))
 
 
 def ink_points(image: np.ndarray) -> np.ndarray:
@@ -146,7 +154,7 @@ class ModifiedHausdorff(NearestDrawingRule):
 
 
 def _ink_tree(image: np.ndarray, what: str) -> cKDTree:
-    points = ink_points(image)
+    points = ink_points(ink_images(image[None], what)[0])
     if len(points) == 0:
         raise ValueError(f"{what} has no ink: the Modified Hausdorff Distance is undefined")
     return cKDTree(points)
@@ -168,8 +176,8 @@ class SupportSoftmax:
     name = "softmax on the support set"
 
     def __init__(self, steps: int = 50, learning_rate: float = 0.01):
-        if steps < 1 or not learning_rate > 0:
-            raise ValueError(f"need steps >= 1 and learning_rate > 0, got {steps} and {learning_rate}")
+        check_count("steps", steps, 1, "the classifier starts at zero and learns nothing without a step")
+        check_positive_number("learning_rate", learning_rate)
         self.steps = steps
         self.learning_rate = learning_rate
 
@@ -180,6 +188,8 @@ class SupportSoftmax:
         Raises ValueError if the labels are out of range.
         """
         labels = np.asarray(support_labels)
+        if not len(support):
+            raise ValueError("the support set is empty: there is nothing to fit the classifier to")
         if labels.shape != (len(support),) or labels.min() < 0 or labels.max() >= n_way:
             raise ValueError(f"support_labels must be {len(support)} classes in [0, {n_way}), got {labels}")
         x = _flat(support)
@@ -209,8 +219,8 @@ class SupportSoftmax:
 
 
 def _flat(images: np.ndarray) -> np.ndarray:
-    """(n, 11025) float64 pixels, ink 1, of (n, 105, 105) images."""
-    return np.asarray(images, dtype=np.float64).reshape(len(images), -1)
+    """(n, 11025) float64 pixels, ink 1, of (n, 105, 105) images (read by ``evaluate.ink_images``)."""
+    return flat_pixels(ink_images(images)).astype(np.float64)
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:

@@ -101,8 +101,8 @@ class OneShotValidation(keras.callbacks.Callback):
         )  # fail now, not after an epoch
 
     def measure(self) -> Accuracy:
-        """The model's accuracy on the validation tasks, now."""
-        return accuracy(self.make_scorer(self.model), self.data, self.n_way, **self.task_arguments)
+        """The model's accuracy on the validation tasks, now (silently: the training reports it)."""
+        return accuracy(self.make_scorer(self.model), self.data, self.n_way, **self.task_arguments, progress=False)
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         result = self.measure()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from .backend import keras, tf
+from .evaluate import check_support_labels, ink_images, ink_pair
 from .evaluate import class_scores as mean_class_scores
 
 ops = keras.ops
@@ -35,7 +36,8 @@ def prepare_images(images: np.ndarray, image_size: int = IMAGE_SIZE, chunk: int 
     """Omniglot drawings as the embedding network reads them.
 
     Args:
-        images: (..., 105, 105) bool (or 0/1 numbers), True where there is ink.
+        images: (..., 105, 105) drawings as ``evaluate.ink_images`` reads them: bool, True where
+            there is ink (as loaded), floats with ink 1, or uint8 as image files hold them.
         image_size: side of the output images.
         chunk: how many images to resize at once (bounds the float32 memory at 105x105).
 
@@ -44,13 +46,13 @@ def prepare_images(images: np.ndarray, image_size: int = IMAGE_SIZE, chunk: int 
         averaging (so thin strokes fade to grey rather than vanish).
 
     Raises:
-        ValueError if the images are not at least 2-d and square.
+        ValueError if the images are not at least 2-d and square, or not what ``ink_images`` reads.
     """
     images = np.asarray(images)
     if images.ndim < 2 or images.shape[-1] != images.shape[-2]:
         raise ValueError(f"expected square images of shape (..., H, H), got shape {images.shape}")
     batch_shape = images.shape[:-2]
-    flat = images.reshape(-1, *images.shape[-2:], 1)
+    flat = ink_images(images.reshape(-1, *images.shape[-2:]))[..., None]
     resized = [
         tf.image.resize(tf.cast(flat[start : start + chunk], tf.float32), (image_size, image_size), "area")
         for start in range(0, max(len(flat), 1), chunk)
@@ -103,6 +105,20 @@ def cosine_similarities(query: tf.Tensor, support: tf.Tensor, epsilon: float = 1
 
 
 
+def check_image_size(embedding: keras.Model, image_size: int) -> None:
+    """Raise ValueError if ``embedding`` declares an input other than (image_size, image_size, 1) images.
+
+    Keras would run a convolutional network with a flatten layer on images of another size and
+    return features of another length, unlike any it was trained on, without a word.
+    """
+    shape = getattr(embedding, "input_shape", None)
+    if isinstance(shape, tuple) and len(shape) == 4 and tuple(shape[1:3]) != (image_size, image_size):
+        raise ValueError(
+            f"the network {embedding.name!r} reads {shape[1]}x{shape[2]} images, but image_size={image_size}: "
+            f"pass image_size={shape[1]}"
+        )
+
+
 class EmbeddingNetworkScorer:
     """Base of the scorers that compare embeddings; subclasses define ``compare``.
 
@@ -116,21 +132,25 @@ class EmbeddingNetworkScorer:
     name = "embedding"
 
     def __init__(self, embedding: keras.Model, image_size: int = IMAGE_SIZE, batch_size: int = 512):
+        check_image_size(embedding, image_size)
         self.embedding = embedding
         self.image_size = image_size
         self.batch_size = batch_size
 
     def embed(self, images: np.ndarray) -> np.ndarray:
-        """(n, D) float32 embeddings of raw images (n, 105, 105), in inference mode."""
-        prepared = prepare_images(images, self.image_size)
+        """(n, D) float32 embeddings of raw images (n, 105, 105), in inference mode (n may be 0)."""
+        prepared = prepare_images(ink_images(images), self.image_size)
         batches = [
             self.embedding(prepared[start : start + self.batch_size], training=False)
-            for start in range(0, len(images), self.batch_size)
+            for start in range(0, len(prepared), self.batch_size)
         ]
-        return ops.convert_to_numpy(ops.concatenate(batches, axis=0)) if batches else np.zeros((0, 0))
+        if not batches:
+            return np.zeros((0, self.embedding.output_shape[-1]), np.float32)
+        return ops.convert_to_numpy(ops.concatenate(batches, axis=0))
 
     def scores(self, query: np.ndarray, support: np.ndarray) -> np.ndarray:
         """(Q, S) float64 similarity of query (Q, 105, 105) to support (S, 105, 105) images."""
+        query, support = ink_pair(query, support)
         return self.compare(self.embed(query), self.embed(support))
 
     def compare(self, query: np.ndarray, support: np.ndarray) -> np.ndarray:
@@ -144,7 +164,8 @@ class EmbeddingNetworkScorer:
 
         Raises ValueError unless support_labels is (S,) int in [0, n_way) with every class present.
         """
-        support_labels = _check_labels(support_labels, len(support), n_way)
+        support_labels = check_support_labels(support_labels, len(support), n_way)
+        query, support = ink_pair(query, support)
         return self.compare_classes(self.embed(query), self.embed(support), support_labels, n_way)
 
     def compare_classes(
@@ -153,18 +174,3 @@ class EmbeddingNetworkScorer:
         """(Q, n_way) float64 class scores from embeddings: here each class's mean ``compare`` score."""
         return mean_class_scores(self.compare(query, support), support_labels, n_way)
 
-
-def _check_labels(support_labels: np.ndarray, n_support: int, n_way: int) -> np.ndarray:
-    labels = np.asarray(support_labels)
-    if labels.shape != (n_support,):
-        raise ValueError(
-            f"support_labels must have shape ({n_support},), one per support image; got {labels.shape}"
-        )
-    if labels.size and (labels.min() < 0 or labels.max() >= n_way):
-        raise ValueError(
-            f"support_labels must lie in [0, {n_way}); got values {labels.min()}..{labels.max()}"
-        )
-    missing = np.setdiff1d(np.arange(n_way), labels)
-    if len(missing):
-        raise ValueError(f"classes {missing.tolist()} have no support image: every class needs at least one")
-    return labels.astype(np.int32)

@@ -209,14 +209,19 @@ def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> tuple[Path, b
     """The folder to read archives from, and whether the user named it.
 
     Order: the argument, then ``OMNIGLOT_DIR``, then ``cache_root() / "omniglot"``.
-    Raises FileNotFoundError if a named folder does not exist.
+    Raises FileNotFoundError if a named folder does not exist, NotADirectoryError if it is a file.
     """
     named = data_dir if data_dir is not None else os.environ.get("OMNIGLOT_DIR") or None
     if named is None:
         return cache_root() / "omniglot", False
     folder = Path(named).expanduser()
+    source = "data_dir" if data_dir is not None else "OMNIGLOT_DIR"
+    if folder.exists() and not folder.is_dir():
+        raise NotADirectoryError(
+            f"Omniglot folder {folder} (from {source}) is a file, not a folder. Point {source} at the "
+            f"folder that holds the archives ({', '.join(s.filename for s in _all_specs())})."
+        )
     if not folder.is_dir():
-        source = "data_dir" if data_dir is not None else "OMNIGLOT_DIR"
         raise FileNotFoundError(
             f"Omniglot folder {folder} (from {source}) does not exist. Point {source} at a folder "
             f"holding the official archives ({', '.join(s.filename for s in _all_specs())}), "

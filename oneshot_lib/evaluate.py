@@ -4,15 +4,31 @@ A *scorer* is anything with a method ``scores(query, support) -> (Q, S)`` (or a 
 function of that signature): given raw query images (Q, 105, 105) and support images
 (S, 105, 105), it returns a float similarity matrix, higher meaning "more likely the same
 character". Every method in the course is one, so every evaluation is written once here.
+An empty query (Q = 0) gives an empty (0, S) matrix; a scorer that fits something to the
+support set (a classifier, a head) refuses an empty one.
+
+What an image may be is decided in one place, ``ink_images``, which every scorer and every
+evaluation reads its images through. The dtype says how an image is read:
+
+- ``bool``: an ink mask, True where there is ink, as ``load_omniglot`` and Lake's runs give them;
+- float: ink 1.0 and paper 0.0 (grey in between), values in [0, 1], as the networks take them;
+- ``uint8``: as image files hold them, dark ink on light paper: 0 is black ink, 255 white paper.
+
+Anything else is refused with a ValueError naming the dtype and the values: another dtype, NaN
+or infinite values, floats outside [0, 1], images that are not (n, H, W), query and support
+images of two sizes, and images more than half ink (a drawing has at most about a fifth: more
+means paper is being read as ink, an inverted image).
 
 Evaluation holds scorers to that contract: their inputs are read-only (a scorer that needs to
-change them works on a copy), and scores of any other shape are refused with a ValueError that
-names the scorer.
+change them works on a copy), and scores of any other shape, or NaN, are refused with a
+ValueError that names the scorer.
 """
 
 from __future__ import annotations
 
 import hashlib
+import sys
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -20,7 +36,97 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from .data import LakeRun, OmniglotSplit, load_lake_runs
-from .tasks import TaskIndices, sample_task_indices
+from .tasks import TaskIndices, check_count, random_generator, sample_task_indices
+
+#: The largest share of ink a drawing may have. Omniglot's drawings have at most 22% (measured on
+#: both splits) and Lake's runs 16%; an image more than half ink is read with paper as ink.
+MAX_INK_FRACTION = 0.5
+
+_POLARITY_HINTS = {
+    "b": "bool images are ink masks, True where there is ink; if True marks the paper (as np.asarray of a "
+    "1-bit PNG gives it), pass ~images",
+    "f": "float images hold ink 1.0 and paper 0.0; if yours hold paper 1.0 (as an image file divided by 255 "
+    "does), pass 1 - images, or pass the file's uint8 values themselves",
+    "u": "uint8 images are read as image files hold them, dark ink (0) on light paper (255); if yours are light "
+    "ink on dark paper, pass 255 - images; if they are 0/1 ink masks, pass images.astype(bool)",
+}
+
+
+def ink_images(images: np.ndarray, what: str = "images") -> np.ndarray:
+    """(n, H, W) images as every scorer reads them: the one place image input is checked and converted.
+
+    Args:
+        images: (n, H, W) drawings, n may be 0. ``bool``: ink masks, True where there is ink
+            (as loaded). Float (any width): ink 1.0, paper 0.0, grey in between, values in [0, 1].
+            ``uint8``: as image files hold them, dark ink on light paper (0 ink, 255 paper).
+        what: what to call the images in a message (``"query"``, ``"support"``).
+
+    Returns:
+        bool and float images unchanged (the same values, so the same scores as before this
+        check existed); uint8 images as (n, H, W) float32 ink ``1 - images / 255``, so an
+        Omniglot PNG's 0/255 pixels become exactly the 0.0/1.0 of its bool mask.
+
+    Raises:
+        ValueError naming ``what``, the dtype and the values if the images are not (n, H, W), of
+        another dtype (int64, say: cast 0/1 masks to bool), NaN or infinite, floats outside
+        [0, 1], or if one is more than ``MAX_INK_FRACTION`` ink (an inverted image).
+    """
+    images = np.asarray(images)
+    if images.ndim != 3:
+        raise ValueError(
+            f"{what} must be a stack of images (n, H, W), e.g. (n, 105, 105); got shape {images.shape}. "
+            "For one image, pass image[None]."
+        )
+    kind = images.dtype.kind
+    if kind not in _POLARITY_HINTS or (kind == "u" and images.dtype != np.uint8):
+        raise ValueError(
+            f"{what} are {images.dtype}; a scorer reads bool ink masks (True = ink), floats in [0, 1] (1 = ink) "
+            "or uint8 as image files hold them (0 = ink, 255 = paper). Cast 0/1 masks with images.astype(bool)."
+        )
+    if kind == "f" and images.size:
+        finite = np.isfinite(images)
+        if not finite.all():
+            raise ValueError(
+                f"{what} hold {np.count_nonzero(~finite)} NaN or infinite values ({images.dtype}): a scorer "
+                "reads floats in [0, 1], ink 1.0 and paper 0.0"
+            )
+        low, high = images.min(), images.max()
+        if low < 0 or high > 1:
+            raise ValueError(
+                f"{what} are {images.dtype} with values from {low:g} to {high:g}; float images must lie in "
+                "[0, 1], ink 1.0 and paper 0.0. For an image file's 0-255 values, pass them as uint8."
+            )
+    ink = (np.float32(1) - images.astype(np.float32) / np.float32(255)) if kind == "u" else images
+    _check_polarity(ink, what, kind)
+    return ink
+
+
+def _check_polarity(ink: np.ndarray, what: str, kind: str) -> None:
+    """Raise ValueError if an image of ``ink`` (n, H, W) is more than ``MAX_INK_FRACTION`` ink."""
+    if not ink.size:
+        return
+    flat = ink.reshape(len(ink), -1)
+    fractions = np.count_nonzero(flat, axis=1) / flat.shape[1] if kind == "b" else flat.mean(axis=1)
+    worst = int(np.argmax(fractions))
+    if fractions[worst] > MAX_INK_FRACTION:
+        raise ValueError(
+            f"{what}: image {worst} is {fractions[worst]:.0%} ink ({ink.dtype if kind != 'u' else 'uint8'}), where "
+            f"a drawing has at most about a fifth: it is read inverted, paper as ink. {_POLARITY_HINTS[kind]}."
+        )
+
+
+def ink_pair(query: np.ndarray, support: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Query (Q, H, W) and support (S, H, W) images read by ``ink_images``.
+
+    Raises ValueError as ``ink_images`` does, or if the query and support images differ in size.
+    """
+    query, support = ink_images(query, "query"), ink_images(support, "support")
+    if query.shape[1:] != support.shape[1:]:
+        raise ValueError(
+            f"query images are {query.shape[1]}x{query.shape[2]} and support images "
+            f"{support.shape[1]}x{support.shape[2]}: a scorer compares images of one size"
+        )
+    return query, support
 
 
 @runtime_checkable
@@ -157,7 +263,7 @@ class CachedEmbeddings(EmbeddingWrapper):
 
     def embed(self, images: np.ndarray) -> np.ndarray:
         """(n, ...) the wrapped scorer's embeddings of images (n, 105, 105); new images only are embedded."""
-        images = np.asarray(images)
+        images = ink_images(images)
         if not len(images):
             return self.scorer.embed(images)
         header = f"{images.dtype.str}{images.shape[1:]}".encode()
@@ -211,14 +317,26 @@ def _checked(scores: np.ndarray, expected: tuple[int, int], scorer: object, call
         axes: what ``expected`` is made of, as the error shows it (``"(len(query), n_way)"``).
 
     Raises:
-        ValueError naming the scorer, the method, and the expected and received shapes.
+        ValueError naming the scorer, the method, and the expected and received shapes, or the
+        NaN scores it returned, or scores that are not numbers.
     """
-    scores = np.asarray(scores, dtype=float)
+    try:
+        scores = np.asarray(scores, dtype=float)
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            f"scorer {_scorer_name(scorer)!r}: {call} returned scores that are not numbers ({error}); a scorer "
+            f"returns a float array {expected} = {axes}"
+        ) from error
     if scores.shape != expected:
         raise ValueError(
             f"scorer {_scorer_name(scorer)!r}: {call} returned an array of shape {scores.shape}, expected "
             f"{expected} = {axes}. A scorer returns one score per pair, higher meaning more alike: "
             "not, e.g., predicted classes (an argmax) or a transposed matrix."
+        )
+    if np.isnan(scores).any():
+        raise ValueError(
+            f"scorer {_scorer_name(scorer)!r}: {call} returned NaN scores ({np.count_nonzero(np.isnan(scores))} "
+            f"of {scores.size}); a score must be a number, higher meaning more alike"
         )
     return scores
 
@@ -231,8 +349,13 @@ def _read_only(array: np.ndarray) -> np.ndarray:
     return view
 
 
-def _pair_scores(scorer: ScorerLike, query: np.ndarray, support: np.ndarray) -> np.ndarray:
-    """(Q, S) float scores of any scorer for query (Q, 105, 105) and support (S, 105, 105) images."""
+def pair_scores(scorer: ScorerLike, query: np.ndarray, support: np.ndarray) -> np.ndarray:
+    """(Q, S) float scores of any scorer for query (Q, 105, 105) and support (S, 105, 105) images.
+
+    The images are read by ``ink_pair`` and handed over read-only. Raises ValueError naming the
+    scorer if its scores are not (Q, S) or hold NaN.
+    """
+    query, support = map(_read_only, ink_pair(query, support))
     scores = score_function(scorer)(query, support)
     return _checked(scores, (len(query), len(support)), scorer, "scores(query, support)", "(len(query), len(support))")
 
@@ -255,7 +378,10 @@ class Accuracy:
 
     @classmethod
     def from_tasks(cls, per_task: np.ndarray, unit: str = "tasks") -> Accuracy:
+        """The mean and standard error of ``per_task`` (n_tasks,). Raises ValueError if it is empty."""
         per_task = np.asarray(per_task, dtype=float)
+        if not len(per_task):
+            raise ValueError(f"no {unit} to average: an accuracy needs at least one")
         stderr = per_task.std(ddof=1) / np.sqrt(len(per_task)) if len(per_task) > 1 else float("nan")
         return cls(float(per_task.mean()), float(stderr), per_task, unit)
 
@@ -267,18 +393,58 @@ class Accuracy:
         return self.mean
 
     def __str__(self) -> str:
+        if self.n_tasks == 1:  # no standard error from one task: not "± nan%"
+            return f"{self.mean:.1%} (1 {self.unit.removesuffix('s')}, so no standard error)"
         return f"{self.mean:.1%} ± {self.stderr:.1%} ({self.n_tasks} {self.unit})"
+
+
+def check_support_labels(support_labels: np.ndarray, n_support: int, n_way: int) -> np.ndarray:
+    """(S,) int32 ``support_labels``, after checking they give each of ``n_support`` support images a
+    class in [0, n_way) and every class at least one image.
+
+    Raises ValueError saying which of these fails (an empty support set included).
+    """
+    if n_support == 0 or n_way < 1:
+        raise ValueError(
+            f"the support set is empty ({n_support} images, n_way={n_way}): classes are scored from their "
+            "support images, so every class needs at least one"
+        )
+    labels = np.asarray(support_labels)
+    if labels.shape != (n_support,):
+        raise ValueError(f"support_labels must have shape ({n_support},), one per support image; got {labels.shape}")
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"support_labels must be ints, the class of each support image; got {labels.dtype}")
+    if labels.min() < 0 or labels.max() >= n_way:
+        raise ValueError(f"support_labels must lie in [0, {n_way}); got values {labels.min()}..{labels.max()}")
+    missing = np.setdiff1d(np.arange(n_way), labels)
+    if len(missing):
+        raise ValueError(f"classes {missing.tolist()} have no support image: every class needs at least one")
+    return labels.astype(np.int32)
 
 
 def class_scores(scores: np.ndarray, support_labels: np.ndarray, n_way: int) -> np.ndarray:
     """(Q, n_way) mean score of each class's support images, from (Q, S) scores.
 
     The rule ``accuracy`` applies to a scorer that declares none (see ``ClassScorer``).
+
+    Raises ValueError if the labels do not give every class a support image (``check_support_labels``),
+    or if a query's scores for one class include both +inf and -inf (their mean is undefined).
     """
+    scores = np.asarray(scores, dtype=float)
+    support_labels = check_support_labels(support_labels, scores.shape[1] if scores.ndim == 2 else -1, n_way)
     counts = np.bincount(support_labels, minlength=n_way)
     summed = np.zeros((len(scores), n_way))
-    np.add.at(summed.T, support_labels, scores.T)
-    return summed / counts
+    with np.errstate(invalid="ignore"):  # +inf plus -inf: NaN, reported below
+        np.add.at(summed.T, support_labels, scores.T)
+    per_class = summed / counts
+    undefined = np.isnan(per_class) & ~np.isnan(scores).any(axis=1, keepdims=True)
+    if undefined.any():
+        query, label = np.argwhere(undefined)[0]
+        raise ValueError(
+            f"query {query}'s scores for class {label} include both +inf and -inf, so the class's mean "
+            "score is undefined; a scorer should return finite scores, or infinities of one sign per class"
+        )
+    return per_class
 
 
 def nearest_class_scores(scores: np.ndarray, support_labels: np.ndarray, n_way: int) -> np.ndarray:
@@ -289,12 +455,10 @@ def nearest_class_scores(scores: np.ndarray, support_labels: np.ndarray, n_way: 
     With one drawing per class it equals ``class_scores``. ``scores`` is (Q, S) float, higher
     meaning more alike; ``support_labels`` (S,) int in [0, n_way), every class present.
 
-    Raises ValueError if a class has no support image.
+    Raises ValueError if a class has no support image (see ``check_support_labels``).
     """
     scores = np.asarray(scores, dtype=float)
-    support_labels = np.asarray(support_labels)
-    if np.bincount(support_labels, minlength=n_way).min() == 0:
-        raise ValueError(f"every one of the {n_way} classes needs a support image; labels {support_labels}")
+    support_labels = check_support_labels(support_labels, scores.shape[1] if scores.ndim == 2 else -1, n_way)
     best = np.full((len(scores), n_way), -np.inf)
     np.maximum.at(best.T, support_labels, scores.T)
     return best
@@ -311,7 +475,7 @@ class NearestDrawingRule:
         self, query: np.ndarray, support: np.ndarray, support_labels: np.ndarray, n_way: int
     ) -> np.ndarray:
         """(Q, n_way) float: each class's best score among its support images."""
-        return nearest_class_scores(_pair_scores(self, query, support), support_labels, n_way)
+        return nearest_class_scores(pair_scores(self, query, support), support_labels, n_way)
 
 
 def predict(
@@ -349,15 +513,17 @@ def class_scores_of(
         n_way: the number of classes.
 
     Raises:
-        ValueError naming the scorer if it returns scores of another shape than the contract's.
+        ValueError naming the scorer if it returns scores of another shape than the contract's, or
+        NaN; ValueError if the images are not what ``ink_images`` reads.
     """
+    query, support = map(_read_only, ink_pair(query, support))
     if isinstance(scorer, EmbeddingScorer):
         return _class_scores_from_embeddings(scorer, scorer.embed(query), scorer.embed(support), support_labels, n_way)
     if isinstance(scorer, ClassScorer):
         call = "class_scores(query, support, support_labels, n_way)"
         per_class = scorer.class_scores(query, support, support_labels, n_way)
         return _checked(per_class, (len(query), n_way), scorer, call, "(len(query), n_way)")
-    return class_scores(_pair_scores(scorer, query, support), support_labels, n_way)
+    return class_scores(pair_scores(scorer, query, support), support_labels, n_way)
 
 
 def _class_scores_from_embeddings(
@@ -394,6 +560,7 @@ def accuracy(
     shared_drawers: bool = False,
     drawers: Sequence[int] | None = None,
     seed: int = 0,
+    progress: bool | None = None,
 ) -> Accuracy:
     """Accuracy of ``scorer`` on ``n_tasks`` sampled N-way k-shot tasks.
 
@@ -406,49 +573,74 @@ def accuracy(
     once, with the same result. A ``ClassScorer`` scores each class by its own rule; other
     scorers' classes are scored by the mean of their images' scores.
 
+    Tasks are drawn and scored ``TASKS_PER_DRAW`` at a time, so memory stays bounded however
+    many are asked for (up to that many, they are drawn at once, as they always were).
+    ``progress``: see ``Progress`` (by default, a progress line on a terminal once an evaluation
+    has taken a few seconds; never in a notebook).
+
     Raises ValueError if such tasks cannot be drawn from ``data``.
     """
-    rng = np.random.default_rng(seed)
-    indices = sample_task_indices(
-        data,
-        n_tasks,
-        n_way,
-        k_shot,
-        n_query,
-        within_alphabet=within_alphabet,
-        shared_drawers=shared_drawers,
-        drawers=drawers,
-        rng=rng,
-    )
-    return accuracy_on_tasks(scorer, data, indices, rng)
+    check_count("n_tasks", n_tasks, 1, "there is nothing to draw (or to average) over no tasks")
+    rng = random_generator(seed)
+    per_task = []
+    with Progress(n_tasks, "tasks", progress) as shown:
+        for start in range(0, n_tasks, TASKS_PER_DRAW):
+            indices = sample_task_indices(
+                data,
+                min(TASKS_PER_DRAW, n_tasks - start),
+                n_way,
+                k_shot,
+                n_query,
+                within_alphabet=within_alphabet,
+                shared_drawers=shared_drawers,
+                drawers=drawers,
+                rng=rng,
+            )
+            per_task.append(_per_task_accuracy(scorer, data, indices, rng, shown))
+    return Accuracy.from_tasks(np.concatenate(per_task))
 
 
 def accuracy_on_tasks(
-    scorer: ScorerLike, data: OmniglotSplit, indices: TaskIndices, rng: np.random.Generator | int = 0
+    scorer: ScorerLike,
+    data: OmniglotSplit,
+    indices: TaskIndices,
+    rng: np.random.Generator | int = 0,
+    *,
+    progress: bool | None = None,
 ) -> Accuracy:
     """Accuracy of ``scorer`` on tasks already drawn (``TaskIndices``), ties broken by ``rng``.
 
     ``accuracy`` draws its tasks and calls this; call it directly for tasks drawn another way
-    (e.g. ``tasks.tasks_like_runs``).
+    (e.g. ``tasks.tasks_like_runs``). ``progress``: see ``Progress``.
     """
-    rng = np.random.default_rng(rng)
+    rng = random_generator(rng, "rng")
+    with Progress(len(indices.characters), "tasks", progress) as shown:
+        per_task = _per_task_accuracy(scorer, data, indices, rng, shown)
+    return Accuracy.from_tasks(per_task)
+
+
+def _per_task_accuracy(
+    scorer: ScorerLike, data: OmniglotSplit, indices: TaskIndices, rng: np.random.Generator, shown: Progress
+) -> np.ndarray:
+    """(n_tasks,) float fraction of each task's queries ``scorer`` gets right (``accuracy_on_tasks``)."""
     n_tasks, n_way = indices.characters.shape
     if isinstance(scorer, EmbeddingScorer):
-        return _accuracy_from_embeddings(scorer, data, indices, rng)
+        return _accuracy_from_embeddings(scorer, data, indices, rng, shown)
     per_task = np.empty(n_tasks)
     for index in range(n_tasks):
         task = indices.task(data, index)
         query, support, support_labels = map(_read_only, (task.query, task.support, task.support_labels))
         per_class = class_scores_of(scorer, query, support, support_labels, n_way)
         per_task[index] = np.mean(predict(per_class, np.arange(n_way), n_way, rng) == task.query_labels)
-    return Accuracy.from_tasks(per_task)
+        shown.advance()
+    return per_task
 
 
 def _accuracy_from_embeddings(
-    scorer: EmbeddingScorer, data: OmniglotSplit, tasks: TaskIndices, rng: np.random.Generator
-) -> Accuracy:
-    """``accuracy`` for a scorer that embeds each image on its own: every image the tasks use is
-    embedded once (on 320 20-way tasks, ~3,100 images instead of 12,800), then each task is
+    scorer: EmbeddingScorer, data: OmniglotSplit, tasks: TaskIndices, rng: np.random.Generator, shown: Progress
+) -> np.ndarray:
+    """``_per_task_accuracy`` for a scorer that embeds each image on its own: every image the tasks
+    use is embedded once (on 320 20-way tasks, ~3,100 images instead of 12,800), then each task is
     scored from the embeddings. Same tasks, same tie-breaks, same result as the plain path."""
     n_tasks, n_way, k_shot = tasks.support_drawings.shape
     n_query = tasks.query_drawings.shape[2]
@@ -458,7 +650,8 @@ def _accuracy_from_embeddings(
     query = (tasks.characters[..., None] * drawings + tasks.query_drawings).reshape(n_tasks, -1)
     used, position = np.unique(np.concatenate([support, query], axis=1), return_inverse=True)
     position = position.reshape(n_tasks, -1)
-    embeddings = scorer.embed(_read_only(data.images.reshape(-1, *data.images.shape[2:])[used]))
+    images = ink_images(data.images.reshape(-1, *data.images.shape[2:])[used], f"the images of {data.name!r}")
+    embeddings = scorer.embed(_read_only(images))
     n_support = support.shape[1]
     query_labels = np.repeat(np.arange(n_way), n_query)
     per_task = np.empty(n_tasks)
@@ -469,25 +662,112 @@ def _accuracy_from_embeddings(
         support = _read_only(embeddings[position[index, :n_support][order]])
         per_class = _class_scores_from_embeddings(scorer, query, support, support_labels, n_way)
         per_task[index] = np.mean(predict(per_class, np.arange(n_way), n_way, rng) == query_labels)
-    return Accuracy.from_tasks(per_task)
+        shown.advance()
+    return per_task
 
 
-def lake_runs(scorer: ScorerLike, runs: list[LakeRun] | None = None, *, seed: int = 0) -> Accuracy:
+def lake_runs(
+    scorer: ScorerLike, runs: list[LakeRun] | None = None, *, seed: int = 0, progress: bool | None = None
+) -> Accuracy:
     """Accuracy on Lake's 20 official runs (400 trials); ``per_task`` holds each run's.
 
     ``runs`` defaults to ``load_lake_runs()`` (which finds the data as ``load_omniglot`` does).
+    ``progress``: see ``Progress``. Raises ValueError for an empty list of runs.
     """
-    runs = load_lake_runs() if runs is None else runs
-    rng = np.random.default_rng(seed)
+    runs = load_lake_runs() if runs is None else list(runs)
+    if not runs:
+        raise ValueError("lake_runs got no runs: pass load_lake_runs() (or leave runs out to load them)")
+    for number, run in enumerate(runs):
+        _check_run(run, number)
+    rng = random_generator(seed)
     per_run = []
-    for run in runs:
-        labels = np.arange(len(run.support))
-        scores = _pair_scores(scorer, _read_only(run.query), _read_only(run.support))
-        predicted = predict(scores, labels, len(labels), rng)
-        per_run.append(np.mean(predicted == run.answers))
+    with Progress(len(runs), "runs", progress) as shown:
+        for run in runs:
+            labels = np.arange(len(run.support))
+            scores = pair_scores(scorer, _read_only(run.query), _read_only(run.support))
+            predicted = predict(scores, labels, len(labels), rng)
+            per_run.append(np.mean(predicted == run.answers))
+            shown.advance()
     return Accuracy.from_tasks(np.array(per_run), unit="runs")
 
 
+def _check_run(run: LakeRun, number: int) -> None:
+    """Raise ValueError, naming run ``number``, unless it is a ``LakeRun`` whose answers (Q,) are
+    indices into its support set, one per query."""
+    if not isinstance(run, LakeRun):
+        raise ValueError(f"run {number} is a {type(run).__name__}, not a LakeRun (see data.load_lake_runs)")
+    answers = np.asarray(run.answers)
+    n_query, n_support = len(run.query), len(run.support)
+    if answers.shape != (n_query,) or not np.issubdtype(answers.dtype, np.integer):
+        raise ValueError(f"run {number}: answers must be {n_query} ints, one per query; got {answers.dtype} "
+                         f"{answers.shape}")
+    if n_query and (answers.min() < 0 or answers.max() >= n_support):
+        raise ValueError(f"run {number}: answers must index its {n_support} support images; got "
+                         f"{answers.min()}..{answers.max()}")
+
+
 def n_way_curve(scorer: ScorerLike, data: OmniglotSplit, ns: Iterable[int], **kwargs) -> dict[int, Accuracy]:
-    """``accuracy`` for each N in ``ns`` (other arguments passed on): {N: Accuracy}."""
+    """``accuracy`` for each N in ``ns`` (other arguments passed on): {N: Accuracy}.
+
+    Raises ValueError if ``ns`` is empty (a curve of no points), or as ``accuracy`` does.
+    """
+    ns = list(ns)
+    if not ns:
+        raise ValueError("n_way_curve got no N: pass the numbers of classes to measure, e.g. ns=[5, 10, 20]")
     return {n: accuracy(scorer, data, n, **kwargs) for n in ns}
+
+
+#: How many tasks ``accuracy`` draws at once: at 964 characters, 77 MB of random keys.
+TASKS_PER_DRAW = 10_000
+#: How long an evaluation runs silently before ``Progress`` (when automatic) shows a line.
+PROGRESS_AFTER_SECONDS = 3.0
+
+
+class Progress:
+    """A one-line progress report of an evaluation, on standard error: ``120/320 tasks, 4 s, ~7 s left``.
+
+    ``show``: True shows it from the start, False never; None (the default of every evaluation)
+    shows it only where standard error is a terminal and only once the evaluation has run for
+    ``PROGRESS_AFTER_SECONDS``. So a long evaluation in a terminal reports, while a notebook (whose
+    standard error is no terminal), a test or a redirected log stays exactly as it was. Used as a
+    context manager, it ends its line however the evaluation ends (an error included).
+    """
+
+    def __init__(self, total: int, unit: str, show: bool | None = None, stream=None):
+        self.total, self.unit, self.done = total, unit, 0
+        self.stream = sys.stderr if stream is None else stream
+        self.enabled = _is_terminal(self.stream) if show is None else bool(show)
+        self.delay = PROGRESS_AFTER_SECONDS if show is None else 0.0
+        self.start = self.last = time.monotonic()
+        self.shown = False
+
+    def advance(self, count: int = 1) -> None:
+        """Count ``count`` more tasks done, and show the line if it is due (at most ten times a second)."""
+        self.done += count
+        now = time.monotonic()
+        elapsed = now - self.start
+        due = now - self.last >= 0.1 or self.done == self.total or not self.shown
+        if self.enabled and elapsed >= self.delay and due:
+            self.last = now
+            left = elapsed / self.done * (self.total - self.done)
+            self.stream.write(f"\r{self.done}/{self.total} {self.unit}, {elapsed:.0f} s, ~{left:.0f} s left ")
+            self.stream.flush()
+            self.shown = True
+
+    def close(self) -> None:
+        """End the line, if one was shown."""
+        if self.shown:
+            self.stream.write("\n")
+            self.stream.flush()
+            self.shown = False
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exception) -> None:
+        self.close()
+
+
+def _is_terminal(stream) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())

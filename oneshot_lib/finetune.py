@@ -29,7 +29,9 @@ import numpy as np
 
 from . import augment
 from .backend import keras, tf
-from .conv4 import IMAGE_SIZE, EmbeddingNetworkScorer, _check_labels, prepare_images
+from .conv4 import IMAGE_SIZE, EmbeddingNetworkScorer, check_image_size, prepare_images
+from .evaluate import check_support_labels
+from .tasks import check_count, check_positive_number
 
 ops = keras.ops
 
@@ -107,6 +109,14 @@ def prototype_head(
     return scale * ops.transpose(normalise(summed)), tf.zeros((n_way,), tf.float32)
 
 
+def check_fitting(steps: int, learning_rate: float, scale: float) -> None:
+    """Raise TypeError or ValueError, naming the value, unless ``steps`` is an int >= 0 (0: the
+    prototypes themselves) and ``learning_rate`` and ``scale`` are finite numbers > 0."""
+    check_count("steps", steps, 0, "0 keeps the prototypes, and fewer steps than none do not exist")
+    check_positive_number("learning_rate", learning_rate)
+    check_positive_number("scale", scale)
+
+
 def _cross_entropy(logits: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
     """Mean softmax cross-entropy of (n, n_way) logits for (n,) int32 labels."""
     return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits))
@@ -137,7 +147,10 @@ def fit_linear_head(
 
     Starts at ``prototype_head`` and takes ``steps`` steps of full-batch gradient descent on the
     cross-entropy of the support images' labels (S,) (``steps=0`` returns the start).
+
+    Raises ValueError for steps < 0, or a learning rate or scale that is not a finite number > 0.
     """
+    check_fitting(steps, learning_rate, scale)
     weights, bias = prototype_head(unit_features, labels, n_way, scale)
     labels = tf.constant(labels, tf.int32)
     return _descend(unit_features, labels, weights, bias, tf.constant(steps), tf.constant(learning_rate, tf.float32))
@@ -179,6 +192,7 @@ class LinearHead(EmbeddingNetworkScorer):
         *,
         scale: float = SCALE,
     ):
+        check_fitting(steps, learning_rate, scale)
         super().__init__(embedding, image_size)
         self.steps = steps
         self.learning_rate = learning_rate
@@ -192,7 +206,7 @@ class LinearHead(EmbeddingNetworkScorer):
         self, query: np.ndarray, support: np.ndarray, support_labels: np.ndarray, n_way: int
     ) -> np.ndarray:
         """(Q, n_way) float64 logits of query (Q, D) embeddings, from a head fitted on support (S, D)."""
-        labels = _check_labels(support_labels, len(support), n_way)
+        labels = check_support_labels(support_labels, len(support), n_way)
         weights, bias = fit_linear_head(normalise(support), labels, n_way, self.steps, self.learning_rate, self.scale)
         return ops.convert_to_numpy(normalise(query) @ weights + bias).astype(np.float64)
 
@@ -245,6 +259,8 @@ class FineTuned:
         *,
         scale: float = SCALE,
     ):
+        check_fitting(steps, learning_rate, scale)
+        check_image_size(embedding, image_size)
         self.embedding = embedding
         self.image_size = image_size
         self.steps = steps
@@ -267,7 +283,7 @@ class FineTuned:
 
         Raises ValueError unless every class has a support image.
         """
-        labels = _check_labels(support_labels, len(support), n_way)
+        labels = check_support_labels(support_labels, len(support), n_way)
         tuning = self._tuning(len(support), n_way)
         tuning.network.set_weights(self.embedding.get_weights())
         for variable, value in zip(tuning.optimizer.variables, tuning.optimizer_start, strict=True):

@@ -19,7 +19,8 @@ import numpy as np
 
 from .augment import KOCH, Distortions, distort
 from .data import OmniglotSplit
-from .evaluate import ScorerLike, score_function
+from .evaluate import ScorerLike, pair_scores
+from .tasks import check_count, random_generator
 
 
 def koch_distortion(images: np.ndarray, seed: int = 0, distortions: Distortions = KOCH) -> np.ndarray:
@@ -45,11 +46,13 @@ def identity_pairs(data: OmniglotSplit, n: int, seed: int = 0) -> dict[str, np.n
 
     ``drawing[i]`` and ``same[i]`` are two drawings (by different drawers) of one character;
     ``other[i]`` is a drawing of another character of the same alphabet. Raises ValueError if
-    ``data`` has an alphabet of one character or characters of one drawing.
+    ``data`` has an alphabet of one character or characters of one drawing, TypeError or ValueError if
+    ``n`` is not an int >= 1.
     """
+    check_count("n", n, 1, "identity is measured on at least one drawing")
     if data.images.shape[1] < 2 or min(np.bincount(data.alphabet_ids)) < 2:
         raise ValueError("identity_pairs needs two drawings per character and two characters per alphabet")
-    rng = np.random.default_rng(seed)
+    rng = random_generator(seed)
     alphabet_ids = data.alphabet_ids
     rows = rng.choice(len(data), n, replace=n > len(data))
     drawers = np.stack([rng.choice(data.images.shape[1], 2, replace=False) for _ in range(n)])
@@ -72,9 +75,8 @@ def identity_scores(
     ``SAME_CHARACTER``; one that makes a new character scores like ``OTHER_CHARACTER``.
     """
     pairs = identity_pairs(data, n, seed)
-    score = score_function(scorer)
     partners = {name: transform(pairs["drawing"]) for name, transform in TRANSFORMS.items()}
     partners[SAME_CHARACTER] = pairs["same"]
     partners[OTHER_CHARACTER] = pairs["other"]
     # One drawing against its own partner: the diagonal of a (n, n) score matrix.
-    return {name: np.diag(score(pairs["drawing"], partner)).astype(np.float64) for name, partner in partners.items()}
+    return {name: np.diag(pair_scores(scorer, pairs["drawing"], partner)) for name, partner in partners.items()}

@@ -49,6 +49,7 @@ import numpy as np
 
 from . import conv4
 from .backend import keras, tf
+from .evaluate import ink_images
 
 layers, ops = keras.layers, keras.ops
 
@@ -351,12 +352,13 @@ def _mismatch_message(path: Path, model_name: str, found: dict, expected: dict) 
 
 
 def as_model_input(images: np.ndarray) -> np.ndarray:
-    """(N, 105, 105) float32, ink 1, from raw images (bool or 0/1 numbers).
+    """(N, 105, 105) float32, ink 1, from raw images as ``evaluate.ink_images`` reads them (bool ink
+    masks, floats with ink 1, or uint8 as image files hold them).
 
-    Raises ValueError if the images are not (N, 105, 105).
+    Raises ValueError if the images are not (N, 105, 105), or not what ``ink_images`` reads.
     """
-    images = np.asarray(images)
-    if images.ndim != 3 or images.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE):
+    images = ink_images(images)
+    if images.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE):
         raise ValueError(
             f"expected images of shape (N, {IMAGE_SIZE}, {IMAGE_SIZE}), as Omniglot loads them; "
             f"got {images.shape}"

@@ -7,8 +7,10 @@ support and query drawings of a character are distinct drawings (different peopl
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from numbers import Real
 
 import numpy as np
 
@@ -124,8 +126,29 @@ def _largest_alphabet(data: OmniglotSplit) -> int:
     return int(np.bincount(data.alphabet_ids).max())
 
 
-def _random_rng(rng: np.random.Generator | int | None) -> np.random.Generator:
-    return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+def check_positive_number(name: str, value: object) -> None:
+    """Raise TypeError or ValueError, naming the argument and its value, unless it is a finite number > 0."""
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+
+
+def random_generator(seed: np.random.Generator | int | None, name: str = "seed") -> np.random.Generator:
+    """``seed`` itself if it is a numpy Generator, else ``np.random.default_rng(seed)`` (None: unseeded).
+
+    Raises TypeError or ValueError naming ``name`` unless ``seed`` is a Generator, None or an int >= 0
+    (numpy's own error names neither).
+    """
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is not None:
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+            raise TypeError(f"{name} must be a whole number >= 0 (or a numpy Generator), got {type(seed).__name__} "
+                            f"{seed!r}")
+        if seed < 0:
+            raise ValueError(f"{name} must be a whole number >= 0 (numpy seeds with those), got {seed}")
+    return np.random.default_rng(seed)
 
 
 def sample_task_indices(
@@ -159,7 +182,7 @@ def sample_task_indices(
     check_count("n_tasks", n_tasks, 1, "there is nothing to draw (or to average) over no tasks")
     check_task_request(data, n_way, k_shot, n_query, within_alphabet)
     allowed = _allowed_drawers(data, drawers, k_shot + n_query)
-    rng = _random_rng(rng)
+    rng = random_generator(rng, "rng")
     # A random key per (task, character); the n_way smallest keys are a uniform random choice,
     # already in random order.
     keys = rng.random((n_tasks, len(data)))
@@ -217,7 +240,7 @@ def tasks_like_runs(
     run mixes alphabets or drawers, or its alphabet has fewer than ``n_way`` characters.
     """
     check_count("tasks_per_run", tasks_per_run, 1, "each run needs at least one task")
-    rng = _random_rng(rng)
+    rng = random_generator(rng, "rng")
     n_runs, n_way, _ = run_support.shape
     characters, support, query = [], [], []
     for run in range(n_runs):
@@ -298,7 +321,7 @@ def sample_pair_indices(
         )
     if len(data) < 2:
         raise ValueError(f"the split {data.name!r} has {len(data)} characters: pairs need at least 2")
-    rng = _random_rng(rng)
+    rng = random_generator(rng, "rng")
     half = n_pairs // 2
     n_drawings = data.images.shape[1]
     anchor = rng.integers(len(data), size=n_pairs)

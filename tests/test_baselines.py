@@ -102,10 +102,29 @@ def test_support_softmax_scores_each_support_image_as_a_class(split):
 
 @pytest.mark.parametrize("arguments", [{"steps": 0}, {"learning_rate": 0.0}])
 def test_support_softmax_refuses_a_fit_that_cannot_learn(arguments):
-    with pytest.raises(ValueError, match="steps >= 1"):
+    with pytest.raises(ValueError, match="steps must be at least 1|learning_rate must be a finite number > 0"):
         baselines.SupportSoftmax(**arguments)
 
 
 def test_support_softmax_checks_labels(split):
     with pytest.raises(ValueError, match=r"in \[0, 2\)"):
         baselines.SupportSoftmax().fit(split.images[:2, 0], np.array([0, 2]), 2)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "error", "message"),
+    [
+        ({"steps": 2.5}, TypeError, "steps must be an int"),
+        ({"steps": 0}, ValueError, "steps must be at least 1"),
+        ({"learning_rate": float("inf")}, ValueError, "learning_rate must be a finite number > 0, got inf"),
+        ({"learning_rate": float("nan")}, ValueError, "learning_rate must be a finite number > 0, got nan"),
+    ],
+)
+def test_support_softmax_settings_are_checked(arguments, error, message):
+    with pytest.raises(error, match=message):
+        baselines.SupportSoftmax(**arguments)
+
+
+def test_support_softmax_refuses_an_empty_support_set(split):
+    with pytest.raises(ValueError, match="the support set is empty"):
+        baselines.SupportSoftmax().scores(split.images[:2, 0], split.images[:0, 0])

@@ -141,3 +141,35 @@ def test_every_page_loads_in_a_browser_with_its_images_and_links(browser, site):
     page.screenshot(path=SCREENSHOTS / f"book_{CHAPTERS[0].stem}_task_explorer.png")
     assert problems.take() == []
     context.close()
+
+
+def _book_module():
+    """``book/__main__.py`` as a module (the ``book`` package need not be importable from here)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("book_build", ROOT / "book" / "__main__.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(
+    ("text", "message"), [("{not json", "is not a valid notebook"), ("[1, 2]", "is JSON but not a notebook")]
+)
+def test_a_chapter_that_is_no_notebook_is_named(tmp_path, monkeypatch, text, message):
+    build = _book_module()
+    (tmp_path / "chapters").mkdir()
+    (tmp_path / "README.md").write_text("# oneshot\n", encoding="utf-8")
+    (tmp_path / "chapters" / "09_broken.ipynb").write_text(text, encoding="utf-8")
+    monkeypatch.setattr(build, "ROOT", tmp_path)
+    with pytest.raises(SystemExit, match=rf"09_broken\.ipynb {message}"):
+        build.stage(tmp_path / "staged")
+
+
+def test_an_output_that_is_a_file_is_refused_before_anything_is_written(tmp_path, capsys):
+    output = tmp_path / "book.html"
+    output.write_text("", encoding="utf-8")
+    with pytest.raises(SystemExit):
+        _book_module().main([str(output)])
+    assert "book.html is a file: name a folder" in capsys.readouterr().err
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["book.html"]  # no staging folder beside it

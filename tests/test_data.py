@@ -333,3 +333,11 @@ def test_lake_run_drawings_locates_each_image():
     assert query.tolist() == [[[5, 4], [0, 4], [2, 4]]]
     with pytest.raises(ValueError, match="does not occur"):
         data.lake_run_drawings([data.LakeRun(~run.support, run.query, run.answers)], split)
+
+
+def test_omniglot_dir_pointing_at_a_file_says_it_is_a_file(tmp_path, monkeypatch):
+    archive = tmp_path / "images_background.zip"
+    archive.write_bytes(b"")
+    monkeypatch.setenv("OMNIGLOT_DIR", str(archive))
+    with pytest.raises(NotADirectoryError, match=r"background\.zip \(from OMNIGLOT_DIR\) is a file, not a folder"):
+        data.load_omniglot("background")

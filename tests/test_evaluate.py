@@ -216,7 +216,7 @@ def test_nearest_class_scores_take_each_class_best_drawing():
 
 
 def test_nearest_class_scores_need_every_class():
-    with pytest.raises(ValueError, match="every one of the 3 classes"):
+    with pytest.raises(ValueError, match=r"classes \[1\] have no support image"):
         evaluate.nearest_class_scores(np.zeros((1, 2)), np.array([0, 2]), 3)
 
 
@@ -228,16 +228,17 @@ class _Distances(evaluate.NearestDrawingRule):
 
 
 def test_the_nearest_drawing_decides_where_the_mean_would_not():
-    # Class 0: drawings at 0.0 and 10.0; class 1: two at 3.0. A query at 0.5 is nearest to class 0's
-    # first drawing (distance 0.5), but class 0's mean distance (5.0) is larger than class 1's (2.5).
-    support = np.array([0.0, 10.0, 3.0, 3.0]).reshape(4, 1, 1)
+    # One-pixel images of ink 0 to 1 (in 32nds, exact in binary). Class 0: drawings at 0 and 10;
+    # class 1: two at 3. A query at 0.5 is nearest to class 0's first drawing (distance 0.5), but
+    # class 0's mean distance (5) is larger than class 1's (2.5).
+    support = np.array([0.0, 10.0, 3.0, 3.0]).reshape(4, 1, 1) / 32
     labels = np.array([0, 0, 1, 1])
-    query = np.array([0.5]).reshape(1, 1, 1)
+    query = np.array([0.5]).reshape(1, 1, 1) / 32
     scorer = _Distances()
     assert isinstance(scorer, evaluate.ClassScorer)
-    np.testing.assert_array_equal(scorer.class_scores(query, support, labels, 2), [[-0.5, -2.5]])
+    np.testing.assert_array_equal(scorer.class_scores(query, support, labels, 2), [[-0.5 / 32, -2.5 / 32]])
     mean = evaluate.class_scores(scorer.scores(query, support), labels, 2)
-    np.testing.assert_array_equal(mean, [[-5.0, -2.5]])
+    np.testing.assert_array_equal(mean, [[-5.0 / 32, -2.5 / 32]])
 
 
 @pytest.mark.parametrize("name", ["PixelNearestNeighbour", "ModifiedHausdorff", "BlogNearestNeighbour"])
@@ -378,3 +379,163 @@ def test_cached_embeddings_keep_the_class_rule(split):
 def test_caching_needs_an_embedding_scorer():
     with pytest.raises(TypeError, match="embed and compare"):
         evaluate.cache_embeddings(PixelNearestNeighbour())
+
+
+def test_lake_runs_of_no_runs_is_an_error_not_nan():
+    with pytest.raises(ValueError, match="no runs"):
+        evaluate.lake_runs(constant, [])
+
+
+def test_n_way_curve_of_no_n_is_an_error(split):
+    with pytest.raises(ValueError, match="no N"):
+        evaluate.n_way_curve(constant, split, [])
+
+
+def test_plus_and_minus_infinity_in_one_class_are_named_not_called_nan():
+    scores = np.array([[np.inf, -np.inf, 0.0, 1.0]])
+    with pytest.raises(ValueError, match=r"query 0's scores for class 0 include both \+inf and -inf"):
+        evaluate.class_scores(scores, np.array([0, 0, 1, 1]), 2)
+    one_sign = evaluate.class_scores(np.array([[-np.inf, -np.inf, 0.0, 1.0]]), np.array([0, 0, 1, 1]), 2)
+    np.testing.assert_array_equal(one_sign, [[-np.inf, 0.5]])
+
+
+def test_nan_scores_name_the_scorer(split):
+    def broken(query, support):
+        return np.full((len(query), len(support)), np.nan)
+
+    with pytest.raises(ValueError, match=r"scorer 'broken': scores\(query, support\) returned NaN scores"):
+        evaluate.accuracy(broken, split, 3, n_tasks=2)
+
+
+def test_many_tasks_are_drawn_a_bounded_number_at_a_time(split, monkeypatch):
+    """n_tasks=10**7 used to draw every task at once (a 49 GiB array of random keys)."""
+    expected = evaluate.accuracy(PixelNearestNeighbour(), split, 3, n_tasks=12, seed=4)
+    drawn = []
+    original = evaluate.sample_task_indices
+
+    def counted(data, n_tasks, *args, **kwargs):
+        drawn.append(n_tasks)
+        return original(data, n_tasks, *args, **kwargs)
+
+    monkeypatch.setattr(evaluate, "TASKS_PER_DRAW", 5)
+    monkeypatch.setattr(evaluate, "sample_task_indices", counted)
+    chunked = evaluate.accuracy(PixelNearestNeighbour(), split, 3, n_tasks=12, seed=4)
+    assert drawn == [5, 5, 2] and chunked.n_tasks == 12
+    assert 0.0 <= chunked.mean <= 1.0
+    monkeypatch.setattr(evaluate, "TASKS_PER_DRAW", 12)  # all at once: exactly the tasks drawn before
+    at_once = evaluate.accuracy(PixelNearestNeighbour(), split, 3, n_tasks=12, seed=4)
+    np.testing.assert_array_equal(at_once.per_task, expected.per_task)
+
+
+def test_progress_is_shown_when_asked_and_never_by_default_off_a_terminal(split, capsys):
+    evaluate.accuracy(constant, split, 3, n_tasks=4)
+    evaluate.lake_runs(constant, [LakeRun(split.images[:3, 0], split.images[:3, 1], np.arange(3))])
+    assert capsys.readouterr() == ("", "")  # pytest's stderr is no terminal, like a notebook's
+    evaluate.accuracy(constant, split, 3, n_tasks=4, progress=True)
+    shown = capsys.readouterr()
+    assert shown.out == "" and "\r4/4 tasks" in shown.err and shown.err.endswith("\n")
+    evaluate.lake_runs(constant, [LakeRun(split.images[:3, 0], split.images[:3, 1], np.arange(3))], progress=True)
+    assert "1/1 runs" in capsys.readouterr().err
+
+
+def test_automatic_progress_waits_for_a_terminal_and_a_few_seconds():
+    class Terminal:
+        def __init__(self):
+            self.text = ""
+
+        def isatty(self):
+            return True
+
+        def write(self, text):
+            self.text += text
+
+        def flush(self):
+            pass
+
+    terminal = Terminal()
+    quick = evaluate.Progress(3, "tasks", stream=terminal)
+    quick.advance()
+    assert terminal.text == ""  # under PROGRESS_AFTER_SECONDS: silent
+    quick.start -= evaluate.PROGRESS_AFTER_SECONDS
+    quick.advance()
+    quick.close()
+    assert terminal.text.startswith("\r2/3 tasks") and terminal.text.endswith("\n")
+
+
+@pytest.mark.parametrize(("seed", "error"), [(-1, ValueError), (2.5, TypeError), (True, TypeError)])
+def test_seeds_that_numpy_cannot_take_are_named(split, seed, error):
+    run = LakeRun(split.images[:3, 0], split.images[:3, 1], np.arange(3))
+    with pytest.raises(error, match="seed must be a whole number >= 0"):
+        evaluate.accuracy(constant, split, 3, n_tasks=2, seed=seed)
+    with pytest.raises(error, match="seed must be a whole number >= 0"):
+        evaluate.lake_runs(constant, [run], seed=seed)
+    with pytest.raises(error, match="seed must be a whole number >= 0"):
+        baselines.RandomScorer(seed)
+    with pytest.raises(error, match="rng must be a whole number >= 0"):
+        evaluate.accuracy_on_tasks(constant, split, sample_task_indices(split, 2, 3, rng=0), rng=seed)
+
+
+@pytest.mark.parametrize(
+    ("answers", "message"),
+    [
+        (np.arange(2), r"run 0: answers must be 3 ints, one per query; got int64 \(2,\)"),
+        (np.arange(3) + 1, r"run 0: answers must index its 3 support images; got 1..3"),
+        (np.arange(3.0), r"answers must be 3 ints.*float64"),
+    ],
+)
+def test_malformed_runs_are_refused_naming_the_run(split, answers, message):
+    with pytest.raises(ValueError, match=message):
+        evaluate.lake_runs(constant, [LakeRun(split.images[:3, 0], split.images[:3, 1], answers)])
+
+
+def test_a_run_must_be_a_lake_run(split):
+    with pytest.raises(ValueError, match="run 0 is a ndarray, not a LakeRun"):
+        evaluate.lake_runs(constant, [split.images[:3, 0]])
+
+
+@pytest.mark.parametrize(
+    ("labels", "n_way", "message"),
+    [
+        (np.array([0, 1]), 2, r"shape \(3,\)"),
+        (np.array([0, 1, -1]), 2, r"\[0, 2\).*-1..1"),
+        (np.array([0.0, 1.0, 1.0]), 2, "must be ints"),
+        (np.array([0, 1, 1]), 0, "empty"),
+    ],
+)
+def test_class_scores_check_their_labels(labels, n_way, message):
+    for rule in (evaluate.class_scores, evaluate.nearest_class_scores):
+        with pytest.raises(ValueError, match=message):
+            rule(np.zeros((2, 3)), labels, n_way)
+
+
+def test_an_accuracy_of_no_tasks_is_an_error():
+    with pytest.raises(ValueError, match="no tasks to average"):
+        evaluate.Accuracy.from_tasks([])
+
+
+def test_one_task_prints_without_a_nan_standard_error():
+    assert str(evaluate.Accuracy.from_tasks([0.5])) == "50.0% (1 task, so no standard error)"
+    assert str(evaluate.Accuracy.from_tasks([1.0], unit="runs")) == "100.0% (1 run, so no standard error)"
+
+
+def test_progress_ends_its_line_when_the_evaluation_fails(split, capsys):
+    calls = []
+
+    def fails_on_the_second_task(query, support):
+        calls.append(1)
+        if len(calls) > 1:
+            raise RuntimeError("broken scorer")
+        return np.zeros((len(query), len(support)))
+
+    with pytest.raises(RuntimeError, match="broken scorer"):
+        evaluate.accuracy(fails_on_the_second_task, split, 3, n_tasks=4, progress=True)
+    shown = capsys.readouterr().err
+    assert shown.startswith("\r1/4 tasks") and shown.endswith("\n")
+
+
+def test_scores_that_are_not_numbers_name_the_scorer(split):
+    def words(query, support):
+        return np.full((len(query), len(support)), "same")
+
+    with pytest.raises(ValueError, match=r"scorer 'words': scores\(query, support\) returned scores that are not"):
+        evaluate.lake_runs(words, [LakeRun(split.images[:3, 0], split.images[:3, 1], np.arange(3))])

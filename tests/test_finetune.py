@@ -110,3 +110,33 @@ def test_both_heads_pass_the_evaluation(embedding, k_shot):
         result = evaluate.accuracy(scorer, split, 3, k_shot, n_tasks=2, within_alphabet=True, seed=0)
         assert 0.0 <= result.mean <= 1.0
         assert scorer.scores(split.images[0, :2], split.images[1:4, 0]).shape == (2, 3)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"steps": -5}, r"steps must be at least 0 \(got -5\)"),
+        ({"steps": 2.5}, r"steps must be an int"),
+        ({"learning_rate": float("nan")}, r"learning_rate must be a finite number > 0, got nan"),
+        ({"learning_rate": 0.0}, r"learning_rate must be a finite number > 0"),
+        ({"scale": -1.0}, r"scale must be a finite number > 0"),
+    ],
+)
+@pytest.mark.parametrize("method", [finetune.LinearHead, finetune.FineTuned])
+def test_fitting_settings_are_refused_at_construction(embedding, method, arguments, message):
+    with pytest.raises((TypeError, ValueError), match=message):
+        method(embedding, SIDE, **arguments)
+
+
+@pytest.mark.parametrize("method", [finetune.LinearHead, finetune.FineTuned])
+def test_an_empty_support_set_is_refused_not_a_crash(embedding, method):
+    """Before: a head of zero classes made oneDNN abort the whole process."""
+    with pytest.raises(ValueError, match="the support set is empty"):
+        method(embedding, SIDE, steps=1).scores(random_drawings(2), random_drawings(0))
+
+
+@pytest.mark.parametrize("method", [finetune.LinearHead, finetune.FineTuned, transfer.CosineScorer])
+def test_an_image_size_the_network_does_not_read_is_refused(embedding, method):
+    """Before: LinearHead ran the 16x16 network on 28x28 images without a word (FineTuned failed obscurely)."""
+    with pytest.raises(ValueError, match=r"reads 16x16 images, but image_size=28: pass image_size=16"):
+        method(embedding, 28)

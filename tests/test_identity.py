@@ -56,3 +56,20 @@ def test_scores_come_per_partner_and_a_symmetric_drawing_equals_its_mirror():
 def test_alphabets_of_one_character_are_refused():
     with pytest.raises(ValueError, match="two characters per alphabet"):
         identity.identity_pairs(synthetic_split((1, 3), drawings=2), 4)
+
+
+@pytest.mark.parametrize(("n", "error"), [(0, ValueError), (-3, ValueError), (2.5, TypeError)])
+def test_identity_needs_at_least_one_drawing(n, error):
+    with pytest.raises(error, match="n must be"):
+        identity.identity_scores(lambda query, support: np.zeros((len(query), len(support))), synthetic_split(), n=n)
+
+
+def test_identity_holds_scorers_to_the_contract():
+    zeros = lambda query, support: np.zeros((len(query), len(support)))  # noqa: E731
+    with pytest.raises(ValueError, match=r"returned an array of shape \(3,\), expected \(3, 3\)"):
+        identity.identity_scores(lambda query, support: np.zeros(len(query)), synthetic_split(), n=3)
+    with pytest.raises(ValueError, match="NaN scores"):
+        identity.identity_scores(lambda query, support: np.full((len(query), len(support)), np.nan),
+                                 synthetic_split(), n=3)
+    with pytest.raises(ValueError, match="seed must be a whole number >= 0"):
+        identity.identity_scores(zeros, synthetic_split(), seed=-1)

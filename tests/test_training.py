@@ -276,3 +276,26 @@ def test_command_line_flags_map_onto_the_config():
         from oneshot_lib.train import main
 
         main(["--output", "out"])  # no budget
+
+
+def test_validation_during_training_shows_no_evaluation_progress(split, monkeypatch):
+    """The evaluation's own progress line would break into the training's output on a terminal."""
+    import io
+    import sys
+
+    from oneshot_lib.baselines import ConstantScorer
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    monkeypatch.setattr(evaluate, "PROGRESS_AFTER_SECONDS", 0.0)
+    evaluate.accuracy(ConstantScorer(), split, 3, n_tasks=2)
+    assert "2/2 tasks" in terminal.getvalue()  # an evaluation on a terminal shows it
+    terminal.truncate(0)
+    validation = callbacks.OneShotValidation(split, lambda model: ConstantScorer(), n_way=3, n_tasks=2,
+                                             within_alphabet=False)
+    validation.measure()
+    assert terminal.getvalue() == ""

@@ -232,13 +232,13 @@ def test_with_k_shots_the_class_mean_of_image_scores_is_not_the_prototype_rule()
             self.table = table
 
         def embed(self, images):
-            return self.table[np.asarray(images)[:, 0, 0].astype(int)]
+            return self.table[np.round(np.asarray(images)[:, 0, 0] * 4).astype(int)]
 
-    # Embeddings indexed by the value of pixel (0, 0): query 0 at the origin; class A's shots
-    # at +-3 (prototype 0, far shots), class B's at 1 (prototype 1, tight shots).
+    # Embeddings indexed by the ink of pixel (0, 0), in quarters: query 0 at the origin; class A's
+    # shots at +-3 (prototype 0, far shots), class B's at 1 (prototype 1, tight shots).
     table = np.array([[0.0], [-3.0], [3.0], [1.0], [1.0]], dtype=np.float32)
     images = np.zeros((5, 105, 105))
-    images[:, 0, 0] = np.arange(5)
+    images[:, 0, 0] = np.arange(5) / 4
     scorer, labels = Fixed(table), np.array([0, 0, 1, 1])
     exact = scorer.class_scores(images[:1], images[1:], labels, 2)
     averaged = evaluate.class_scores(scorer.scores(images[:1], images[1:]), labels, 2)
