@@ -147,6 +147,20 @@ class TrainingConfig:
         minimum=0,
         maximum=1,
     )
+    inner_steps: int = _field(
+        1, "inner-loop gradient steps on each training task", kind_option=True, minimum=1
+    )
+    inner_learning_rate: float = _field(
+        0.4, "inner-loop step size (plain gradient descent)", kind_option=True, positive=True
+    )
+    test_inner_steps: int = _field(
+        3, "inner-loop gradient steps on a task's support set when scoring (validation too)", kind_option=True,
+        minimum=1,
+    )
+    meta_batch_size: int = _field(16, "tasks per outer step", kind_option=True, minimum=1)
+    first_order: bool = _field(
+        False, "first-order MAML: the outer gradient skips the inner loop's second derivatives", kind_option=True
+    )
     # --- optimiser options
     momentum_start: float = _field(0.5, "Koch's SGD: momentum at the first step", optimizer="sgd", minimum=0)
     momentum_end: float = _field(0.9, "Koch's SGD: momentum after momentum_epochs", optimizer="sgd", minimum=0)

@@ -144,7 +144,7 @@ class EmbeddingNetworkScorer:
 
         Raises ValueError unless support_labels is (S,) int in [0, n_way) with every class present.
         """
-        support_labels = _check_labels(support_labels, len(support), n_way)
+        support_labels = check_support_labels(support_labels, len(support), n_way)
         return self.compare_classes(self.embed(query), self.embed(support), support_labels, n_way)
 
     def compare_classes(
@@ -154,7 +154,9 @@ class EmbeddingNetworkScorer:
         return mean_class_scores(self.compare(query, support), support_labels, n_way)
 
 
-def _check_labels(support_labels: np.ndarray, n_support: int, n_way: int) -> np.ndarray:
+def check_support_labels(support_labels: np.ndarray, n_support: int, n_way: int) -> np.ndarray:
+    """support_labels as (S,) int32, after checking one label per support image, each in [0, n_way),
+    every class present; raises ValueError saying which of these fails."""
     labels = np.asarray(support_labels)
     if labels.shape != (n_support,):
         raise ValueError(
@@ -168,3 +170,7 @@ def _check_labels(support_labels: np.ndarray, n_support: int, n_way: int) -> np.
     if len(missing):
         raise ValueError(f"classes {missing.tolist()} have no support image: every class needs at least one")
     return labels.astype(np.int32)
+
+
+#: The former name, which chapter 8 shows in ``finetune``'s source (its outputs are compared verbatim).
+_check_labels = check_support_labels
