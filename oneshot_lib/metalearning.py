@@ -141,20 +141,21 @@ def adapt(
     loop: the outer gradient of MAML flows through every step, second derivatives included.
 
     Args:
-        first_order: treat each step's gradient as a constant (``tf.stop_gradient``): first-order
-            MAML, whose outer gradient skips the second derivatives.
+        first_order: treat each step's gradient as a constant (taken at ``tf.stop_gradient`` copies
+            of the parameters): first-order MAML, whose outer gradient skips the second derivatives.
         head_only: adapt only the head (the last two parameters), the rest staying as given:
             ANIL's inner loop (Raghu et al., 2020).
     """
     parameters = list(parameters)
     first_adapted = len(parameters) - 2 if head_only else 0
     for _ in range(steps):
+        # First order: the gradient is taken at a copy cut off from any outer tape, so that tape
+        # neither records the inner gradient's computation nor differentiates through it.
+        at = [tf.stop_gradient(parameter) for parameter in parameters] if first_order else parameters
         with tf.GradientTape() as tape:
-            tape.watch(parameters)
-            loss = cross_entropy(parameters, images, labels)
-        gradients = tape.gradient(loss, parameters[first_adapted:])
-        if first_order:
-            gradients = [tf.stop_gradient(gradient) for gradient in gradients]
+            tape.watch(at)
+            loss = cross_entropy(at, images, labels)
+        gradients = tape.gradient(loss, at[first_adapted:])
         parameters[first_adapted:] = [
             parameter - learning_rate * gradient
             for parameter, gradient in zip(parameters[first_adapted:], gradients, strict=True)
