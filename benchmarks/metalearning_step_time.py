@@ -7,7 +7,7 @@ traced and run twice, then timed in rounds that alternate between the methods, s
 machine's load hits them alike; the median round is reported. Also times the scorer on a 20-way
 1-shot task (20 queries) for a few numbers of inner steps at test time.
 
-    taskset -c 1 python benchmarks/metalearning_step_time.py       # about 3 minutes on one core
+    taskset -c 1 python metalearning_step_time.py       # from benchmarks/; a few minutes on one core
 
 Writes ``benchmarks/results/metalearning_step_time.{json,md}``. Run it on an otherwise idle machine.
 """
