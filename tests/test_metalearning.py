@@ -270,3 +270,14 @@ def test_the_meta_batch_stream_resumes_where_it_stopped(splits):
     assert batches[0]["support"].shape == (2, 3, 16, 16, 1) and batches[0]["query"].shape == (2, 6, 16, 16, 1)
     resumed, _ = next(iter(kinds.MODEL_KINDS["reptile"].dataset(train_data, config, 1)))
     np.testing.assert_array_equal(resumed["support"], batches[1]["support"])
+
+
+def test_calling_the_model_on_an_episode_is_the_scorers_adaptation():
+    model = tiny_model(test_inner_steps=2, inner_learning_rate=0.3)
+    episode, _ = tiny_task(seed=6)
+    start = metalearning.zero_head(start_of(model), episode["support"], 3)
+    expected = metalearning.adapted_query_logits(
+        start, episode["support"], episode["support_labels"], episode["query"], 2, 0.3
+    )
+    np.testing.assert_allclose(model(episode), expected, rtol=1e-5, atol=1e-6)
+    assert model(episode).shape == (6, 3)
