@@ -380,6 +380,12 @@ def _check_metalearner(config: TrainingConfig) -> None:
             f"test_shifts applies to scorers that embed each image on its own; {config.model} adapts on "
             "each task instead: drop --test-shifts"
         )
+    minimum = metalearning.METHODS[config.model].minimum_inner_steps
+    if config.inner_steps < minimum:
+        raise ValueError(
+            f"{config.model} needs --inner-steps of at least {minimum}: its head starts every task at zero, so "
+            "the first inner step moves only the head and the initialisation would never change"
+        )
     if config.model == "reptile" and config.first_order:
         raise ValueError("first_order applies to maml only (Reptile uses no second derivatives): drop --first-order")
 

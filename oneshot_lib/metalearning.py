@@ -273,19 +273,26 @@ class MetaLearner(BackboneModel):
     """
 
     method = "meta-learner"
+    #: The fewest inner steps on a training task from which the initialisation learns anything.
+    minimum_inner_steps = 1
 
     def __init__(
         self,
         *args,
-        inner_steps: int = 1,
-        inner_learning_rate: float = 0.4,
-        test_inner_steps: int = 3,
+        inner_steps: int = 5,
+        inner_learning_rate: float = 0.1,
+        test_inner_steps: int = 5,
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
         if self.backbone != "conv4":
             raise ValueError(f"{self.method} is written for the conv4 backbone, got {self.backbone!r}")
         check_inner_loop(inner_steps, inner_learning_rate, test_inner_steps)
+        if inner_steps < self.minimum_inner_steps:
+            raise ValueError(
+                f"{self.method} needs inner_steps >= {self.minimum_inner_steps}: with a head that starts at "
+                "zero, the first inner step moves only the head, so the blocks would never move"
+            )
         self.inner_steps = int(inner_steps)
         self.inner_learning_rate = float(inner_learning_rate)
         self.test_inner_steps = int(test_inner_steps)
@@ -391,10 +398,12 @@ class Reptile(MetaLearner):
     ``theta <- theta + epsilon * (mean adapted - theta)``, and Nichol et al. note that Adam can
     take it instead. Each training task adapts on its support and query images together (Reptile
     has no train/test split within a task); the reported loss and accuracy are the adapted
-    network's on those images.
+    network's on those images. The head starts at zero, so the first inner step moves only the
+    head: Reptile needs at least 2 inner steps for the blocks' weights to move at all.
     """
 
     method = "Reptile"
+    minimum_inner_steps = 2
 
     def task_gradients(self, task):
         support, support_labels, query, query_labels = task
@@ -451,8 +460,8 @@ class AdaptingScorer:
         self,
         embedding: keras.Model,
         image_size: int = IMAGE_SIZE,
-        steps: int = 3,
-        learning_rate: float = 0.4,
+        steps: int = 5,
+        learning_rate: float = 0.1,
         *,
         head_only: bool = False,
         name: str = "meta-learner",

@@ -210,6 +210,7 @@ def test_bad_inner_loop_values_are_usage_errors_before_any_data_is_loaded(change
         (dict(model="maml", backbone="koch-cpu", image_size=52), "written for the conv4 backbone"),
         (dict(model="reptile", test_shifts=2), "drop --test-shifts"),
         (dict(model="reptile", first_order=True), "first_order applies to maml only"),
+        (dict(model="reptile", inner_steps=1), "reptile needs --inner-steps of at least 2"),
     ],
 )
 def test_configs_a_meta_learner_cannot_run_are_refused(changes, message):
@@ -222,6 +223,8 @@ def test_bad_inner_loop_values_are_refused_by_the_library_too():
         tiny_model(inner_learning_rate=float("nan"))
     with pytest.raises(ValueError, match="test_inner_steps"):
         tiny_model(test_inner_steps=0)
+    with pytest.raises(ValueError, match="Reptile needs inner_steps >= 2"):
+        tiny_model("reptile", inner_steps=1)
     with pytest.raises(ValueError, match="unknown meta-learning method"):
         metalearning.build_metalearner("anil")
 
