@@ -147,6 +147,22 @@ class TrainingConfig:
         minimum=0,
         maximum=1,
     )
+    # MAML's defaults are Finn et al.'s for 20-way Omniglot (the default n_way): 5 inner steps of 0.1, 16 tasks.
+    inner_steps: int = _field(
+        5, "inner-loop gradient steps on each training task (reptile: at least 2)", kind_option=True, minimum=1
+    )
+    inner_learning_rate: float = _field(
+        0.1, "inner-loop step size (plain gradient descent), at training and test time", kind_option=True,
+        positive=True,
+    )
+    test_inner_steps: int = _field(
+        5, "inner-loop gradient steps on a task's support set when scoring (validation too)", kind_option=True,
+        minimum=1,
+    )
+    meta_batch_size: int = _field(16, "tasks per outer step", kind_option=True, minimum=1)
+    first_order: bool = _field(
+        False, "first-order MAML: the outer gradient skips the inner loop's second derivatives", kind_option=True
+    )
     # --- optimiser options
     momentum_start: float = _field(0.5, "Koch's SGD: momentum at the first step", optimizer="sgd", minimum=0)
     momentum_end: float = _field(0.9, "Koch's SGD: momentum after momentum_epochs", optimizer="sgd", minimum=0)

@@ -12,7 +12,9 @@ flow one way: models -> kinds -> runs -> the command line.
 - ``"prototypical"``, ``"matching"``: the episodic networks (``oneshot_lib.episodic``);
 - ``"transfer"``: the softmax classifier over the training characters (``oneshot_lib.transfer``);
 - ``"rotation"``, ``"contrastive"``: the self-supervised networks (``oneshot_lib.selfsupervised``),
-  trained on the training drawings without their character labels.
+  trained on the training drawings without their character labels;
+- ``"maml"`` (first-order with ``first_order``), ``"reptile"``: meta-learnt initialisations
+  (``oneshot_lib.metalearning``), on meta-batches of episodes; their scorers adapt on each support set.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import episodic, selfsupervised, siamese, transfer
+from . import episodic, metalearning, selfsupervised, siamese, transfer
 from .augment import scaled_distortions
 from .backbones import check_backbone
 from .backend import keras, tf
@@ -347,6 +349,62 @@ def _drawings(config: TrainingConfig) -> tuple[str, int]:
 SELF_SUPERVISED_OPTIONS = ("batch_size", "distortion_strength")
 
 
+# ------------------------------------------------------------------ meta-learnt initialisations
+
+
+def _build_metalearner(config: TrainingConfig, data: OmniglotSplit | None = None) -> metalearning.MetaLearner:
+    options = {"first_order": config.first_order} if config.model == "maml" else {}
+    return metalearning.build_metalearner(
+        config.model,
+        image_size=config.image_size,
+        backbone=config.backbone,
+        seed=config.seed,
+        inner_steps=config.inner_steps,
+        inner_learning_rate=config.inner_learning_rate,
+        test_inner_steps=config.test_inner_steps,
+        **options,
+    )
+
+
+def _meta_batch_dataset(data: OmniglotSplit, config: TrainingConfig, start_step: int) -> tf.data.Dataset:
+    """Episodes batched by ``meta_batch_size``: step s holds episodes s*T .. s*T + T - 1."""
+    episodes = _episode_dataset(data, config, start_step * config.meta_batch_size)
+    return episodes.batch(config.meta_batch_size, drop_remainder=True)
+
+
+def _check_metalearner(config: TrainingConfig) -> None:
+    if config.backbone != "conv4":
+        raise ValueError(f"{config.model} is written for the conv4 backbone, got backbone={config.backbone!r}")
+    if config.test_shifts:
+        raise ValueError(
+            f"test_shifts applies to scorers that embed each image on its own; {config.model} adapts on "
+            "each task instead: drop --test-shifts"
+        )
+    minimum = metalearning.METHODS[config.model].minimum_inner_steps
+    if config.inner_steps < minimum:
+        raise ValueError(
+            f"{config.model} needs --inner-steps of at least {minimum}: its head starts every task at zero, so "
+            "the first inner step moves only the head and the initialisation would never change"
+        )
+    if config.model == "reptile" and config.first_order:
+        raise ValueError("first_order applies to maml only (Reptile uses no second derivatives): drop --first-order")
+
+
+METALEARNING_OPTIONS = (*EPISODE_OPTIONS, "inner_steps", "inner_learning_rate", "test_inner_steps", "meta_batch_size")
+
+
+def _metalearning_kind(options: tuple[str, ...], accuracy_name: str) -> ModelKind:
+    return _conv4_kind(
+        _build_metalearner,
+        _meta_batch_dataset,
+        options,
+        _check_episodes,
+        lambda config: ("episodes_seen", config.meta_batch_size),
+        accuracy_name,
+        check=_check_metalearner,
+    )
+
+
 #: Every kind a run can train, by the name ``TrainingConfig.model`` and ``--model`` use.
 MODEL_KINDS: dict[str, ModelKind] = {
     "siamese": SIAMESE,
@@ -382,4 +440,6 @@ MODEL_KINDS: dict[str, ModelKind] = {
         "partner acc",
         check=_check_contrastive,
     ),
+    "maml": _metalearning_kind((*METALEARNING_OPTIONS, "first_order"), "query acc"),
+    "reptile": _metalearning_kind(METALEARNING_OPTIONS, "adapted acc"),
 }

@@ -9,7 +9,10 @@ interrupted run, or with a larger ``--minutes``/``--steps`` to train further.
 network (episodes: ``--n-way``, ``--k-shot``, ``--n-query``), the transfer baseline (a
 classifier over the training characters, then the cosine of its features) or a self-supervised
 network that never sees a training label (``rotation`` prediction, or ``contrastive`` learning
-with ``--temperature``, ``--distortion-strength``, ``--erase-probability``). All are validated,
+with ``--temperature``, ``--distortion-strength``, ``--erase-probability``), or a meta-learnt
+initialisation that adapts on each task's support set (``maml``, with ``--first-order``, and
+``reptile``: ``--inner-steps``, ``--inner-learning-rate``, ``--test-inner-steps``,
+``--meta-batch-size``, and the episode flags). All are validated,
 checkpointed and resumed the same way. Every option is a field of ``config.TrainingConfig``,
 with its help text; an option that does not apply to the chosen kind is not recorded.
 
@@ -18,6 +21,7 @@ Examples (5 minutes each)::
     python -m oneshot_lib.train --size cpu --minutes 5 --output runs/siamese-cpu
     python -m oneshot_lib.train --model prototypical --rotate-classes --minutes 5 --output runs/proto
     python -m oneshot_lib.train --model contrastive --minutes 5 --output runs/contrastive
+    python -m oneshot_lib.train --model maml --first-order --n-way 5 --meta-batch-size 4 --minutes 5 --output runs/maml
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ import pytest
 
 LIBRARY = Path(__file__).resolve().parent.parent / "oneshot_lib"
 #: The modules that hold models, their maths, streams and scorers: they must not know how runs train.
-MODEL_MODULES = ("siamese", "episodic", "transfer", "conv4", "pairs", "selfsupervised")
+MODEL_MODULES = ("siamese", "episodic", "transfer", "conv4", "pairs", "selfsupervised", "metalearning")
 TRAINING_MODULES = {"config", "kinds", "optimizers", "callbacks", "run_folder", "trainer", "train", "pretrained"}
 
 

@@ -15,7 +15,7 @@ from oneshot_lib.config import TrainingConfig
 from oneshot_lib.train import parser
 
 #: The config fields every run records, whatever its kind (optimiser options aside).
-ALL_KINDS = ["contrastive", "matching", "prototypical", "rotation", "siamese", "transfer"]
+ALL_KINDS = ["contrastive", "maml", "matching", "prototypical", "reptile", "rotation", "siamese", "transfer"]
 NEW_FIELDS = ("n_way", "k_shot", "n_query", "episode_within_alphabet", "rotate_classes", "image_size")
 
 
@@ -245,7 +245,7 @@ def test_with_k_shots_the_class_mean_of_image_scores_is_not_the_prototype_rule()
     assert exact.argmax() == 0 and averaged.argmax() == 1  # the per-image mean would pick B
 
 
-MODEL_MODULES = ("siamese", "episodic", "transfer", "conv4", "pairs", "selfsupervised")
+MODEL_MODULES = ("siamese", "episodic", "transfer", "conv4", "pairs", "selfsupervised", "metalearning")
 
 
 @pytest.mark.parametrize("first", MODEL_MODULES)
