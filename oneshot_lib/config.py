@@ -21,8 +21,10 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import MISSING, Field, asdict, dataclass, field, fields
+from numbers import Integral, Real
 
 from .selfsupervised import TEMPERATURE
+from .shifts import MAX_SHIFT
 from .siamese import L2_CONV, L2_DENSE
 
 #: The blog's Adam learning rate. Far too slow for a CPU budget: the CPU-sized network reached
@@ -70,8 +72,9 @@ def _field(
 class TrainingConfig:
     """Everything that defines a training run; each field's ``help`` metadata says what it does.
 
-    Numbers must be finite and at least their field's ``minimum``; ``None`` budgets mean no
-    limit (a run needs at least one of ``minutes`` and ``max_steps`` on the command line).
+    Every value must have its field's type (an int field takes whole numbers, a float field any
+    number, neither a bool); numbers must be finite and within their field's bounds; ``None``
+    budgets mean no limit (a run needs at least one of ``minutes`` and ``max_steps`` on the command line).
     """
 
     # --- the run (every kind)
@@ -90,8 +93,9 @@ class TrainingConfig:
     test_shifts: int = _field(
         0,
         "test-time augmentation: average each image's embedding over a 3x3 grid of shifts by this many "
-        "pixels at 105x105 (0: none); used by validation and by the loaded model's scorer",
+        f"pixels at 105x105 (0: none, at most {MAX_SHIFT}); used by validation and by the loaded model's scorer",
         minimum=0,
+        maximum=MAX_SHIFT,
     )
     train_on_validation_alphabets: bool = _field(
         False,
@@ -172,6 +176,7 @@ class TrainingConfig:
         Checks what holds for every kind; ``kinds.kind_of`` adds the model kind's own checks.
         """
         for spec in fields(self):
+            _check_type(spec, getattr(self, spec.name))
             _check_number(spec, getattr(self, spec.name))
         if self.optimizer not in DEFAULT_LEARNING_RATES:
             raise ValueError(
@@ -229,9 +234,32 @@ def _default(spec: Field):
     return spec.default_factory() if spec.default is MISSING else spec.default
 
 
+#: What each type named in a field's annotation accepts, and how to say it.
+_TYPES = {
+    "int": (lambda value: isinstance(value, Integral) and not isinstance(value, bool), "a whole number"),
+    "float": (lambda value: isinstance(value, Real) and not isinstance(value, bool), "a number"),
+    "bool": (lambda value: isinstance(value, bool), "true or false"),
+    "str": (lambda value: isinstance(value, str), "a string"),
+    "None": (lambda value: value is None, "null"),
+    "dict[str, float]": (
+        lambda value: isinstance(value, dict)
+        and all(isinstance(k, str) and _TYPES["float"][0](v) for k, v in value.items()),
+        "an object of numbers",
+    ),
+}
+
+
+def _check_type(spec: Field, value) -> None:
+    """Raise ValueError naming the field if ``value`` is not of its annotated type (e.g. ``"28"`` for an int)."""
+    names = [name.strip() for name in str(spec.type).split("|")]
+    if not any(_TYPES[name][0](value) for name in names):
+        wanted = " or ".join(_TYPES[name][1] for name in names)
+        raise ValueError(f"{spec.name} must be {wanted}, got {value!r} ({type(value).__name__})")
+
+
 def _check_number(spec: Field, value) -> None:
     """Raise ValueError if a numeric field holds NaN, an infinity or a value outside its bounds."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, Real):
         return
     if not math.isfinite(value):
         raise ValueError(f"{spec.name} must be a finite number, got {value}")

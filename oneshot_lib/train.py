@@ -28,11 +28,12 @@ import sys
 from dataclasses import MISSING, Field, fields
 from pathlib import Path
 
+from .callbacks import check_validation_tasks
 from .config import TrainingConfig
 from .data import load_omniglot, train_validation_split
 from .kinds import MODEL_KINDS, kind_of
 from .notebook import quiet_tensorflow
-from .run_folder import RunFiles, RunFolderError, check_can_train_into
+from .run_folder import RunFiles, RunFolderError, check_can_train_into, find_run, read_record
 from .trainer import train, training_characters
 
 #: Fields with a flag of their own below (the budgets' flags are named for the user, not the field).
@@ -106,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
         config = TrainingConfig(**options)
         kind = kind_of(config)
         check_can_train_into(RunFiles(Path(args.output)), config)
+        if config.start_from is not None:
+            read_record(RunFiles(find_run(config.start_from)))
     except ValueError as error:
         cli.error(str(error))
     quiet_tensorflow()
@@ -118,6 +121,10 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         cli.error(f"the training alphabets cannot feed this run: {error}")
     try:
+        check_validation_tasks(validation_data, config.val_way, config.val_within_alphabet)
+    except ValueError as error:
+        cli.error(f"the validation alphabets cannot give these tasks: {error}")
+    try:
         train(
             config,
             args.output,
@@ -129,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     except RunFolderError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except ValueError as error:  # train raises it before writing anything: the run cannot start
+        cli.error(str(error))
     except KeyboardInterrupt:
         print(
             f"\ninterrupted: run the same command again to resume from the last checkpoint in {args.output}",

@@ -19,9 +19,19 @@ from .backend import keras, tf
 from .callbacks import Budget, OneShotValidation, RunRecorder
 from .config import TrainingConfig
 from .data import OmniglotSplit
+from .files import save_atomically
 from .kinds import kind_of
 from .optimizers import make_optimizer
-from .run_folder import RunFiles, check_can_train_into, find_run, load_run_model, new_history, resume, write_json
+from .run_folder import (
+    RunFiles,
+    check_can_train_into,
+    find_run,
+    hold_lock,
+    load_run_model,
+    new_history,
+    resume,
+    write_json,
+)
 from .shifts import average_over_shifts
 
 
@@ -54,6 +64,7 @@ def train(
     it resumes from ``last.keras`` with its history, its step count and its time used; its
     config must match ``config`` except for the budgets and patience. Training stops when a
     budget is used up or the validation accuracy has not improved for ``patience`` epochs.
+    The folder is locked for the whole call (``run_folder.hold_lock``): one writer at a time.
 
     Args:
         train_data: the training alphabets (of which the run keeps ``training_characters``);
@@ -62,12 +73,26 @@ def train(
         verbose: 0 silent, 1 progress bar and a log line per epoch, 2 log lines only.
 
     Raises ValueError (``run_folder.RunFolderError`` for the folder), before anything is
-    written, if the config cannot run on this data or the folder holds a run it must not touch.
+    written, if the config cannot run on this data or the folder holds a run it must not touch
+    (or another process is training into it).
     """
-    kind = kind_of(config)
-    train_data = training_characters(train_data, config)
+    kind_of(config)  # an impossible config is refused before the folder is looked at
     files = RunFiles(Path(output))
-    resuming = check_can_train_into(files, config)
+    check_can_train_into(files, config)  # refuse a folder it must not touch without creating it
+    with hold_lock(files):
+        return _train_locked(config, files, training_characters(train_data, config), validation_data, command, verbose)
+
+
+def _train_locked(
+    config: TrainingConfig,
+    files: RunFiles,
+    train_data: OmniglotSplit,
+    validation_data: OmniglotSplit,
+    command: str | None,
+    verbose: int,
+) -> dict:
+    kind = kind_of(config)
+    resuming = check_can_train_into(files, config)  # again: the folder may have changed before the lock
     if resuming:
         record, history, model = resume(files)
         record["config"] = config.to_json(kind.options)
@@ -79,6 +104,7 @@ def train(
         if config.start_from is not None:
             copy_embedding(config.start_from, model)
         model = compile_model(model, config)
+        model.optimizer.build(model.trainable_variables)  # so its untrained checkpoint holds its variables
         record = {"config": config.to_json(kind.options), "command": command, "versions": _versions()}
         record.update(kind.record(model, config))
         record["parameters"] = model.count_params()
@@ -95,15 +121,16 @@ def train(
         n_tasks=config.val_tasks,
         within_alphabet=config.val_within_alphabet,
         seed=config.seed,
-        best_path=files.best,
+        best_path=files.pending_best,
         patience=config.patience,
         best=-math.inf if best is None else best,
         best_epoch=history["best_epoch"],
         best_sha256=history.get("best_sha256"),
         select=not config.train_on_validation_alphabets,
     )
-    files.folder.mkdir(parents=True, exist_ok=True)
     write_json(files.config, record)
+    if not resuming:  # a run stopped in its first epoch resumes from step 0 like any other
+        save_atomically(model.save, files.last)
 
     seen, per_step = kind.seen(config)
     recorder = RunRecorder(files, history, budget, validation, per_step, verbose, seen, kind.accuracy_name)
@@ -122,6 +149,7 @@ def train(
     history["sessions"].append(
         {"command": command, "start_step": steps_done, "start_epoch": epochs_done, "cpu_cores": _cores_available()}
     )
+    write_json(files.history, history)  # from now on the folder resumes, even if stopped in this epoch
     epochs = (
         10**6
         if config.max_steps is None
