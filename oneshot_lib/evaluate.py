@@ -19,7 +19,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from .data import LakeRun, OmniglotSplit, load_lake_runs
+from .data import LakeRun, OmniglotSplit, load_lake_runs, seeded_generator
 from .tasks import TaskIndices, sample_task_indices
 
 
@@ -408,7 +408,7 @@ def accuracy(
 
     Raises ValueError if such tasks cannot be drawn from ``data``.
     """
-    rng = np.random.default_rng(seed)
+    rng = seeded_generator(seed)
     indices = sample_task_indices(
         data,
         n_tasks,
@@ -431,7 +431,7 @@ def accuracy_on_tasks(
     ``accuracy`` draws its tasks and calls this; call it directly for tasks drawn another way
     (e.g. ``tasks.tasks_like_runs``).
     """
-    rng = np.random.default_rng(rng)
+    rng = seeded_generator(rng)
     n_tasks, n_way = indices.characters.shape
     if isinstance(scorer, EmbeddingScorer):
         return _accuracy_from_embeddings(scorer, data, indices, rng)
@@ -478,7 +478,7 @@ def lake_runs(scorer: ScorerLike, runs: list[LakeRun] | None = None, *, seed: in
     ``runs`` defaults to ``load_lake_runs()`` (which finds the data as ``load_omniglot`` does).
     """
     runs = load_lake_runs() if runs is None else runs
-    rng = np.random.default_rng(seed)
+    rng = seeded_generator(seed)
     per_run = []
     for run in runs:
         labels = np.arange(len(run.support))

@@ -18,7 +18,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .augment import KOCH, Distortions, distort
-from .data import OmniglotSplit
+from .data import OmniglotSplit, seeded_generator
 from .evaluate import ScorerLike, score_function
 
 
@@ -49,7 +49,7 @@ def identity_pairs(data: OmniglotSplit, n: int, seed: int = 0) -> dict[str, np.n
     """
     if data.images.shape[1] < 2 or min(np.bincount(data.alphabet_ids)) < 2:
         raise ValueError("identity_pairs needs two drawings per character and two characters per alphabet")
-    rng = np.random.default_rng(seed)
+    rng = seeded_generator(seed)
     alphabet_ids = data.alphabet_ids
     rows = rng.choice(len(data), n, replace=n > len(data))
     drawers = np.stack([rng.choice(data.images.shape[1], 2, replace=False) for _ in range(n)])

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .data import OmniglotSplit
+from .data import OmniglotSplit, seeded_generator
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,7 @@ def _largest_alphabet(data: OmniglotSplit) -> int:
 
 
 def _random_rng(rng: np.random.Generator | int | None) -> np.random.Generator:
-    return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    return seeded_generator(rng)
 
 
 def sample_task_indices(
