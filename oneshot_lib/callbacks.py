@@ -19,6 +19,8 @@ import weakref
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+
 from .backend import keras
 from .data import OmniglotSplit
 from .evaluate import Accuracy, accuracy
@@ -48,6 +50,10 @@ def save_weights_only(model: keras.Model, path: str | Path) -> None:
     if bare is not model:
         bare.set_weights(model.get_weights())
     save_atomically(bare.save_weights, path)
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss or the weights are no longer finite numbers: training cannot go on (lower the learning rate)."""
 
 
 def check_validation_tasks(data: OmniglotSplit, n_way: int, within_alphabet: bool) -> None:
@@ -108,7 +114,20 @@ class OneShotValidation(keras.callbacks.Callback):
         return accuracy(self.make_scorer(self.model), self.data, self.n_way, **self.task_arguments)
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        result = self.measure()
+        loss = (logs or {}).get("loss", 0.0)
+        advice = "The run keeps the epochs before; train again into a new output folder with a lower learning rate."
+        if not math.isfinite(loss) or not all(np.isfinite(weights).all() for weights in self.model.get_weights()):
+            raise TrainingDiverged(
+                f"training diverged in epoch {epoch + 1}: its loss is {loss:g}, or its weights are no longer "
+                f"finite numbers. {advice}"
+            )
+        try:
+            result = self.measure()
+        except ValueError as error:  # the tasks were checked when this was made: the scores are at fault
+            raise TrainingDiverged(
+                f"validation after epoch {epoch + 1} failed: {error}. A model whose training diverged scores so. "
+                + advice
+            ) from error
         if logs is not None:
             logs["val_oneshot_accuracy"] = result.mean
             logs["val_oneshot_stderr"] = result.stderr

@@ -133,7 +133,13 @@ class TrainingConfig:
     rotate_classes: bool = _field(
         False, "rotations by 90, 180 and 270 degrees make new classes (four per character)", kind_option=True
     )
-    image_size: int = _field(28, "side of the images the backbone reads (52 for koch-cpu)", kind_option=True, minimum=1)
+    image_size: int = _field(
+        28,
+        "side of the images the backbone reads (52 for koch-cpu; at most Omniglot's 105)",
+        kind_option=True,
+        minimum=1,
+        maximum=105,
+    )
     backbone: str = _field("conv4", "embedding network: conv4 or koch-cpu (the siamese twin)", kind_option=True)
     distortion_strength: float = _field(
         1.0,
@@ -190,6 +196,9 @@ class TrainingConfig:
             )
         if self.seed > MAX_SEED:
             raise ValueError(f"seed must be at most {MAX_SEED}, got {self.seed}")
+        for layer, rate in self.layer_rates.items():
+            if not math.isfinite(rate) or rate < 0:
+                raise ValueError(f"layer_rates: {layer!r} must have a finite multiplier, 0 or more, got {rate}")
         for name in ("momentum_start", "momentum_end"):
             if getattr(self, name) > 1:
                 raise ValueError(f"{name} must lie in [0, 1], got {getattr(self, name)}")

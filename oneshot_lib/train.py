@@ -28,13 +28,13 @@ import sys
 from dataclasses import MISSING, Field, fields
 from pathlib import Path
 
-from .callbacks import check_validation_tasks
+from .callbacks import TrainingDiverged, check_validation_tasks
 from .config import TrainingConfig
 from .data import load_omniglot, train_validation_split
 from .kinds import MODEL_KINDS, kind_of
 from .notebook import quiet_tensorflow
 from .run_folder import RunFiles, RunFolderError, check_can_train_into, find_run, read_record
-from .trainer import train, training_characters
+from .trainer import CannotTrain, train, training_characters
 
 #: Fields with a flag of their own below (the budgets' flags are named for the user, not the field).
 SPECIAL_FIELDS = ("model", "minutes", "max_steps")
@@ -49,6 +49,8 @@ def parse_layer_rates(text: str) -> dict[str, float]:
             rates[name.strip()] = float(value)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected layer=multiplier pairs, got {item!r}") from None
+        if not name.strip():
+            raise argparse.ArgumentTypeError(f"expected layer=multiplier pairs, got {item!r} (no layer name)")
     return rates
 
 
@@ -102,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     args = cli.parse_args(argv)
     if args.minutes is None and args.max_steps is None:
         cli.error("give a budget: --minutes and/or --steps")
+    if not args.output.strip():
+        cli.error("--output must name a folder for the run, e.g. runs/NAME")
     options = {k: v for k, v in vars(args).items() if k not in ("output", "quiet")}
     try:
         config = TrainingConfig(**options)
@@ -136,8 +140,11 @@ def main(argv: list[str] | None = None) -> int:
     except RunFolderError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    except ValueError as error:  # train raises it before writing anything: the run cannot start
+    except CannotTrain as error:  # raised before anything is written: the run cannot start
         cli.error(str(error))
+    except TrainingDiverged as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(
             f"\ninterrupted: run the same command again to resume from the last checkpoint in {args.output}",

@@ -90,6 +90,10 @@ def test_a_folder_with_only_a_log_is_refused_too(tmp_path, splits):
         (["--minutes", "1", "--test-shifts", "1000"], "test_shifts must be at most 10"),
         (["--minutes", "1", "--test-shifts", "-3"], "test_shifts must be at least 0"),
         (["--minutes", "1", "--start-from", "no-such-run"], "no reference model named 'no-such-run'"),
+        (["--minutes", "1", "--optimizer", "sgd", "--layer-rates", "conv_1=nan"], "'conv_1' must have a finite"),
+        (["--minutes", "1", "--optimizer", "sgd", "--layer-rates", "conv_1=-1"], "'conv_1' must have a finite"),
+        (["--minutes", "1", "--optimizer", "sgd", "--layer-rates", "=2"], "(no layer name)"),
+        (["--minutes", "1", "--model", "prototypical", "--image-size", "100000"], "image_size must be at most 105"),
     ],
 )
 def test_impossible_flags_are_usage_errors_before_anything_happens(flags, message, tmp_path, monkeypatch, capsys):
@@ -149,6 +153,25 @@ def test_an_output_that_is_a_file_or_in_the_shipped_models_is_a_usage_error(tmp_
             train.main(["--model", "prototypical", "--steps", "1", "--output", str(output)])
         assert stopped.value.code == 2 and message in capsys.readouterr().err
     assert pretrained.available() == shipped_before and not (run_folder.CHECKPOINTS / "newrun").exists()
+
+
+def test_an_empty_output_is_a_usage_error(monkeypatch, capsys):
+    monkeypatch.setattr(train, "load_omniglot", lambda *a, **k: pytest.fail("data loaded"))
+    with pytest.raises(SystemExit) as stopped:
+        train.main(["--steps", "1", "--output", ""])
+    assert stopped.value.code == 2 and "--output must name a folder" in capsys.readouterr().err
+
+
+def test_a_run_that_diverges_stops_with_an_error_that_says_so(tmp_path, splits, monkeypatch, capsys):
+    with pytest.raises(callbacks.TrainingDiverged, match="diverged.*lower learning rate"):
+        tiny_run(tmp_path / "run", splits, learning_rate=1e30)
+    assert not (tmp_path / "run" / ".lock").exists()
+    monkeypatch.setattr(train, "load_omniglot", lambda *a, **k: splits[0])
+    monkeypatch.setattr(train, "train_validation_split", lambda data: splits)
+    monkeypatch.setattr(train, "train", lambda *a, **k: tiny_run(tmp_path / "cli", splits, learning_rate=1e30))
+    assert train.main(["--steps", "1", "--val-way", "3", "--output", str(tmp_path / "cli")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "diverged" in err and "with a lower learning rate" in err
 
 
 def test_the_validation_alphabets_must_give_the_validation_tasks(splits, tmp_path, monkeypatch, capsys):
