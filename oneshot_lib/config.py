@@ -87,7 +87,10 @@ class TrainingConfig:
     max_steps: int | None = _field(None, "budget in training steps (batches)", minimum=1)
     patience: int = _field(20, "validations without a new best before stopping early", minimum=1)
     val_way: int = _field(20, "classes per validation task (Koch's criterion: 20)", minimum=2)
-    val_tasks: int = _field(320, "how many fixed validation tasks", minimum=1)
+    val_tasks: int = _field(
+        320, "how many fixed validation tasks (at most 100,000: they are scored after every epoch)", minimum=1,
+        maximum=100_000,
+    )
     val_within_alphabet: bool = _field(True, "validation tasks within one alphabet (Lake's protocol)")
     seed: int = _field(0, "seeds the weights, the training stream, the distortions and the validation tasks", minimum=0)
     test_shifts: int = _field(
@@ -119,7 +122,11 @@ class TrainingConfig:
         "cpu", "siamese twin: cpu (Koch's at 52x52), koch (Koch's at 105x105) or conv4", kind_option=True
     )
     batch_size: int = _field(
-        128, "pairs (siamese), images (transfer) or drawings (self-supervised) per step", kind_option=True, minimum=1
+        128,
+        "pairs (siamese), images (transfer) or drawings (self-supervised) per step (at most 4096)",
+        kind_option=True,
+        minimum=1,
+        maximum=4096,
     )
     hard_negatives: bool = _field(False, "draw the different pairs from one alphabet (harder)", kind_option=True)
     l2_conv: float = _field(L2_CONV, "L2 factor on the convolution kernels", kind_option=True, minimum=0)

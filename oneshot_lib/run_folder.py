@@ -297,7 +297,10 @@ def hold_lock(files: RunFiles) -> Iterator[None]:
     RunFolderError naming the holder if another process holds the lock. Without ``fcntl``
     (Windows) nothing is locked.
     """
-    created = _make_folders(files.folder)
+    try:
+        created = _make_folders(files.folder)
+    except OSError as error:
+        raise RunFolderError(f"cannot create the run folder {files.folder}: {error}") from None
     descriptor = None
     try:
         if fcntl is not None:
@@ -316,7 +319,10 @@ def hold_lock(files: RunFiles) -> Iterator[None]:
 
 def _acquire(files: RunFiles) -> int:
     while True:
-        descriptor = os.open(files.lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            descriptor = os.open(files.lock, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as error:
+            raise RunFolderError(f"cannot write in the run folder {files.folder}: {error}") from None
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

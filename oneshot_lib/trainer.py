@@ -167,7 +167,10 @@ def _prepare(
     command: str | None,
     resuming: bool,
 ) -> tuple[dict, dict, keras.Model, tf.data.Dataset, OneShotValidation]:
-    """(config.json record, history, compiled model, training stream, validation) of a run; writes nothing."""
+    """(config.json record, history, compiled model, training stream, validation) of a run.
+
+    Writes nothing, except that a resumed run settles a best left pending (``run_folder.resume``).
+    """
     kind = kind_of(config)
     if resuming:
         record, history, model = resume(files)

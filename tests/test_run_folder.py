@@ -94,6 +94,8 @@ def test_a_folder_with_only_a_log_is_refused_too(tmp_path, splits):
         (["--minutes", "1", "--optimizer", "sgd", "--layer-rates", "conv_1=-1"], "'conv_1' must have a finite"),
         (["--minutes", "1", "--optimizer", "sgd", "--layer-rates", "=2"], "(no layer name)"),
         (["--minutes", "1", "--model", "prototypical", "--image-size", "100000"], "image_size must be at most 105"),
+        (["--minutes", "1", "--val-tasks", str(10**9)], "val_tasks must be at most 100000"),
+        (["--minutes", "1", "--batch-size", str(10**9)], "batch_size must be at most 4096"),
     ],
 )
 def test_impossible_flags_are_usage_errors_before_anything_happens(flags, message, tmp_path, monkeypatch, capsys):
@@ -369,6 +371,15 @@ def test_a_run_stopped_before_its_history_starts_afresh_with_its_config_only(tmp
 
 # ------------------------------------------------------------------ one writer per folder
 
+
+@pytest.fixture
+def dead_pid() -> int:
+    """The id of a process that has exited (and been reaped)."""
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
 HOLD_LOCK = """
 import fcntl, os, sys, time
 with open(sys.argv[1], "w") as lock:
@@ -403,6 +414,26 @@ def test_a_folder_another_process_trains_into_is_refused(folder_held_by_another_
     with pytest.raises(SystemExit) as stopped:
         train.main(["--steps", "1", "--output", str(folder)])
     assert stopped.value.code == 2 and f"pid {pid}" in capsys.readouterr().err
+
+
+def test_a_lock_file_left_by_a_killed_run_does_not_stop_the_next(tmp_path, splits, dead_pid):
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / ".lock").write_text(f"{dead_pid}\n")  # no process holds it any more
+    history = tiny_run(folder, splits)
+    assert len(history["epochs"]) == 2 and not (folder / ".lock").exists()
+
+
+def test_a_folder_that_cannot_be_written_gets_an_error_naming_it(tmp_path, splits, monkeypatch):
+    def refuse(path, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(os, "open", refuse)
+    message = rf"cannot write in the run folder {tmp_path / 'run'}: .*Permission denied"
+    with pytest.raises(RunFolderError, match=message):
+        tiny_run(tmp_path / "run", splits)
+    monkeypatch.undo()
+    assert not (tmp_path / "run").exists()
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="no advisory locks on Windows")
