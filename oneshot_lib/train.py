@@ -3,7 +3,8 @@
 Trains on the training alphabets of Omniglot's background split, validates on its validation
 alphabets (20-way within-alphabet one-shot accuracy, 320 fixed tasks), and writes everything
 into ``--output`` (see ``oneshot_lib.run_folder``). Run the same command again to resume an
-interrupted run, or with a larger ``--minutes``/``--steps`` to train further.
+interrupted run (even one stopped in its first epoch), or with a larger ``--minutes``/``--steps``
+to train further. One process at a time trains into a folder: a second is refused.
 
 ``--model`` picks what to train: the siamese network (pairs), a prototypical or matching
 network (episodes: ``--n-way``, ``--k-shot``, ``--n-query``), the transfer baseline (a

@@ -357,6 +357,19 @@ def test_a_run_stopped_in_its_first_epoch_resumes_with_the_same_command(tmp_path
     run_folder.load_run_model(folder)
 
 
+def test_after_ctrl_c_in_the_first_epoch_the_same_command_resumes(tmp_path, splits, monkeypatch, capsys):
+    monkeypatch.setattr(train, "load_omniglot", lambda *a, **k: splits[0])
+    monkeypatch.setattr(train, "train_validation_split", lambda data: splits)
+    argv = ["--model", "prototypical", "--n-way", "3", "--n-query", "1", "--image-size", "16", "--val-way", "3",
+            "--val-tasks", "4", "--steps-per-epoch", "1", "--steps", "2", "--quiet", "--output", str(tmp_path / "run")]
+    with monkeypatch.context() as patch:
+        patch.setattr(callbacks.OneShotValidation, "measure", lambda self: (_ for _ in ()).throw(KeyboardInterrupt))
+        assert train.main(argv) == 130
+    assert "run the same command again to resume" in capsys.readouterr().err
+    assert train.main(argv) == 0
+    assert [record["step"] for record in pretrained.history(tmp_path / "run")["epochs"]] == [1, 2]
+
+
 def test_a_run_stopped_before_its_history_starts_afresh_with_its_config_only(tmp_path, splits):
     folder = tmp_path / "run"
     tiny_run(folder, splits)
