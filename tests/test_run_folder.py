@@ -164,6 +164,7 @@ def test_an_empty_output_is_a_usage_error(monkeypatch, capsys):
     assert stopped.value.code == 2 and "--output must name a folder" in capsys.readouterr().err
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered in exp:RuntimeWarning")  # the diverged scores
 def test_a_run_that_diverges_stops_with_an_error_that_says_so(tmp_path, splits, monkeypatch, capsys):
     with pytest.raises(callbacks.TrainingDiverged, match="diverged.*lower learning rate"):
         tiny_run(tmp_path / "run", splits, learning_rate=1e30)
