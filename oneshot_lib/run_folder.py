@@ -150,6 +150,21 @@ def verify(path: Path, expected_sha256: str | None) -> None:
         )
 
 
+def check_not_behind(files: RunFiles, history: dict) -> None:
+    """Raise RunFolderError saying so if ``last.keras`` is a checkpoint from before the history's last
+    epoch: the run was stopped between writing the two (``run_folder.resume`` brings them together)."""
+    try:
+        steps = int(load_keras_file(files.last).optimizer.iterations)
+    except RunFolderError:
+        return  # it does not load: damaged, as the caller says
+    if steps < history["epochs"][-1]["step"]:
+        raise RunFolderError(
+            f"{files.last} holds the model at step {steps}, behind history.json's last epoch (step "
+            f"{history['epochs'][-1]['step']}): the run was stopped while saving its checkpoint. Run its "
+            "training command again: resuming retrains that epoch and brings the two together."
+        )
+
+
 def best_weights_file(files: RunFiles, history: dict) -> Path:
     """The file holding the best weights the history names: ``best.weights.h5``, or after a kill
     between writing the history and moving the new best into place, ``best.pending.weights.h5``.
@@ -413,7 +428,11 @@ def load_run_model(folder: str | Path, which: str = "best") -> tuple[keras.Model
     history = read_history(files) if files.history.is_file() else new_history()
     if which == "last":
         if history["epochs"]:
-            verify(files.last, history["epochs"][-1].get("last_sha256"))
+            try:
+                verify(files.last, history["epochs"][-1].get("last_sha256"))
+            except RunFolderError:
+                check_not_behind(files, history)
+                raise
         return load_keras_file(files.last), config
     kind = kind_named(config.model)  # not kind_of: a saved run need not fit today's training checks
     model = kind.rebuild(record, config)

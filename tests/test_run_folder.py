@@ -254,6 +254,8 @@ def test_a_kill_between_history_and_checkpoint_resumes_with_consistent_epochs(tm
     tiny_run(folder, splits, max_steps=3)
     # The kill: history.json holds epoch 3, but last.keras never moved past step 2.
     (folder / "last.keras").write_bytes(checkpoint_at_step_2)
+    with pytest.raises(RunFolderError, match=r"last\.keras holds the model at step 2, behind history.json"):
+        run_folder.load_run_model(folder, "last")
     resumed = tiny_run(folder, splits, max_steps=4)
     assert [(record["epoch"], record["step"]) for record in resumed["epochs"]] == [(1, 1), (2, 2), (3, 3), (4, 4)]
     model, _ = run_folder.load_run_model(folder, "last")
