@@ -16,8 +16,9 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import cKDTree
 
+from .data import seeded_generator
 from .evaluate import NearestDrawingRule, ink_images, ink_pair
-from .tasks import check_count, check_positive_number, random_generator
+from .tasks import check_count, check_positive_number
 
 
 class RandomScorer:
@@ -26,7 +27,7 @@ class RandomScorer:
     name = "random"
 
     def __init__(self, seed: int = 0):
-        self.rng = random_generator(seed)
+        self.rng = seeded_generator(seed)
 
     def scores(self, query: np.ndarray, support: np.ndarray) -> np.ndarray:
         """(Q, S) float64 uniform in [0, 1)."""

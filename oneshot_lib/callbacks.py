@@ -19,12 +19,14 @@ import weakref
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+
 from .backend import keras
 from .data import OmniglotSplit
 from .evaluate import Accuracy, accuracy
 from .files import save_atomically, sha256_of, staged
 from .optimizers import KochSGD
-from .run_folder import RunFiles, write_json
+from .run_folder import RunFiles, promote_best, write_json
 from .tasks import sample_task_indices
 
 _BARE_COPIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -48,6 +50,15 @@ def save_weights_only(model: keras.Model, path: str | Path) -> None:
     if bare is not model:
         bare.set_weights(model.get_weights())
     save_atomically(bare.save_weights, path)
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss or the weights are no longer finite numbers: training cannot go on (lower the learning rate)."""
+
+
+def check_validation_tasks(data: OmniglotSplit, n_way: int, within_alphabet: bool) -> None:
+    """Raise ValueError, saying why, if ``data`` cannot give ``n_way``-way validation tasks."""
+    sample_task_indices(data, 1, n_way, within_alphabet=within_alphabet, rng=0)
 
 
 class OneShotValidation(keras.callbacks.Callback):
@@ -96,16 +107,27 @@ class OneShotValidation(keras.callbacks.Callback):
         self.best = best
         self.best_epoch = best_epoch
         self.best_sha256 = best_sha256  # of the file at best_path, recorded by the run
-        sample_task_indices(
-            data, 1, n_way, within_alphabet=within_alphabet, rng=0
-        )  # fail now, not after an epoch
+        check_validation_tasks(data, n_way, within_alphabet)  # fail now, not after an epoch
 
     def measure(self) -> Accuracy:
         """The model's accuracy on the validation tasks, now (silently: the training reports it)."""
         return accuracy(self.make_scorer(self.model), self.data, self.n_way, **self.task_arguments, progress=False)
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        result = self.measure()
+        loss = (logs or {}).get("loss", 0.0)
+        advice = "The run keeps the epochs before; train again into a new output folder with a lower learning rate."
+        if not math.isfinite(loss) or not all(np.isfinite(weights).all() for weights in self.model.get_weights()):
+            raise TrainingDiverged(
+                f"training diverged in epoch {epoch + 1}: its loss is {loss:g}, or its weights are no longer "
+                f"finite numbers. {advice}"
+            )
+        try:
+            result = self.measure()
+        except ValueError as error:  # the tasks were checked when this was made: the scores are at fault
+            raise TrainingDiverged(
+                f"validation after epoch {epoch + 1} failed: {error}. A model whose training diverged scores so. "
+                + advice
+            ) from error
         if logs is not None:
             logs["val_oneshot_accuracy"] = result.mean
             logs["val_oneshot_stderr"] = result.stderr
@@ -162,6 +184,8 @@ class RunRecorder(keras.callbacks.Callback):
 
     Each record holds the SHA-256 of the checkpoint saved with it (``last_sha256``), and the
     history the one of the best weights (``best_sha256``), so a damaged file is caught on loading.
+    ``validation`` writes a new best to ``files.pending_best``; it replaces ``files.best`` only
+    once the history naming it is written, so a kill at any instant leaves a best that loads.
 
     Runs after ``OneShotValidation`` (put it later in the callback list), so the record holds
     the epoch's validation accuracy; ``history`` is the list of records of the whole run.
@@ -226,6 +250,7 @@ class RunRecorder(keras.callbacks.Callback):
             # The history is written before the checkpoint lands: after a kill in between, the
             # record is one epoch ahead of last.keras, and a resume drops it (run_folder.resume).
             write_json(self.files.history, self.history)
+            promote_best(self.files, self.history)
         self.log(
             describe_epoch(
                 record, self.validation.best, self.validation.best_epoch, self.validation.n_way, self.accuracy_name

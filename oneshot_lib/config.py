@@ -21,8 +21,10 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import MISSING, Field, asdict, dataclass, field, fields
+from numbers import Integral, Real
 
 from .selfsupervised import TEMPERATURE
+from .shifts import MAX_SHIFT
 from .siamese import L2_CONV, L2_DENSE
 
 #: The blog's Adam learning rate. Far too slow for a CPU budget: the CPU-sized network reached
@@ -70,8 +72,9 @@ def _field(
 class TrainingConfig:
     """Everything that defines a training run; each field's ``help`` metadata says what it does.
 
-    Numbers must be finite and at least their field's ``minimum``; ``None`` budgets mean no
-    limit (a run needs at least one of ``minutes`` and ``max_steps`` on the command line).
+    Every value must have its field's type (an int field takes whole numbers, a float field any
+    number, neither a bool); numbers must be finite and within their field's bounds; ``None``
+    budgets mean no limit (a run needs at least one of ``minutes`` and ``max_steps`` on the command line).
     """
 
     # --- the run (every kind)
@@ -84,14 +87,18 @@ class TrainingConfig:
     max_steps: int | None = _field(None, "budget in training steps (batches)", minimum=1)
     patience: int = _field(20, "validations without a new best before stopping early", minimum=1)
     val_way: int = _field(20, "classes per validation task (Koch's criterion: 20)", minimum=2)
-    val_tasks: int = _field(320, "how many fixed validation tasks", minimum=1)
+    val_tasks: int = _field(
+        320, "how many fixed validation tasks (at most 100,000: they are scored after every epoch)", minimum=1,
+        maximum=100_000,
+    )
     val_within_alphabet: bool = _field(True, "validation tasks within one alphabet (Lake's protocol)")
     seed: int = _field(0, "seeds the weights, the training stream, the distortions and the validation tasks", minimum=0)
     test_shifts: int = _field(
         0,
         "test-time augmentation: average each image's embedding over a 3x3 grid of shifts by this many "
-        "pixels at 105x105 (0: none); used by validation and by the loaded model's scorer",
+        f"pixels at 105x105 (0: none, at most {MAX_SHIFT}); used by validation and by the loaded model's scorer",
         minimum=0,
+        maximum=MAX_SHIFT,
     )
     train_on_validation_alphabets: bool = _field(
         False,
@@ -115,7 +122,11 @@ class TrainingConfig:
         "cpu", "siamese twin: cpu (Koch's at 52x52), koch (Koch's at 105x105) or conv4", kind_option=True
     )
     batch_size: int = _field(
-        128, "pairs (siamese), images (transfer) or drawings (self-supervised) per step", kind_option=True, minimum=1
+        128,
+        "pairs (siamese), images (transfer) or drawings (self-supervised) per step (at most 4096)",
+        kind_option=True,
+        minimum=1,
+        maximum=4096,
     )
     hard_negatives: bool = _field(False, "draw the different pairs from one alphabet (harder)", kind_option=True)
     l2_conv: float = _field(L2_CONV, "L2 factor on the convolution kernels", kind_option=True, minimum=0)
@@ -129,7 +140,13 @@ class TrainingConfig:
     rotate_classes: bool = _field(
         False, "rotations by 90, 180 and 270 degrees make new classes (four per character)", kind_option=True
     )
-    image_size: int = _field(28, "side of the images the backbone reads (52 for koch-cpu)", kind_option=True, minimum=1)
+    image_size: int = _field(
+        28,
+        "side of the images the backbone reads (52 for koch-cpu; at most Omniglot's 105)",
+        kind_option=True,
+        minimum=1,
+        maximum=105,
+    )
     backbone: str = _field("conv4", "embedding network: conv4 or koch-cpu (the siamese twin)", kind_option=True)
     distortion_strength: float = _field(
         1.0,
@@ -188,6 +205,7 @@ class TrainingConfig:
         Checks what holds for every kind; ``kinds.kind_of`` adds the model kind's own checks.
         """
         for spec in fields(self):
+            _check_type(spec, getattr(self, spec.name))
             _check_number(spec, getattr(self, spec.name))
         if self.optimizer not in DEFAULT_LEARNING_RATES:
             raise ValueError(
@@ -201,6 +219,9 @@ class TrainingConfig:
             )
         if self.seed > MAX_SEED:
             raise ValueError(f"seed must be at most {MAX_SEED}, got {self.seed}")
+        for layer, rate in self.layer_rates.items():
+            if not math.isfinite(rate) or rate < 0:
+                raise ValueError(f"layer_rates: {layer!r} must have a finite multiplier, 0 or more, got {rate}")
         for name in ("momentum_start", "momentum_end"):
             if getattr(self, name) > 1:
                 raise ValueError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
@@ -245,9 +266,32 @@ def _default(spec: Field):
     return spec.default_factory() if spec.default is MISSING else spec.default
 
 
+#: What each type named in a field's annotation accepts, and how to say it.
+_TYPES = {
+    "int": (lambda value: isinstance(value, Integral) and not isinstance(value, bool), "a whole number"),
+    "float": (lambda value: isinstance(value, Real) and not isinstance(value, bool), "a number"),
+    "bool": (lambda value: isinstance(value, bool), "true or false"),
+    "str": (lambda value: isinstance(value, str), "a string"),
+    "None": (lambda value: value is None, "null"),
+    "dict[str, float]": (
+        lambda value: isinstance(value, dict)
+        and all(isinstance(k, str) and _TYPES["float"][0](v) for k, v in value.items()),
+        "an object of numbers",
+    ),
+}
+
+
+def _check_type(spec: Field, value) -> None:
+    """Raise ValueError naming the field if ``value`` is not of its annotated type (e.g. ``"28"`` for an int)."""
+    names = [name.strip() for name in str(spec.type).split("|")]
+    if not any(_TYPES[name][0](value) for name in names):
+        wanted = " or ".join(_TYPES[name][1] for name in names)
+        raise ValueError(f"{spec.name} must be {wanted}, got {value!r} ({type(value).__name__})")
+
+
 def _check_number(spec: Field, value) -> None:
     """Raise ValueError if a numeric field holds NaN, an infinity or a value outside its bounds."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, Real):
         return
     if not math.isfinite(value):
         raise ValueError(f"{spec.name} must be a finite number, got {value}")

@@ -113,6 +113,20 @@ class OmniglotCacheWarning(UserWarning):
     loading went on without it."""
 
 
+def seeded_generator(seed) -> np.random.Generator:
+    """``np.random.default_rng(seed)``, with an error that says what a seed is.
+
+    ``seed``: a whole number (0 or more), a sequence of them, a ``np.random.Generator`` (returned
+    as it is) or None (fresh entropy). Raises ValueError for anything else, e.g. -1 or 2.5.
+    """
+    if seed is None or isinstance(seed, np.random.Generator):
+        return np.random.default_rng(seed)
+    parts = np.ravel(np.asarray(seed, dtype=object))
+    if not parts.size or not all(isinstance(p, int | np.integer) and not isinstance(p, bool) and p >= 0 for p in parts):
+        raise ValueError(f"seed must be a whole number, 0 or more (or a sequence of them), got {seed!r}")
+    return np.random.default_rng(seed)
+
+
 @dataclass(frozen=True)
 class OmniglotSplit:
     """Decoded Omniglot drawings, one row per character.
@@ -170,7 +184,7 @@ class OmniglotSplit:
         if not 0 < fraction <= 1:
             raise ValueError(f"fraction must lie in (0, 1], got {fraction}")
         count = max(1, round(fraction * len(self)))
-        rows = np.sort(np.random.default_rng(seed).choice(len(self), count, replace=False))
+        rows = np.sort(seeded_generator(seed).choice(len(self), count, replace=False))
         return OmniglotSplit(
             self.images[rows], self.alphabets[rows], self.characters[rows], f"{self.name} ({count} characters)"
         )

@@ -35,8 +35,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from .data import LakeRun, OmniglotSplit, load_lake_runs
-from .tasks import TaskIndices, check_count, random_generator, sample_task_indices
+from .data import LakeRun, OmniglotSplit, load_lake_runs, seeded_generator
+from .tasks import TaskIndices, check_count, sample_task_indices
 
 #: The largest share of ink a drawing may have. Omniglot's drawings have at most 22% (measured on
 #: both splits) and Lake's runs 16%; an image more than half ink is read with paper as ink.
@@ -581,7 +581,7 @@ def accuracy(
     Raises ValueError if such tasks cannot be drawn from ``data``.
     """
     check_count("n_tasks", n_tasks, 1, "there is nothing to draw (or to average) over no tasks")
-    rng = random_generator(seed)
+    rng = seeded_generator(seed)
     per_task = []
     with Progress(n_tasks, "tasks", progress) as shown:
         for start in range(0, n_tasks, TASKS_PER_DRAW):
@@ -613,7 +613,7 @@ def accuracy_on_tasks(
     ``accuracy`` draws its tasks and calls this; call it directly for tasks drawn another way
     (e.g. ``tasks.tasks_like_runs``). ``progress``: see ``Progress``.
     """
-    rng = random_generator(rng, "rng")
+    rng = seeded_generator(rng)
     with Progress(len(indices.characters), "tasks", progress) as shown:
         per_task = _per_task_accuracy(scorer, data, indices, rng, shown)
     return Accuracy.from_tasks(per_task)
@@ -679,7 +679,7 @@ def lake_runs(
         raise ValueError("lake_runs got no runs: pass load_lake_runs() (or leave runs out to load them)")
     for number, run in enumerate(runs):
         _check_run(run, number)
-    rng = random_generator(seed)
+    rng = seeded_generator(seed)
     per_run = []
     with Progress(len(runs), "runs", progress) as shown:
         for run in runs:

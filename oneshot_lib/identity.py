@@ -18,9 +18,9 @@ from collections.abc import Callable
 import numpy as np
 
 from .augment import KOCH, Distortions, distort
-from .data import OmniglotSplit
+from .data import OmniglotSplit, seeded_generator
 from .evaluate import ScorerLike, pair_scores
-from .tasks import check_count, random_generator
+from .tasks import check_count
 
 
 def koch_distortion(images: np.ndarray, seed: int = 0, distortions: Distortions = KOCH) -> np.ndarray:
@@ -52,7 +52,7 @@ def identity_pairs(data: OmniglotSplit, n: int, seed: int = 0) -> dict[str, np.n
     check_count("n", n, 1, "identity is measured on at least one drawing")
     if data.images.shape[1] < 2 or min(np.bincount(data.alphabet_ids)) < 2:
         raise ValueError("identity_pairs needs two drawings per character and two characters per alphabet")
-    rng = random_generator(seed)
+    rng = seeded_generator(seed)
     alphabet_ids = data.alphabet_ids
     rows = rng.choice(len(data), n, replace=n > len(data))
     drawers = np.stack([rng.choice(data.images.shape[1], 2, replace=False) for _ in range(n)])

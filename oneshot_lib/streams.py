@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from .backend import tf
+from .data import seeded_generator
 
 
 def seeded_index_stream(
@@ -22,7 +23,7 @@ def seeded_index_stream(
     """Endless ``(*sample(rng), step)`` tuples, ``rng`` a fresh ``np.random.default_rng([seed, step])``."""
     step = start_step
     while True:
-        yield (*sample(np.random.default_rng([seed, step])), step)
+        yield (*sample(seeded_generator([seed, step])), step)
         step += 1
 
 
@@ -36,8 +37,10 @@ def gathered_dataset(
 ) -> tf.data.Dataset:
     """``indices()`` (index tuples matching ``signature``) mapped by ``gather`` in parallel, prefetched.
 
-    The map is deterministic, so the order of the batches is the order of the indices.
+    The map is deterministic, so the order of the batches is the order of the indices. The first
+    indices are drawn once now, so a bad seed raises its own error here, not inside tf.data.
     """
+    next(indices())
     stream = tf.data.Dataset.from_generator(indices, output_signature=signature)
     return stream.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(
         tf.data.AUTOTUNE

@@ -14,7 +14,7 @@ from numbers import Real
 
 import numpy as np
 
-from .data import OmniglotSplit
+from .data import OmniglotSplit, seeded_generator
 
 
 @dataclass(frozen=True)
@@ -134,23 +134,6 @@ def check_positive_number(name: str, value: object) -> None:
         raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
 
 
-def random_generator(seed: np.random.Generator | int | None, name: str = "seed") -> np.random.Generator:
-    """``seed`` itself if it is a numpy Generator, else ``np.random.default_rng(seed)`` (None: unseeded).
-
-    Raises TypeError or ValueError naming ``name`` unless ``seed`` is a Generator, None or an int >= 0
-    (numpy's own error names neither).
-    """
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if seed is not None:
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-            raise TypeError(f"{name} must be a whole number >= 0 (or a numpy Generator), got {type(seed).__name__} "
-                            f"{seed!r}")
-        if seed < 0:
-            raise ValueError(f"{name} must be a whole number >= 0 (numpy seeds with those), got {seed}")
-    return np.random.default_rng(seed)
-
-
 def sample_task_indices(
     data: OmniglotSplit,
     n_tasks: int,
@@ -182,7 +165,7 @@ def sample_task_indices(
     check_count("n_tasks", n_tasks, 1, "there is nothing to draw (or to average) over no tasks")
     check_task_request(data, n_way, k_shot, n_query, within_alphabet)
     allowed = _allowed_drawers(data, drawers, k_shot + n_query)
-    rng = random_generator(rng, "rng")
+    rng = seeded_generator(rng)
     # A random key per (task, character); the n_way smallest keys are a uniform random choice,
     # already in random order.
     keys = rng.random((n_tasks, len(data)))
@@ -240,7 +223,7 @@ def tasks_like_runs(
     run mixes alphabets or drawers, or its alphabet has fewer than ``n_way`` characters.
     """
     check_count("tasks_per_run", tasks_per_run, 1, "each run needs at least one task")
-    rng = random_generator(rng, "rng")
+    rng = seeded_generator(rng)
     n_runs, n_way, _ = run_support.shape
     characters, support, query = [], [], []
     for run in range(n_runs):
@@ -321,7 +304,7 @@ def sample_pair_indices(
         )
     if len(data) < 2:
         raise ValueError(f"the split {data.name!r} has {len(data)} characters: pairs need at least 2")
-    rng = random_generator(rng, "rng")
+    rng = seeded_generator(rng)
     half = n_pairs // 2
     n_drawings = data.images.shape[1]
     anchor = rng.integers(len(data), size=n_pairs)

@@ -3,7 +3,8 @@
 Trains on the training alphabets of Omniglot's background split, validates on its validation
 alphabets (20-way within-alphabet one-shot accuracy, 320 fixed tasks), and writes everything
 into ``--output`` (see ``oneshot_lib.run_folder``). Run the same command again to resume an
-interrupted run, or with a larger ``--minutes``/``--steps`` to train further.
+interrupted run (even one stopped in its first epoch), or with a larger ``--minutes``/``--steps``
+to train further. One process at a time trains into a folder: a second is refused.
 
 ``--model`` picks what to train: the siamese network (pairs), a prototypical or matching
 network (episodes: ``--n-way``, ``--k-shot``, ``--n-query``), the transfer baseline (a
@@ -32,12 +33,13 @@ import sys
 from dataclasses import MISSING, Field, fields
 from pathlib import Path
 
+from .callbacks import TrainingDiverged, check_validation_tasks
 from .config import TrainingConfig
 from .data import load_omniglot, train_validation_split
 from .kinds import MODEL_KINDS, kind_of
 from .notebook import quiet_tensorflow
-from .run_folder import RunFiles, RunFolderError, check_can_train_into
-from .trainer import train, training_characters
+from .run_folder import RunFiles, RunFolderError, check_can_train_into, find_run, read_record
+from .trainer import CannotTrain, train, training_characters
 
 #: Fields with a flag of their own below (the budgets' flags are named for the user, not the field).
 SPECIAL_FIELDS = ("model", "minutes", "max_steps")
@@ -52,6 +54,8 @@ def parse_layer_rates(text: str) -> dict[str, float]:
             rates[name.strip()] = float(value)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected layer=multiplier pairs, got {item!r}") from None
+        if not name.strip():
+            raise argparse.ArgumentTypeError(f"expected layer=multiplier pairs, got {item!r} (no layer name)")
     return rates
 
 
@@ -105,11 +109,15 @@ def main(argv: list[str] | None = None) -> int:
     args = cli.parse_args(argv)
     if args.minutes is None and args.max_steps is None:
         cli.error("give a budget: --minutes and/or --steps")
+    if not args.output.strip():
+        cli.error("--output must name a folder for the run, e.g. runs/NAME")
     options = {k: v for k, v in vars(args).items() if k not in ("output", "quiet")}
     try:
         config = TrainingConfig(**options)
         kind = kind_of(config)
         check_can_train_into(RunFiles(Path(args.output)), config)
+        if config.start_from is not None:
+            read_record(RunFiles(find_run(config.start_from)))
     except ValueError as error:
         cli.error(str(error))
     quiet_tensorflow()
@@ -122,6 +130,10 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         cli.error(f"the training alphabets cannot feed this run: {error}")
     try:
+        check_validation_tasks(validation_data, config.val_way, config.val_within_alphabet)
+    except ValueError as error:
+        cli.error(f"the validation alphabets cannot give these tasks: {error}")
+    try:
         train(
             config,
             args.output,
@@ -131,6 +143,11 @@ def main(argv: list[str] | None = None) -> int:
             verbose=2 if args.quiet else 1,
         )
     except RunFolderError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except CannotTrain as error:  # raised before anything is written: the run cannot start
+        cli.error(str(error))
+    except TrainingDiverged as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

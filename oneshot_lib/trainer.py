@@ -19,10 +19,25 @@ from .backend import keras, tf
 from .callbacks import Budget, OneShotValidation, RunRecorder
 from .config import TrainingConfig
 from .data import OmniglotSplit
+from .files import save_atomically
 from .kinds import kind_of
 from .optimizers import make_optimizer
-from .run_folder import RunFiles, check_can_train_into, find_run, load_run_model, new_history, resume, write_json
+from .run_folder import (
+    RunFiles,
+    RunFolderError,
+    check_can_train_into,
+    find_run,
+    hold_lock,
+    load_run_model,
+    new_history,
+    resume,
+    write_json,
+)
 from .shifts import average_over_shifts
+
+
+class CannotTrain(ValueError):
+    """The config cannot run on this data (raised by ``train`` before anything is written)."""
 
 
 def training_characters(train_data: OmniglotSplit, config: TrainingConfig) -> OmniglotSplit:
@@ -54,6 +69,7 @@ def train(
     it resumes from ``last.keras`` with its history, its step count and its time used; its
     config must match ``config`` except for the budgets and patience. Training stops when a
     budget is used up or the validation accuracy has not improved for ``patience`` epochs.
+    The folder is locked for the whole call (``run_folder.hold_lock``): one writer at a time.
 
     Args:
         train_data: the training alphabets (of which the run keeps ``training_characters``);
@@ -61,49 +77,41 @@ def train(
         command: the command line to record (the CLI passes its own).
         verbose: 0 silent, 1 progress bar and a log line per epoch, 2 log lines only.
 
-    Raises ValueError (``run_folder.RunFolderError`` for the folder), before anything is
-    written, if the config cannot run on this data or the folder holds a run it must not touch.
+    Raises, before anything is written, ``run_folder.RunFolderError`` if the folder holds a run
+    it must not touch (or another process is training into it), ValueError (``CannotTrain`` once
+    the data is read) if the config cannot run on this data; ``callbacks.TrainingDiverged`` if
+    the loss or weights stop being finite (the epochs before are kept).
     """
-    kind = kind_of(config)
-    train_data = training_characters(train_data, config)
+    kind_of(config)  # an impossible config is refused before the folder is looked at
     files = RunFiles(Path(output))
-    resuming = check_can_train_into(files, config)
-    if resuming:
-        record, history, model = resume(files)
-        record["config"] = config.to_json(kind.options)
-        record.setdefault("resumed_with", []).append(command)
-    else:
-        history = new_history()
-        keras.utils.set_random_seed(config.seed)
-        model = kind.build(config, train_data)
-        if config.start_from is not None:
-            copy_embedding(config.start_from, model)
-        model = compile_model(model, config)
-        record = {"config": config.to_json(kind.options), "command": command, "versions": _versions()}
-        record.update(kind.record(model, config))
-        record["parameters"] = model.count_params()
+    check_can_train_into(files, config)  # refuse a folder it must not touch without creating it
+    with hold_lock(files):
+        return _train_locked(config, files, training_characters(train_data, config), validation_data, command, verbose)
 
+
+def _train_locked(
+    config: TrainingConfig,
+    files: RunFiles,
+    train_data: OmniglotSplit,
+    validation_data: OmniglotSplit,
+    command: str | None,
+    verbose: int,
+) -> dict:
+    kind = kind_of(config)
+    resuming = check_can_train_into(files, config)  # again: the folder may have changed before the lock
+    try:
+        prepared = _prepare(config, files, train_data, validation_data, command, resuming)
+    except RunFolderError:
+        raise
+    except ValueError as error:
+        raise CannotTrain(str(error)) from error
+    record, history, model, dataset, validation = prepared
+    write_json(files.config, record)
+    if not resuming:  # a run stopped in its first epoch resumes from step 0 like any other
+        save_atomically(model.save, files.last)
     steps_done = int(model.optimizer.iterations)
-    dataset = kind.dataset(train_data, config, steps_done)  # raises now if the data cannot feed it
     elapsed = history["epochs"][-1]["elapsed_seconds"] if history["epochs"] else 0.0
     budget = Budget(None if config.minutes is None else 60.0 * config.minutes, config.max_steps, elapsed)
-    best = history["best_val_oneshot_accuracy"]
-    validation = OneShotValidation(
-        validation_data,
-        lambda model: average_over_shifts(kind.scorer(model), config.test_shifts),
-        n_way=config.val_way,
-        n_tasks=config.val_tasks,
-        within_alphabet=config.val_within_alphabet,
-        seed=config.seed,
-        best_path=files.best,
-        patience=config.patience,
-        best=-math.inf if best is None else best,
-        best_epoch=history["best_epoch"],
-        best_sha256=history.get("best_sha256"),
-        select=not config.train_on_validation_alphabets,
-    )
-    files.folder.mkdir(parents=True, exist_ok=True)
-    write_json(files.config, record)
 
     seen, per_step = kind.seen(config)
     recorder = RunRecorder(files, history, budget, validation, per_step, verbose, seen, kind.accuracy_name)
@@ -122,6 +130,7 @@ def train(
     history["sessions"].append(
         {"command": command, "start_step": steps_done, "start_epoch": epochs_done, "cpu_cores": _cores_available()}
     )
+    write_json(files.history, history)  # from now on the folder resumes, even if stopped in this epoch
     epochs = (
         10**6
         if config.max_steps is None
@@ -148,6 +157,55 @@ def train(
         f"at epoch {validation.best_epoch}, saved in {files.best}"
     )
     return history
+
+
+def _prepare(
+    config: TrainingConfig,
+    files: RunFiles,
+    train_data: OmniglotSplit,
+    validation_data: OmniglotSplit,
+    command: str | None,
+    resuming: bool,
+) -> tuple[dict, dict, keras.Model, tf.data.Dataset, OneShotValidation]:
+    """(config.json record, history, compiled model, training stream, validation) of a run.
+
+    Writes nothing, except that a resumed run settles a best left pending (``run_folder.resume``).
+    """
+    kind = kind_of(config)
+    if resuming:
+        record, history, model = resume(files)
+        record["config"] = config.to_json(kind.options)
+        record.setdefault("resumed_with", []).append(command)
+    else:
+        history = new_history()
+        keras.utils.set_random_seed(config.seed)
+        model = kind.build(config, train_data)
+        if config.start_from is not None:
+            copy_embedding(config.start_from, model)
+        model = compile_model(model, config)
+        model.optimizer.build(model.trainable_variables)  # so its untrained checkpoint holds its variables
+        record = {"config": config.to_json(kind.options), "command": command, "versions": _versions()}
+        record.update(kind.record(model, config))
+        record["parameters"] = model.count_params()
+
+    steps_done = int(model.optimizer.iterations)
+    dataset = kind.dataset(train_data, config, steps_done)  # raises now if the data cannot feed it
+    best = history["best_val_oneshot_accuracy"]
+    validation = OneShotValidation(
+        validation_data,
+        lambda model: average_over_shifts(kind.scorer(model), config.test_shifts),
+        n_way=config.val_way,
+        n_tasks=config.val_tasks,
+        within_alphabet=config.val_within_alphabet,
+        seed=config.seed,
+        best_path=files.pending_best,
+        patience=config.patience,
+        best=-math.inf if best is None else best,
+        best_epoch=history["best_epoch"],
+        best_sha256=history.get("best_sha256"),
+        select=not config.train_on_validation_alphabets,
+    )
+    return record, history, model, dataset, validation
 
 
 def embedding_of(model: keras.Model) -> keras.Model:

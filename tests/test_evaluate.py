@@ -462,16 +462,17 @@ def test_automatic_progress_waits_for_a_terminal_and_a_few_seconds():
     assert terminal.text.startswith("\r2/3 tasks") and terminal.text.endswith("\n")
 
 
-@pytest.mark.parametrize(("seed", "error"), [(-1, ValueError), (2.5, TypeError), (True, TypeError)])
-def test_seeds_that_numpy_cannot_take_are_named(split, seed, error):
+@pytest.mark.parametrize("seed", [-1, 2.5, True])
+def test_seeds_that_numpy_cannot_take_are_named(split, seed):
     run = LakeRun(split.images[:3, 0], split.images[:3, 1], np.arange(3))
-    with pytest.raises(error, match="seed must be a whole number >= 0"):
+    message = "seed must be a whole number, 0 or more"
+    with pytest.raises(ValueError, match=message):
         evaluate.accuracy(constant, split, 3, n_tasks=2, seed=seed)
-    with pytest.raises(error, match="seed must be a whole number >= 0"):
+    with pytest.raises(ValueError, match=message):
         evaluate.lake_runs(constant, [run], seed=seed)
-    with pytest.raises(error, match="seed must be a whole number >= 0"):
+    with pytest.raises(ValueError, match=message):
         baselines.RandomScorer(seed)
-    with pytest.raises(error, match="rng must be a whole number >= 0"):
+    with pytest.raises(ValueError, match=message):
         evaluate.accuracy_on_tasks(constant, split, sample_task_indices(split, 2, 3, rng=0), rng=seed)
 
 

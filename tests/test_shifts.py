@@ -78,6 +78,15 @@ def test_a_scorer_without_embeddings_or_a_negative_shift_is_refused():
         shifts.ShiftAveraged(RowInk(), -1)
 
 
+@pytest.mark.parametrize("pixels, message", [(11, "at most 10"), (1000, "at most 10"), (2.5, "a whole number"),
+                                             (True, "a whole number"), (-3, "0 or more")])
+def test_shifts_that_wrap_the_drawing_or_are_not_whole_pixels_are_refused(pixels, message):
+    for wrap in (shifts.average_over_shifts, shifts.ShiftAveraged):
+        with pytest.raises(ValueError, match=f"pixels must be {message}"):
+            wrap(RowInk(), pixels)
+    assert shifts.average_over_shifts(RowInk(), np.int64(10)).pixels == 10
+
+
 def test_training_on_the_validation_alphabets_needs_a_step_budget():
     with pytest.raises(ValueError, match="needs a step budget and no minutes"):
         config_module.TrainingConfig(train_on_validation_alphabets=True, minutes=5)

@@ -191,3 +191,21 @@ def test_tasks_like_runs_keep_each_runs_alphabet_and_drawers():
     mixed[0, 0, 1] = 3
     with pytest.raises(ValueError, match="mixes alphabets or drawers"):
         tasks_like_runs(data, mixed, run_query, 1, rng=0)
+
+
+@pytest.mark.parametrize("seed", [-1, 2.5, "0", True, [3, -1]])
+def test_a_seed_that_is_not_a_whole_number_from_0_gets_an_error_saying_so(split, seed):
+    from oneshot_lib import episodic, evaluate, identity, pairs
+
+    attempts = {
+        "accuracy": lambda: evaluate.accuracy(lambda q, s: np.zeros((len(q), len(s))), split, 3, n_tasks=2, seed=seed),
+        "sample_task_indices": lambda: sample_task_indices(split, 2, 3, rng=seed),
+        "sample_characters": lambda: split.sample_characters(0.5, seed=seed),
+        "identity_pairs": lambda: identity.identity_pairs(split, 2, seed=seed),
+        "pair_dataset": lambda: pairs.pair_dataset(split, 4, seed=seed),
+        "episode_dataset": lambda: episodic.episode_dataset(split, 3, 1, 1, seed=seed),
+    }
+    for name, attempt in attempts.items():
+        with pytest.raises(ValueError, match="seed must be a whole number, 0 or more") as refused:
+            attempt()
+        assert refused.type is ValueError, name
