@@ -151,7 +151,7 @@ def resume(files: RunFiles) -> tuple[dict, dict, keras.Model]:
     """
     record, history = read_json(files.config), read_json(files.history)
     model = load_keras_file(files.last)
-    steps = int(model.optimizer.iterations)
+    steps = int(model.optimizer.iterations.numpy())
     history["epochs"] = [epoch for epoch in history["epochs"] if epoch["step"] <= steps]
     if history["epochs"]:
         verify(files.last, history["epochs"][-1].get("last_sha256"))

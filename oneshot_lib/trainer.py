@@ -19,7 +19,8 @@ from .backend import keras, tf
 from .callbacks import Budget, OneShotValidation, RunRecorder
 from .config import TrainingConfig
 from .data import OmniglotSplit
-from .kinds import kind_of
+from .distribute import check_mixed_precision, distributed_dataset, dtype_policy, short_names
+from .kinds import check_replicas, kind_of
 from .optimizers import make_optimizer
 from .run_folder import RunFiles, check_can_train_into, find_run, load_run_model, new_history, resume, write_json
 from .shifts import average_over_shifts
@@ -47,6 +48,7 @@ def train(
     validation_data: OmniglotSplit,
     command: str | None = None,
     verbose: int = 1,
+    strategy: tf.distribute.Strategy | None = None,
 ) -> dict:
     """Train (or resume) a run in ``output``; return its history.
 
@@ -60,31 +62,42 @@ def train(
             validation_data: the validation alphabets.
         command: the command line to record (the CLI passes its own).
         verbose: 0 silent, 1 progress bar and a log line per epoch, 2 log lines only.
+        strategy: a ``tf.distribute`` strategy to train under (``distribute.make_strategy``):
+            the model is built (or loaded) in its scope, and each batch is shared among its
+            replicas (``ModelKind.shares``). None: the default device, one replica.
 
     Raises ValueError (``run_folder.RunFolderError`` for the folder), before anything is
-    written, if the config cannot run on this data or the folder holds a run it must not touch.
+    written, if the config cannot run on this data or these devices, or the folder holds a run
+    it must not touch. A run may resume on another number of replicas than it started on.
     """
     kind = kind_of(config)
+    replicas = 1 if strategy is None else strategy.num_replicas_in_sync
+    check_replicas(config, replicas)
+    check_mixed_precision(config.mixed_precision, strategy)
     train_data = training_characters(train_data, config)
     files = RunFiles(Path(output))
     resuming = check_can_train_into(files, config)
-    if resuming:
-        record, history, model = resume(files)
-        record["config"] = config.to_json(kind.options)
-        record.setdefault("resumed_with", []).append(command)
-    else:
-        history = new_history()
-        keras.utils.set_random_seed(config.seed)
-        model = kind.build(config, train_data)
-        if config.start_from is not None:
-            copy_embedding(config.start_from, model)
-        model = compile_model(model, config)
-        record = {"config": config.to_json(kind.options), "command": command, "versions": _versions()}
-        record.update(kind.record(model, config))
-        record["parameters"] = model.count_params()
+    with (strategy or tf.distribute.get_strategy()).scope():
+        if resuming:
+            record, history, model = resume(files)
+            record["config"] = config.to_json(kind.options)
+            record.setdefault("resumed_with", []).append(command)
+        else:
+            history = new_history()
+            keras.utils.set_random_seed(config.seed)
+            with dtype_policy(config.mixed_precision):
+                model = kind.build(config, train_data)
+            if config.start_from is not None:
+                copy_embedding(config.start_from, model)
+            model = compile_model(model, config)
+            record = {"config": config.to_json(kind.options), "command": command, "versions": _versions()}
+            record.update(kind.record(model, config))
+            record["parameters"] = model.count_params()
 
-    steps_done = int(model.optimizer.iterations)
+    steps_done = int(model.optimizer.iterations.numpy())  # .numpy(): int() fails on a mirrored variable
     dataset = kind.dataset(train_data, config, steps_done)  # raises now if the data cannot feed it
+    if strategy is not None:
+        dataset = distributed_dataset(strategy, dataset, lambda inputs, targets: kind.shares(inputs, targets, replicas))
     elapsed = history["epochs"][-1]["elapsed_seconds"] if history["epochs"] else 0.0
     budget = Budget(None if config.minutes is None else 60.0 * config.minutes, config.max_steps, elapsed)
     best = history["best_val_oneshot_accuracy"]
@@ -114,14 +127,22 @@ def train(
         return history
 
     name = f"{config.model} ({config.size})" if config.model == "siamese" else config.model
+    session = {
+        "command": command,
+        "start_step": steps_done,
+        "start_epoch": epochs_done,
+        "cpu_cores": _cores_available(),
+        "replicas": replicas,
+    }
+    if strategy is not None:
+        session["devices"] = short_names(strategy)
     recorder.log(
         ("resuming" if resuming else "training")
         + f" {name} in {files.folder}: epoch {epochs_done + 1}, step {steps_done}, "
         + f"{elapsed / 60:.1f} min used"
+        + (f", on {replicas} replicas ({', '.join(session['devices'])})" if strategy is not None else "")
     )
-    history["sessions"].append(
-        {"command": command, "start_step": steps_done, "start_epoch": epochs_done, "cpu_cores": _cores_available()}
-    )
+    history["sessions"].append(session)
     epochs = (
         10**6
         if config.max_steps is None
