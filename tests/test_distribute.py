@@ -224,3 +224,14 @@ def test_the_command_line_trains_on_two_cpu_devices(tmp_path):
     uneven_flags = flags.replace("--n-query 2", "--n-query 3").replace(str(tmp_path / "run"), str(tmp_path / "uneven"))
     uneven = run_python(["-m", "oneshot_lib.train", *uneven_flags.split()])
     assert uneven.returncode == 2 and "n_query (the queries of an episode) = 9 cannot be shared" in uneven.stderr
+
+
+@pytest.mark.slow
+def test_one_step_of_kochs_full_size_network_trains_on_two_cpu_devices():
+    """A step of 2 pairs, one on each device: slow because it builds 39 M weights (and their Adam state) twice."""
+    result = run_python([str(TESTS / "distributed_runs.py"), "--koch-step"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    words = result.stdout.split()
+    report = dict(zip(words[::2], words[1::2], strict=False))
+    assert report["parameters"] == "38951745" and report["steps"] == "1"
+    assert np.isfinite(float(report["loss"])) and report["changed"] == report["of"]  # every weight tensor
