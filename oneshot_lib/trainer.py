@@ -79,7 +79,8 @@ def train(
     resuming = check_can_train_into(files, config)
     with (strategy or tf.distribute.get_strategy()).scope():
         if resuming:
-            record, history, model = resume(files)
+            with dtype_policy(config.mixed_precision):  # a functional model takes the policy it loads under
+                record, history, model = resume(files)
             record["config"] = config.to_json(kind.options)
             record.setdefault("resumed_with", []).append(command)
         else:

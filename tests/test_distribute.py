@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -137,6 +138,17 @@ def test_a_run_refuses_mixed_precision_without_a_gpu_before_writing(no_gpu, spli
     assert not (tmp_path / "run").exists()
 
 
+def test_distribute_without_a_gpu_trains_on_the_cpu_as_one_replica_and_says_so(no_gpu, splits, tmp_path):
+    strategy, note = distribute.make_strategy()
+    assert strategy.num_replicas_in_sync == 1 and "found no GPU" in note and "--cpu-devices" in note
+    history = trainer.train(
+        tiny_run_config(size="conv4"), tmp_path, train_data=splits[0], validation_data=splits[1], verbose=0,
+        strategy=strategy,
+    )
+    assert [e["pairs_seen"] for e in history["epochs"]] == [8, 16]
+    assert history["sessions"][0]["replicas"] == 1 and history["sessions"][0]["devices"] == ["CPU:0"]
+
+
 def test_mixed_precision_builds_under_mixed_float16_and_restores_the_policy():
     before = keras.config.dtype_policy().name
     with distribute.dtype_policy(True):
@@ -235,3 +247,23 @@ def test_one_step_of_kochs_full_size_network_trains_on_two_cpu_devices():
     report = dict(zip(words[::2], words[1::2], strict=False))
     assert report["parameters"] == "38951745" and report["steps"] == "1"
     assert np.isfinite(float(report["loss"])) and report["changed"] == report["of"]  # every weight tensor
+
+
+def test_a_mixed_precision_run_trains_and_resumes_with_its_loss_scaling(monkeypatch, splits, tmp_path):
+    """On the CPU, pretending a GPU is there: Keras's mixed_float16 path itself, not its speed."""
+    monkeypatch.setattr(distribute, "visible_gpus", lambda: ["a GPU"])
+    config = tiny_run_config(size="conv4", mixed_precision=True)
+    trainer.train(config, tmp_path, train_data=splits[0], validation_data=splits[1], verbose=0)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="Skipping variable loading")  # the optimiser's state must load
+        resumed = trainer.train(
+            tiny_run_config(size="conv4", mixed_precision=True, max_steps=3),
+            tmp_path,
+            train_data=splits[0],
+            validation_data=splits[1],
+            verbose=0,
+        )
+    assert [e["step"] for e in resumed["epochs"]] == [1, 2, 3] and np.isfinite(resumed["epochs"][-1]["loss"])
+    assert keras.config.dtype_policy().name == "float32"  # the policy is the run's only
+    scores = pretrained.load(tmp_path).scores(splits[0].images[0, :2], splits[0].images[1, :3])
+    assert scores.shape == (2, 3) and np.isfinite(scores).all()
