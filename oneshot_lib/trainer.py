@@ -141,7 +141,7 @@ def train(
         ("resuming" if resuming else "training")
         + f" {name} in {files.folder}: epoch {epochs_done + 1}, step {steps_done}, "
         + f"{elapsed / 60:.1f} min used"
-        + (f", on {replicas} replicas ({', '.join(session['devices'])})" if strategy is not None else "")
+        + (f", on {replicas} replica(s): {', '.join(session['devices'])}" if strategy is not None else "")
     )
     history["sessions"].append(session)
     epochs = (

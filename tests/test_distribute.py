@@ -169,6 +169,7 @@ def run_python(arguments: list[str], env: dict | None = None) -> subprocess.Comp
 
 @pytest.fixture(scope="module")
 def distributed_runs(tmp_path_factory) -> Path:
+    """The folder of ``distributed_runs.py``'s runs: nine training sessions, the slow part of this module."""
     folder = tmp_path_factory.mktemp("distributed")
     result = run_python([str(TESTS / "distributed_runs.py"), str(folder), *OTHER_KINDS])
     assert result.returncode == 0, result.stderr[-3000:]
@@ -179,6 +180,7 @@ def history(folder: Path) -> dict:
     return json.loads((folder / "history.json").read_text())
 
 
+@pytest.mark.slow
 def test_two_replicas_keep_the_books_and_train_the_weights_of_one_device(distributed_runs, splits):
     two, one = history(distributed_runs / "siamese-two"), history(distributed_runs / "siamese-one")
     assert [(e["step"], e["pairs_seen"]) for e in two["epochs"]] == [(1, 8), (2, 16), (3, 24)]
@@ -198,6 +200,7 @@ def test_two_replicas_keep_the_books_and_train_the_weights_of_one_device(distrib
     assert scores.shape == (2, 3) and np.isfinite(scores).all()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("model", OTHER_KINDS)
 def test_every_kind_trains_on_two_replicas_and_loads_like_any_run(distributed_runs, splits, model):
     folder = distributed_runs / f"{model}-two"
@@ -227,7 +230,7 @@ def test_the_command_line_trains_on_two_cpu_devices(tmp_path):
     )
     result = run_python(["-c", code], env={"OMNIGLOT_DIR": str(archive_dir), "XDG_CACHE_HOME": str(tmp_path)})
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "on 2 replicas (CPU:0, CPU:1)" in result.stdout
+    assert "on 2 replica(s): CPU:0, CPU:1" in result.stdout
     recorded = history(tmp_path / "run")
     assert [e["episodes_seen"] for e in recorded["epochs"]] == [1, 2]
     assert recorded["sessions"][0]["replicas"] == 2 and "--distribute" in recorded["sessions"][0]["command"]
