@@ -174,7 +174,7 @@ class Budget(keras.callbacks.Callback):
         self.started = time.perf_counter()
 
     def on_train_batch_end(self, batch, logs=None):
-        self.reason = self.exhausted(int(self.model.optimizer.iterations))
+        self.reason = self.exhausted(int(self.model.optimizer.iterations.numpy()))
         if self.reason:
             self.model.stop_training = True
 
@@ -230,7 +230,7 @@ class RunRecorder(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
         optimizer = self.model.optimizer
-        steps = int(optimizer.iterations)
+        steps = int(optimizer.iterations.numpy())
         record = {
             "epoch": epoch + 1,
             "step": steps,

@@ -117,6 +117,11 @@ class TrainingConfig:
         "a shipped model's name or a run folder: this run's embedding network starts from its weights "
         "(fine-tuning); the rest of the model starts fresh",
     )
+    mixed_precision: bool = _field(
+        False,
+        "train in mixed precision (float16 computations, float32 weights; keras.mixed_precision's "
+        "mixed_float16): on GPUs only",
+    )
     # --- kind options (see each kind's ``options``)
     size: str = _field(
         "cpu", "siamese twin: cpu (Koch's at 52x52), koch (Koch's at 105x105) or conv4", kind_option=True

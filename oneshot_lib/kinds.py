@@ -29,6 +29,7 @@ from .backbones import check_backbone
 from .backend import keras, tf
 from .config import TrainingConfig
 from .data import OmniglotSplit
+from .distribute import repeat_rows, split_rows
 from .pairs import pair_dataset
 from .tasks import check_task_request, sample_pair_indices
 
@@ -57,6 +58,11 @@ class ModelKind:
             feed the config's batches (e.g. more classes per episode than it has characters).
         seen: config -> (history key, examples per step), e.g. ``("pairs_seen", batch_size)``.
         accuracy_name: what the training accuracy counts, for the log lines.
+        shares: (inputs, targets, replicas) -> both with a leading axis of one share of the
+            batch per replica (``--distribute``); by default each replica takes every
+            ``replicas``-th row (``distribute.split_rows``).
+        split_size: config -> (what, count) of a batch that ``shares`` divides among the
+            replicas, e.g. ``("batch_size", 128)``: the count must be a multiple of the replicas.
     """
 
     build: Callable[[TrainingConfig, OmniglotSplit | None], keras.Model]
@@ -72,6 +78,25 @@ class ModelKind:
     check_data: Callable[[OmniglotSplit, TrainingConfig], None] = lambda data, config: None
     seen: Callable[[TrainingConfig], tuple[str, int]] = lambda config: ("pairs_seen", config.batch_size)
     accuracy_name: str = "pair acc"
+    shares: Callable[[object, object, int], tuple[object, object]] = lambda inputs, targets, replicas: (
+        split_batch(inputs, replicas),
+        split_batch(targets, replicas),
+    )
+    split_size: Callable[[TrainingConfig], tuple[str, int]] = lambda config: ("batch_size", config.batch_size)
+
+
+def split_batch(batch, replicas: int):
+    """Every tensor of a batch (a tensor, tuple or dict), its rows dealt out: ``distribute.split_rows``."""
+    return tf.nest.map_structure(lambda tensor: split_rows(tensor, replicas), batch)
+
+
+def check_replicas(config: TrainingConfig, replicas: int) -> None:
+    """Raise ValueError if a batch of ``config``'s kind cannot be shared evenly among ``replicas``."""
+    what, count = kind_of(config).split_size(config)
+    if count % replicas:
+        raise ValueError(
+            f"{what} = {count} cannot be shared evenly among {replicas} replicas: make it a multiple of {replicas}"
+        )
 
 
 def kind_named(name: str) -> ModelKind:
@@ -172,10 +197,12 @@ def _conv4_kind(
     seen: Callable[[TrainingConfig], tuple[str, int]],
     accuracy_name: str,
     check: Callable[[TrainingConfig], None] | None = None,
+    **distribution,
 ) -> ModelKind:
     """A kind whose model reads integer labels with logits and has a ``scorer()`` method.
 
-    ``check``, if given, runs after the backbone's check (``check_backbone``).
+    ``check``, if given, runs after the backbone's check (``check_backbone``); ``distribution``
+    may give the kind's ``shares`` and ``split_size`` (see ``ModelKind``).
     """
 
     def rebuild(record: dict, config: TrainingConfig) -> keras.Model:
@@ -202,6 +229,7 @@ def _conv4_kind(
         check_data=check_data,
         seen=seen,
         accuracy_name=accuracy_name,
+        **distribution,
     )
 
 
@@ -268,6 +296,20 @@ def _check_classes(data: OmniglotSplit, config: TrainingConfig) -> None:
 
 def _episodes(config: TrainingConfig) -> tuple[str, int]:
     return "episodes_seen", 1
+
+
+def _episode_shares(episode: dict, query_labels, replicas: int) -> tuple[dict, object]:
+    """One episode for several replicas: each sees the whole support set and its share of the queries.
+
+    Every query is still scored against every class, so the summed gradients are the episode's
+    (up to batch normalisation, whose statistics each replica takes over its own images).
+    """
+    support = {name: repeat_rows(episode[name], replicas) for name in ("support", "support_labels")}
+    return {**support, "query": split_rows(episode["query"], replicas)}, split_rows(query_labels, replicas)
+
+
+def _queries(config: TrainingConfig) -> tuple[str, int]:
+    return "n_way * n_query (the queries of an episode)", config.n_way * config.n_query
 
 
 # ------------------------------------------------------------------ self-supervised kinds (no labels)
@@ -346,6 +388,17 @@ def _drawings(config: TrainingConfig) -> tuple[str, int]:
     return "drawings_seen", config.batch_size
 
 
+def _contrastive_shares(views, partners, replicas: int) -> tuple[object, object]:
+    """Each replica takes both views of every ``replicas``-th drawing, laid out as a batch of its own.
+
+    NT-Xent then contrasts each view with the other views on its replica only: with R replicas
+    a view has 2B/R - 2 negatives instead of 2B - 2 (the replicas do not gather each other's).
+    """
+    drawings_per_replica = int(views.shape[0]) // (2 * replicas)
+    partners = selfsupervised.positive_indices(drawings_per_replica)
+    return split_rows(views, replicas), repeat_rows(tf.constant(partners), replicas)
+
+
 SELF_SUPERVISED_OPTIONS = ("batch_size", "distortion_strength")
 
 
@@ -410,7 +463,14 @@ MODEL_KINDS: dict[str, ModelKind] = {
     "siamese": SIAMESE,
     **{
         method: _conv4_kind(
-            _build_episodic, _episode_dataset, EPISODE_OPTIONS, _check_episodes, _episodes, "query acc"
+            _build_episodic,
+            _episode_dataset,
+            EPISODE_OPTIONS,
+            _check_episodes,
+            _episodes,
+            "query acc",
+            shares=_episode_shares,
+            split_size=_queries,
         )
         for method in episodic.METHODS
     },
@@ -439,6 +499,7 @@ MODEL_KINDS: dict[str, ModelKind] = {
         _drawings,
         "partner acc",
         check=_check_contrastive,
+        shares=_contrastive_shares,
     ),
     "maml": _metalearning_kind((*METALEARNING_OPTIONS, "first_order"), "query acc"),
     "reptile": _metalearning_kind(METALEARNING_OPTIONS, "adapted acc"),

@@ -154,7 +154,7 @@ def check_not_behind(files: RunFiles, history: dict) -> None:
     """Raise RunFolderError saying so if ``last.keras`` is a checkpoint from before the history's last
     epoch: the run was stopped between writing the two (``run_folder.resume`` brings them together)."""
     try:
-        steps = int(load_keras_file(files.last).optimizer.iterations)
+        steps = int(load_keras_file(files.last).optimizer.iterations.numpy())
     except RunFolderError:
         return  # it does not load: damaged, as the caller says
     if steps < history["epochs"][-1]["step"]:
@@ -276,7 +276,7 @@ def resume(files: RunFiles) -> tuple[dict, dict, keras.Model]:
     """
     (record, _), history = read_record(files), read_history(files)
     model = load_keras_file(files.last)
-    steps = int(model.optimizer.iterations)
+    steps = int(model.optimizer.iterations.numpy())
     history["epochs"] = [epoch for epoch in history["epochs"] if epoch["step"] <= steps]
     if history["epochs"]:
         verify(files.last, history["epochs"][-1].get("last_sha256"))

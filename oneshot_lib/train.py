@@ -23,6 +23,12 @@ Examples (5 minutes each)::
     python -m oneshot_lib.train --model prototypical --rotate-classes --minutes 5 --output runs/proto
     python -m oneshot_lib.train --model contrastive --minutes 5 --output runs/contrastive
     python -m oneshot_lib.train --model maml --first-order --n-way 5 --meta-batch-size 4 --minutes 5 --output runs/maml
+
+``--distribute`` trains on every visible GPU at once (``oneshot_lib.distribute``); without a
+GPU it trains on the CPU as one replica, and says so. ``--cpu-devices N`` splits the CPU into
+N logical devices to try the distribution without a GPU::
+
+    python -m oneshot_lib.train --distribute --cpu-devices 2 --steps 20 --output runs/two-devices
 """
 
 from __future__ import annotations
@@ -36,13 +42,16 @@ from pathlib import Path
 from .callbacks import TrainingDiverged, check_validation_tasks
 from .config import TrainingConfig
 from .data import load_omniglot, train_validation_split
-from .kinds import MODEL_KINDS, kind_of
+from .distribute import check_device_options, make_strategy
+from .kinds import MODEL_KINDS, check_replicas, kind_of
 from .notebook import quiet_tensorflow
 from .run_folder import RunFiles, RunFolderError, check_can_train_into, find_run, read_record
 from .trainer import CannotTrain, train, training_characters
 
 #: Fields with a flag of their own below (the budgets' flags are named for the user, not the field).
 SPECIAL_FIELDS = ("model", "minutes", "max_steps")
+#: Options of the command, not of the run: how it is shown and on which devices it trains.
+RUN_ONLY_OPTIONS = ("output", "quiet", "distribute", "cpu_devices")
 
 
 def parse_layer_rates(text: str) -> dict[str, float]:
@@ -70,6 +79,19 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, dest="max_steps", help="budget in training steps (batches)")
     p.add_argument("--model", default=TrainingConfig().model, choices=sorted(MODEL_KINDS))
     p.add_argument("--quiet", action="store_true", help="no progress bar, log lines only")
+    p.add_argument(
+        "--distribute",
+        action="store_true",
+        help="train on every visible GPU at once (tf.distribute.MirroredStrategy), each batch shared among "
+        "them; without a GPU, on the CPU as one replica",
+    )
+    p.add_argument(
+        "--cpu-devices",
+        type=int,
+        metavar="N",
+        help="with --distribute: split the CPU into N logical devices and train on them (tests the "
+        "distribution without a GPU; not faster)",
+    )
     groups = {
         "run": p,
         "kind": p.add_argument_group("model kind options (each names the kinds that read it)"),
@@ -98,6 +120,11 @@ def _add_option(group, spec: Field) -> None:
         group.add_argument(flag, type=value_type, default=default, help=f"{help_text} (default {default})")
 
 
+def config_options(args: argparse.Namespace) -> dict:
+    """The parsed options that are fields of ``TrainingConfig`` (all but ``RUN_ONLY_OPTIONS``)."""
+    return {name: value for name, value in vars(args).items() if name not in RUN_ONLY_OPTIONS}
+
+
 def command_line(argv: list[str] | None = None) -> str:
     """The command as typed (``python -m oneshot_lib.train ...``), shell-quoted."""
     return shlex.join(["python", "-m", "oneshot_lib.train", *(sys.argv[1:] if argv is None else argv)])
@@ -111,16 +138,25 @@ def main(argv: list[str] | None = None) -> int:
         cli.error("give a budget: --minutes and/or --steps")
     if not args.output.strip():
         cli.error("--output must name a folder for the run, e.g. runs/NAME")
-    options = {k: v for k, v in vars(args).items() if k not in ("output", "quiet")}
     try:
-        config = TrainingConfig(**options)
+        config = TrainingConfig(**config_options(args))
         kind = kind_of(config)
         check_can_train_into(RunFiles(Path(args.output)), config)
         if config.start_from is not None:
             read_record(RunFiles(find_run(config.start_from)))
+        check_device_options(args.distribute, args.cpu_devices, config.mixed_precision)
     except ValueError as error:
         cli.error(str(error))
     quiet_tensorflow()
+    strategy = None
+    if args.distribute:
+        strategy, note = make_strategy(args.cpu_devices)
+        if note:
+            print(note, file=sys.stderr)
+        try:
+            check_replicas(config, strategy.num_replicas_in_sync)
+        except ValueError as error:
+            cli.error(str(error))
     background = load_omniglot("background")
     train_data, validation_data = train_validation_split(background)
     if config.train_on_validation_alphabets:
@@ -141,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
             validation_data=validation_data,
             command=command_line(argv),
             verbose=2 if args.quiet else 1,
+            strategy=strategy,
         )
     except RunFolderError as error:
         print(f"error: {error}", file=sys.stderr)

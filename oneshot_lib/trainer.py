@@ -19,8 +19,9 @@ from .backend import keras, tf
 from .callbacks import Budget, OneShotValidation, RunRecorder
 from .config import TrainingConfig
 from .data import OmniglotSplit
+from .distribute import check_mixed_precision, distributed_dataset, dtype_policy, short_names
 from .files import save_atomically
-from .kinds import kind_of
+from .kinds import check_replicas, kind_of
 from .optimizers import make_optimizer
 from .run_folder import (
     RunFiles,
@@ -62,6 +63,7 @@ def train(
     validation_data: OmniglotSplit,
     command: str | None = None,
     verbose: int = 1,
+    strategy: tf.distribute.Strategy | None = None,
 ) -> dict:
     """Train (or resume) a run in ``output``; return its history.
 
@@ -76,17 +78,25 @@ def train(
             validation_data: the validation alphabets.
         command: the command line to record (the CLI passes its own).
         verbose: 0 silent, 1 progress bar and a log line per epoch, 2 log lines only.
+        strategy: a ``tf.distribute`` strategy to train under (``distribute.make_strategy``):
+            the model is built (or loaded) in its scope, and each batch is shared among its
+            replicas (``ModelKind.shares``). None: the default device, one replica. A run may
+            resume on another number of replicas than it started on.
 
     Raises, before anything is written, ``run_folder.RunFolderError`` if the folder holds a run
     it must not touch (or another process is training into it), ValueError (``CannotTrain`` once
-    the data is read) if the config cannot run on this data; ``callbacks.TrainingDiverged`` if
-    the loss or weights stop being finite (the epochs before are kept).
+    the data is read) if the config cannot run on this data or these devices;
+    ``callbacks.TrainingDiverged`` if the loss or weights stop being finite (the epochs before
+    are kept).
     """
     kind_of(config)  # an impossible config is refused before the folder is looked at
+    check_replicas(config, 1 if strategy is None else strategy.num_replicas_in_sync)
+    check_mixed_precision(config.mixed_precision, strategy)
     files = RunFiles(Path(output))
     check_can_train_into(files, config)  # refuse a folder it must not touch without creating it
     with hold_lock(files):
-        return _train_locked(config, files, training_characters(train_data, config), validation_data, command, verbose)
+        train_data = training_characters(train_data, config)
+        return _train_locked(config, files, train_data, validation_data, command, verbose, strategy)
 
 
 def _train_locked(
@@ -96,20 +106,25 @@ def _train_locked(
     validation_data: OmniglotSplit,
     command: str | None,
     verbose: int,
+    strategy: tf.distribute.Strategy | None,
 ) -> dict:
     kind = kind_of(config)
+    replicas = 1 if strategy is None else strategy.num_replicas_in_sync
     resuming = check_can_train_into(files, config)  # again: the folder may have changed before the lock
     try:
-        prepared = _prepare(config, files, train_data, validation_data, command, resuming)
+        with (strategy or tf.distribute.get_strategy()).scope():
+            prepared = _prepare(config, files, train_data, validation_data, command, resuming)
     except RunFolderError:
         raise
     except ValueError as error:
         raise CannotTrain(str(error)) from error
     record, history, model, dataset, validation = prepared
+    if strategy is not None:
+        dataset = distributed_dataset(strategy, dataset, lambda inputs, targets: kind.shares(inputs, targets, replicas))
     write_json(files.config, record)
     if not resuming:  # a run stopped in its first epoch resumes from step 0 like any other
         save_atomically(model.save, files.last)
-    steps_done = int(model.optimizer.iterations)
+    steps_done = int(model.optimizer.iterations.numpy())  # .numpy(): int() fails on a mirrored variable
     elapsed = history["epochs"][-1]["elapsed_seconds"] if history["epochs"] else 0.0
     budget = Budget(None if config.minutes is None else 60.0 * config.minutes, config.max_steps, elapsed)
 
@@ -122,14 +137,22 @@ def _train_locked(
         return history
 
     name = f"{config.model} ({config.size})" if config.model == "siamese" else config.model
+    session = {
+        "command": command,
+        "start_step": steps_done,
+        "start_epoch": epochs_done,
+        "cpu_cores": _cores_available(),
+        "replicas": replicas,
+    }
+    if strategy is not None:
+        session["devices"] = short_names(strategy)
     recorder.log(
         ("resuming" if resuming else "training")
         + f" {name} in {files.folder}: epoch {epochs_done + 1}, step {steps_done}, "
         + f"{elapsed / 60:.1f} min used"
+        + (f", on {replicas} replica(s): {', '.join(session['devices'])}" if strategy is not None else "")
     )
-    history["sessions"].append(
-        {"command": command, "start_step": steps_done, "start_epoch": epochs_done, "cpu_cores": _cores_available()}
-    )
+    history["sessions"].append(session)
     write_json(files.history, history)  # from now on the folder resumes, even if stopped in this epoch
     epochs = (
         10**6
@@ -170,16 +193,19 @@ def _prepare(
     """(config.json record, history, compiled model, training stream, validation) of a run.
 
     Writes nothing, except that a resumed run settles a best left pending (``run_folder.resume``).
+    Called in the scope of the run's distribution strategy, if it has one.
     """
     kind = kind_of(config)
     if resuming:
-        record, history, model = resume(files)
+        with dtype_policy(config.mixed_precision):  # a functional model takes the policy it loads under
+            record, history, model = resume(files)
         record["config"] = config.to_json(kind.options)
         record.setdefault("resumed_with", []).append(command)
     else:
         history = new_history()
         keras.utils.set_random_seed(config.seed)
-        model = kind.build(config, train_data)
+        with dtype_policy(config.mixed_precision):
+            model = kind.build(config, train_data)
         if config.start_from is not None:
             copy_embedding(config.start_from, model)
         model = compile_model(model, config)
@@ -188,7 +214,7 @@ def _prepare(
         record.update(kind.record(model, config))
         record["parameters"] = model.count_params()
 
-    steps_done = int(model.optimizer.iterations)
+    steps_done = int(model.optimizer.iterations.numpy())
     dataset = kind.dataset(train_data, config, steps_done)  # raises now if the data cannot feed it
     best = history["best_val_oneshot_accuracy"]
     validation = OneShotValidation(

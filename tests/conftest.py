@@ -111,7 +111,7 @@ TINY_RUN = dict(
 RUN_FIELDS = {
     "model", "optimizer", "learning_rate", "augment", "steps_per_epoch", "minutes", "max_steps", "patience",
     "val_way", "val_tasks", "val_within_alphabet", "seed", "test_shifts", "train_on_validation_alphabets",
-    "label_fraction", "start_from",
+    "label_fraction", "start_from", "mixed_precision",
 }
 
 
@@ -120,7 +120,12 @@ def tiny_run_config(model: str = "siamese", **changes) -> TrainingConfig:
     return TrainingConfig(**{**TINY_RUN, "model": model, **changes})
 
 
-@pytest.fixture(scope="module")
-def splits() -> tuple[OmniglotSplit, OmniglotSplit]:
+def tiny_splits() -> tuple[OmniglotSplit, OmniglotSplit]:
     """(train, validation): random drawings; the validation split has 4-character alphabets."""
     return synthetic_split((5, 4, 3), drawings=4, seed=0), synthetic_split((4, 4), drawings=4, seed=1)
+
+
+@pytest.fixture(scope="module")
+def splits() -> tuple[OmniglotSplit, OmniglotSplit]:
+    """``tiny_splits()``, made once per test module."""
+    return tiny_splits()

@@ -15,7 +15,7 @@ from oneshot_lib import pretrained, run_folder, siamese, trainer
 from oneshot_lib.config import TrainingConfig
 from oneshot_lib.run_folder import RunFolderError
 from oneshot_lib.siamese import Architecture
-from oneshot_lib.train import parser
+from oneshot_lib.train import config_options, parser
 
 TINY = Architecture(input_size=28, filters=(2, 3, 3, 4), kernels=(3, 3, 2, 2), dense_units=8)
 #: Each shipped model and the most minutes it may have trained (checkpoints/README.md says why).
@@ -166,7 +166,7 @@ def test_an_unreadable_config_gets_an_error_naming_it(copied_run):
 def test_the_command_that_made_a_shipped_model_still_parses_to_its_config(name):
     record = pretrained.run_record(name)
     argv = shlex.split(record["command"])[3:]  # after "python -m oneshot_lib.train"
-    options = {k: v for k, v in vars(parser().parse_args(argv)).items() if k not in ("output", "quiet")}
+    options = config_options(parser().parse_args(argv))
     config = TrainingConfig(**options)
     recorded = TrainingConfig.from_json(record["config"]).to_json()
     assert {k: v for k, v in config.to_json().items() if k in record["config"]} == {

@@ -12,7 +12,7 @@ from oneshot_lib import augment, conv4, kinds, run_folder, selfsupervised, train
 from oneshot_lib.backend import keras
 from oneshot_lib.config import TrainingConfig
 from oneshot_lib.data import OmniglotSplit
-from oneshot_lib.train import parser
+from oneshot_lib.train import config_options, parser
 
 ops = keras.ops
 
@@ -274,7 +274,7 @@ def test_the_command_line_offers_the_self_supervised_kinds():
         "--output o --steps 3 --model contrastive --temperature 0.2 --distortion-strength 1.5 "
         "--erase-probability 0.5 --batch-size 64".split()
     )
-    config = TrainingConfig(**{k: v for k, v in vars(args).items() if k not in ("output", "quiet")})
+    config = TrainingConfig(**config_options(args))
     assert (config.model, config.temperature, config.distortion_strength, config.erase_probability) == (
         "contrastive", 0.2, 1.5, 0.5,
     )

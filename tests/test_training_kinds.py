@@ -12,7 +12,7 @@ from conftest import RUN_FIELDS, synthetic_split, tiny_run_config
 
 from oneshot_lib import callbacks, episodic, evaluate, kinds, pairs, run_folder, streams, trainer, transfer
 from oneshot_lib.config import TrainingConfig
-from oneshot_lib.train import parser
+from oneshot_lib.train import config_options, parser
 
 #: The config fields every run records, whatever its kind (optimiser options aside).
 ALL_KINDS = ["contrastive", "maml", "matching", "prototypical", "reptile", "rotation", "siamese", "transfer"]
@@ -66,7 +66,7 @@ def test_the_command_line_offers_every_kind_and_the_episode_flags():
         "--output o --steps 3 --model matching --n-way 5 --k-shot 2 --n-query 3 --rotate-classes "
         "--episode-within-alphabet --image-size 32".split()
     )
-    options = {k: v for k, v in vars(args).items() if k not in ("output", "quiet")}
+    options = config_options(args)
     config = TrainingConfig(**options)
     assert (config.model, config.n_way, config.k_shot, config.n_query, config.image_size) == ("matching", 5, 2, 3, 32)
     assert config.rotate_classes and config.episode_within_alphabet
