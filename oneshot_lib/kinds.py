@@ -63,6 +63,7 @@ class ModelKind:
             ``replicas``-th row (``distribute.split_rows``).
         split_size: config -> (what, count) of a batch that ``shares`` divides among the
             replicas, e.g. ``("batch_size", 128)``: the count must be a multiple of the replicas.
+        one_device: why the kind trains on one device only, or None if it can be distributed.
     """
 
     build: Callable[[TrainingConfig, OmniglotSplit | None], keras.Model]
@@ -83,6 +84,7 @@ class ModelKind:
         split_batch(targets, replicas),
     )
     split_size: Callable[[TrainingConfig], tuple[str, int]] = lambda config: ("batch_size", config.batch_size)
+    one_device: str | None = None
 
 
 def split_batch(batch, replicas: int):
@@ -91,8 +93,14 @@ def split_batch(batch, replicas: int):
 
 
 def check_replicas(config: TrainingConfig, replicas: int) -> None:
-    """Raise ValueError if a batch of ``config``'s kind cannot be shared evenly among ``replicas``."""
-    what, count = kind_of(config).split_size(config)
+    """Raise ValueError if ``config``'s kind cannot train on ``replicas`` (its batch does not share evenly).
+    """
+    kind = kind_of(config)
+    if replicas > 1 and kind.one_device is not None:
+        raise ValueError(
+            f"{config.model} trains on one device only ({kind.one_device}): drop --distribute and --cpu-devices"
+        )
+    what, count = kind.split_size(config)
     if count % replicas:
         raise ValueError(
             f"{what} = {count} cannot be shared evenly among {replicas} replicas: make it a multiple of {replicas}"
@@ -202,7 +210,7 @@ def _conv4_kind(
     """A kind whose model reads integer labels with logits and has a ``scorer()`` method.
 
     ``check``, if given, runs after the backbone's check (``check_backbone``); ``distribution``
-    may give the kind's ``shares`` and ``split_size`` (see ``ModelKind``).
+    may give the kind's ``shares``, ``split_size`` and ``one_device`` (see ``ModelKind``).
     """
 
     def rebuild(record: dict, config: TrainingConfig) -> keras.Model:
@@ -455,6 +463,7 @@ def _metalearning_kind(options: tuple[str, ...], accuracy_name: str) -> ModelKin
         lambda config: ("episodes_seen", config.meta_batch_size),
         accuracy_name,
         check=_check_metalearner,
+        one_device="its inner loop adapts a copy of the weights per task, which is not written for replicas",
     )
 
 

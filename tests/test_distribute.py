@@ -20,6 +20,7 @@ from conftest import tiny_run_config, write_split_archive
 
 from oneshot_lib import distribute, kinds, pretrained, run_folder, selfsupervised, train, trainer
 from oneshot_lib.backend import keras, tf
+from oneshot_lib.config import TrainingConfig
 from oneshot_lib.data import VALIDATION_ALPHABETS
 
 TESTS = Path(__file__).resolve().parent
@@ -270,3 +271,11 @@ def test_a_mixed_precision_run_trains_and_resumes_with_its_loss_scaling(monkeypa
     assert keras.config.dtype_policy().name == "float32"  # the policy is the run's only
     scores = pretrained.load(tmp_path).scores(splits[0].images[0, :2], splits[0].images[1, :3])
     assert scores.shape == (2, 3) and np.isfinite(scores).all()
+
+
+@pytest.mark.parametrize("model", ["maml", "reptile"])
+def test_meta_learners_train_on_one_device_and_say_so(model):
+    config = TrainingConfig(model=model)
+    kinds.check_replicas(config, 1)
+    with pytest.raises(ValueError, match=f"{model} trains on one device only.*drop --distribute"):
+        kinds.check_replicas(config, 2)
