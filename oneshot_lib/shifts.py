@@ -46,8 +46,9 @@ def check_shift(pixels, name: str = "pixels") -> None:
 def shifted_copies(images: np.ndarray, pixels: int) -> list[np.ndarray]:
     """The 9 copies of images (n, H, W) moved by (dy, dx) in {-pixels, 0, pixels}^2.
 
-    A shift is ``np.roll``: what leaves one edge enters at the other, which on Omniglot's
-    margins of blank paper moves only paper. ``pixels=0`` gives the images alone.
+    A shift is ``np.roll``: what leaves one edge enters at the other. Omniglot's drawings keep
+    wide margins of paper, so little ink wraps: within 6 pixels of an edge lie 0.3% of the
+    background split's ink, in 10% of its drawings. ``pixels=0`` gives the images alone.
     """
     offsets = (0,) if pixels == 0 else (-pixels, 0, pixels)
     return [np.roll(images, (dy, dx), axis=(-2, -1)) for dy in offsets for dx in offsets]
