@@ -19,11 +19,18 @@ def machine() -> dict:
     """The CPU model, the number of cores this process may use, Python and library versions."""
     from oneshot_lib.backend import keras, tf
 
-    cpu = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-         if line.startswith("model name")),
-        platform.processor(),
-    ) if Path("/proc/cpuinfo").exists() else platform.processor()
+    cpu = (
+        next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            platform.processor(),
+        )
+        if Path("/proc/cpuinfo").exists()
+        else platform.processor()
+    )
     return {
         "cpu": cpu,
         "cores_available": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
@@ -37,11 +44,17 @@ def write_results(name: str, results: dict, table: str) -> None:
     """Write ``results/<name>.json`` (with machine, date and command) and ``results/<name>.md``."""
     RESULTS.mkdir(exist_ok=True)
     command = shlex.join(["python", *sys.argv])
-    record = {"command": command, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-              "machine": machine(), **results}
+    record = {
+        "command": command,
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "machine": machine(),
+        **results,
+    }
     (RESULTS / f"{name}.json").write_text(json.dumps(record, indent=2) + "\n")
-    header = f"# {name}\n\n`{command}` on {record['date']}, {record['machine']['cpu']}, " \
-             f"{record['machine']['cores_available']} cores.\n\n"
+    header = (
+        f"# {name}\n\n`{command}` on {record['date']}, {record['machine']['cpu']}, "
+        f"{record['machine']['cores_available']} cores.\n\n"
+    )
     (RESULTS / f"{name}.md").write_text(header + table + "\n")
     print(header + table)
 
@@ -80,8 +93,18 @@ def train_cells(cells: dict[str, list[str]], budgets: dict[str, Budget], runs: P
         for core, name in enumerate(names[start : start + 2]):
             kind, amount = budgets[name]
             command = [
-                "taskset", "-c", str(core), sys.executable, "-m", "oneshot_lib.train", *shared, *cells[name],
-                f"--{kind}", str(amount if kind == "minutes" else int(amount)), "--output", str(runs / slug(name)),
+                "taskset",
+                "-c",
+                str(core),
+                sys.executable,
+                "-m",
+                "oneshot_lib.train",
+                *shared,
+                *cells[name],
+                f"--{kind}",
+                str(amount if kind == "minutes" else int(amount)),
+                "--output",
+                str(runs / slug(name)),
             ]
             print("running:", " ".join(command[3:]), flush=True)
             processes.append(subprocess.Popen(command, stdout=subprocess.DEVNULL))
@@ -103,7 +126,8 @@ def summarise(name: str, folder: Path, evaluation, lake, benchmark: str) -> dict
 
     The cell's config, history and log are copied to ``results/<benchmark>/<folder name>/``.
     """
-    from oneshot_lib import evaluate, pretrained
+    from oneshot_lib import pretrained
+    from oneshot_lib.scoring import evaluate
 
     history = pretrained.history(folder)
     record = pretrained.run_record(folder)

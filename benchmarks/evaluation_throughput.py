@@ -14,7 +14,7 @@ The CPU-sized network uses the reference checkpoint (``pretrained.load("siamese"
 installed; Koch's network is freshly initialised (seeded): throughput does not depend on the
 weights, and the predictions are compared all the same.
 
-    python benchmarks/evaluation_throughput.py            # about 6 minutes on 2 cores (Koch's network is most of it)
+    python -m benchmarks.evaluation_throughput            # about 6 minutes on 2 cores (Koch's network is most of it)
 
 Writes ``benchmarks/results/evaluation_throughput.{json,md}``. Run it on an otherwise idle machine.
 """
@@ -26,16 +26,20 @@ import time
 from collections.abc import Callable
 
 import numpy as np
-from common import write_results
 
+from benchmarks.common import write_results
 from oneshot_lib.notebook import quiet_tensorflow
 
 quiet_tensorflow()
 
-from oneshot_lib import load_omniglot, pretrained, sample_task_indices  # noqa: E402
+from oneshot_lib import (  # noqa: E402
+    load_omniglot,
+    pretrained,
+    sample_task_indices,  # noqa: E402
+)
 from oneshot_lib.backend import tf  # noqa: E402
-from oneshot_lib.evaluate import accuracy  # noqa: E402
-from oneshot_lib.siamese import SiameseScorer, as_model_input, build_siamese  # noqa: E402
+from oneshot_lib.models.siamese import SiameseScorer, as_model_input, build_siamese  # noqa: E402
+from oneshot_lib.scoring.evaluate import accuracy  # noqa: E402
 
 N_WAY = 20
 
@@ -80,14 +84,24 @@ def measure(scorer: SiameseScorer, data, n_tasks: int, seed: int = 0) -> dict:
         "tasks": n_tasks,
         "queries_per_task": len(labels[0].query),
         "support_per_task": len(labels[0].support),
-        "twin_on_every_pair": {"seconds": naive_seconds, "tasks_per_second": n_tasks / naive_seconds,
-                               "accuracy": float(correct(naive).mean())},
-        "siamese_scorer": {"seconds": scorer_seconds, "tasks_per_second": n_tasks / scorer_seconds,
-                           "accuracy": float(correct(fast).mean())},
-        "evaluate_accuracy": {"seconds": batched_seconds, "tasks_per_second": n_tasks / batched_seconds,
-                              "accuracy": batched.mean},
-        "same_predictions": float(np.mean([np.array_equal(np.argmax(a, 1), np.argmax(b, 1))
-                                           for a, b in zip(naive, fast, strict=True)])),
+        "twin_on_every_pair": {
+            "seconds": naive_seconds,
+            "tasks_per_second": n_tasks / naive_seconds,
+            "accuracy": float(correct(naive).mean()),
+        },
+        "siamese_scorer": {
+            "seconds": scorer_seconds,
+            "tasks_per_second": n_tasks / scorer_seconds,
+            "accuracy": float(correct(fast).mean()),
+        },
+        "evaluate_accuracy": {
+            "seconds": batched_seconds,
+            "tasks_per_second": n_tasks / batched_seconds,
+            "accuracy": batched.mean,
+        },
+        "same_predictions": float(
+            np.mean([np.array_equal(np.argmax(a, 1), np.argmax(b, 1)) for a, b in zip(naive, fast, strict=True)])
+        ),
         "largest_probability_difference": float(max(np.abs(a - b).max() for a, b in zip(naive, fast, strict=True))),
         "speedup_scorer": naive_seconds / scorer_seconds,
         "speedup_evaluate": naive_seconds / batched_seconds,
@@ -103,19 +117,31 @@ def table(results: dict) -> str:
         queries, support = result["queries_per_task"], result["support_per_task"]
         rows = (
             ("twin_on_every_pair", "twin on every pair (seed)", f"{2 * queries * support}", "1x"),
-            ("siamese_scorer", "SiameseScorer, task by task", f"{queries + support}",
-             f"{result['speedup_scorer']:.1f}x"),
-            ("evaluate_accuracy", "evaluate.accuracy (embed each image once)", f"<= {queries + support}",
-             f"{result['speedup_evaluate']:.1f}x"),
+            (
+                "siamese_scorer",
+                "SiameseScorer, task by task",
+                f"{queries + support}",
+                f"{result['speedup_scorer']:.1f}x",
+            ),
+            (
+                "evaluate_accuracy",
+                "evaluate.accuracy (embed each image once)",
+                f"<= {queries + support}",
+                f"{result['speedup_evaluate']:.1f}x",
+            ),
         )
         for key, label, images, speedup in rows:
             row = result[key]
-            lines.append(f"| {size} | {result['weights']} | {label} | {images} | {row['tasks_per_second']:,.1f} "
-                         f"| {row['accuracy']:.1%} | {speedup} |")
+            lines.append(
+                f"| {size} | {result['weights']} | {label} | {images} | {row['tasks_per_second']:,.1f} "
+                f"| {row['accuracy']:.1%} | {speedup} |"
+            )
     lines.append("")
     for size, result in results.items():
-        lines.append(f"{size}: same predictions on {result['same_predictions']:.0%} of tasks, largest probability "
-                     f"difference {result['largest_probability_difference']:.1e}.")
+        lines.append(
+            f"{size}: same predictions on {result['same_predictions']:.0%} of tasks, largest probability "
+            f"difference {result['largest_probability_difference']:.1e}."
+        )
     return "\n".join(lines)
 
 

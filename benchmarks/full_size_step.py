@@ -1,6 +1,6 @@
 """Koch's full-size siamese network on this machine: seconds per training step, and per validation.
 
-    python benchmarks/full_size_step.py             # about 3 minutes on 2 cores
+    python -m benchmarks.full_size_step             # about 3 minutes on 2 cores
 
 Times what ``python -m oneshot_lib.train --size koch`` trains: Koch's network (38,951,745
 parameters, 105x105 images), batches of 128 pairs with Koch's distortions, Adam, through
@@ -17,17 +17,19 @@ import argparse
 import os
 import time
 
-from common import write_results
-
+from benchmarks.common import write_results
 from oneshot_lib.notebook import quiet_tensorflow
 
 quiet_tensorflow()
 
-from oneshot_lib import load_omniglot, train_validation_split  # noqa: E402
-from oneshot_lib.callbacks import OneShotValidation  # noqa: E402
-from oneshot_lib.config import TrainingConfig  # noqa: E402
-from oneshot_lib.kinds import kind_of  # noqa: E402
-from oneshot_lib.trainer import compile_model  # noqa: E402
+from oneshot_lib import (  # noqa: E402
+    load_omniglot,
+    train_validation_split,  # noqa: E402
+)
+from oneshot_lib.training.callbacks import OneShotValidation  # noqa: E402
+from oneshot_lib.training.config import TrainingConfig  # noqa: E402
+from oneshot_lib.training.kinds import kind_of  # noqa: E402
+from oneshot_lib.training.trainer import compile_model  # noqa: E402
 
 
 def timed(work) -> tuple[float, float]:

@@ -13,7 +13,7 @@ Each cell's epoch is chosen on the validation alphabets only, then scored once o
 alphabets (20-way within-alphabet one-shot, 400 tasks) and on Lake's 400 trials; so is the
 contrastive model itself (no label at all).
 
-    python benchmarks/labels_used.py --steps 1000 --runs-folder runs/labels_used
+    python -m benchmarks.labels_used --steps 1000 --runs-folder runs/labels_used
 
 (three rounds of two cells pinned to one core each: about 15 minutes). Linux only (taskset).
 Writes ``benchmarks/results/labels_used.{json,md}`` and each cell's config, history and log
@@ -25,7 +25,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from common import accuracy_columns, evaluation_data, slug, summarise, train_cells, write_results
+from benchmarks.common import accuracy_columns, evaluation_data, slug, summarise, train_cells, write_results
 
 SHARED = ["--model", "prototypical", "--n-way", "5", "--rotate-classes", "--patience", "100000", "--quiet"]
 FRACTIONS = (0.01, 0.1, 1.0)
@@ -54,7 +54,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from oneshot_lib import load_omniglot, pretrained
-    from oneshot_lib.data import train_validation_split
+    from oneshot_lib.data.omniglot import train_validation_split
 
     evaluation, lake = evaluation_data()
     train, _ = train_validation_split(load_omniglot("background"))

@@ -7,7 +7,7 @@ traced and run twice, then timed in rounds that alternate between the methods, s
 machine's load hits them alike; the median round is reported. Also times the scorer on a 20-way
 1-shot task (20 queries) for a few numbers of inner steps at test time.
 
-    taskset -c 1 python metalearning_step_time.py       # from benchmarks/; a few minutes on one core
+    taskset -c 1 python -m benchmarks.metalearning_step_time       # a few minutes on one core
 
 Writes ``benchmarks/results/metalearning_step_time.{json,md}``. Run it on an otherwise idle machine.
 """
@@ -18,14 +18,14 @@ import argparse
 import time
 
 import numpy as np
-from common import write_results
 
+from benchmarks.common import write_results
 from oneshot_lib.notebook import quiet_tensorflow
 
 quiet_tensorflow()
 
-from oneshot_lib import metalearning  # noqa: E402
 from oneshot_lib.backend import keras  # noqa: E402
+from oneshot_lib.models import metalearning  # noqa: E402
 
 METHODS = {
     "MAML (second-order)": ("maml", {"first_order": False}),

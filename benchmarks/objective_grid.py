@@ -18,7 +18,7 @@ Each cell's best checkpoint is chosen on the validation alphabets only (20-way w
 one-shot, 320 fixed tasks), then scored once for reporting: 20-way within-alphabet one-shot on
 the evaluation alphabets (400 tasks, seed 0) and Lake's 400 trials.
 
-    python benchmarks/objective_grid.py --minutes 10 --runs-folder runs/objective_grid
+    python -m benchmarks.objective_grid --minutes 10 --runs-folder runs/objective_grid
 
 (about an hour: two rounds of two 10-minute cells, then three rounds for the factors; the
 longer budget resumes a copy of the best objective's run). Linux only (taskset).
@@ -33,7 +33,7 @@ import argparse
 import shutil
 from pathlib import Path
 
-from common import accuracy_columns, evaluation_data, slug, summarise, train_cells, write_results
+from benchmarks.common import accuracy_columns, evaluation_data, slug, summarise, train_cells, write_results
 
 #: What every cell shares (on top of the command line's defaults: Adam 1e-3, seed 0, distortions
 #: on); a cell's own flags come after these, so they win.

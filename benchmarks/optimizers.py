@@ -12,7 +12,7 @@ Koch et al. tuned each layer's rate by Bayesian optimisation and did not publish
 the per-layer variant here is one hand-set choice, not a search: the dense layers (whose
 weights Koch initialises with 20 times the convolutions' spread) learn at a tenth of the rate.
 
-    python benchmarks/optimizers.py --minutes 8 --learning-rate 0.1 --runs-folder runs/optimizers
+    python -m benchmarks.optimizers --minutes 8 --learning-rate 0.1 --runs-folder runs/optimizers
 
 (about 9 minutes). At the default SGD rate of 1e-2 neither variant left the saturated start in
 10 minutes (pair accuracy 50%, validation at chance: the L2 penalty on Koch's large initial dense
@@ -29,7 +29,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from common import write_results
+from benchmarks.common import write_results
 
 LAYER_RATES = "features=0.1,head=0.1"
 VARIANTS = {
@@ -59,9 +59,23 @@ def main() -> None:
     commands, processes = {}, []
     for core, (name, flags) in enumerate(VARIANTS.items()):
         output = folder / ("sgd-layer-rates" if flags else "sgd")
-        command = ["python", "-m", "oneshot_lib.train", "--size", "cpu", "--optimizer", "sgd",
-                   "--minutes", f"{args.minutes:g}", "--learning-rate", f"{args.learning_rate:g}",
-                   "--output", str(output), "--quiet", *flags]
+        command = [
+            "python",
+            "-m",
+            "oneshot_lib.train",
+            "--size",
+            "cpu",
+            "--optimizer",
+            "sgd",
+            "--minutes",
+            f"{args.minutes:g}",
+            "--learning-rate",
+            f"{args.learning_rate:g}",
+            "--output",
+            str(output),
+            "--quiet",
+            *flags,
+        ]
         commands[name] = (" ".join(["taskset", "-c", str(core), *command]), output)
         processes.append(subprocess.Popen(["taskset", "-c", str(core), sys.executable, *command[1:]]))
     if any(process.wait() for process in processes):
@@ -69,16 +83,28 @@ def main() -> None:
 
     from oneshot_lib import pretrained
 
-    runs = {"Adam (the reference run)": {"command": pretrained.run_record("siamese-adam")["command"],
-                                         **run_summary(pretrained.history("siamese-adam"), args.minutes)}}
+    runs = {
+        "Adam (the reference run)": {
+            "command": pretrained.run_record("siamese-adam")["command"],
+            **run_summary(pretrained.history("siamese-adam"), args.minutes),
+        }
+    }
     for name, (command, output) in commands.items():
-        runs[name] = {"command": command, **run_summary(json.loads((output / "history.json").read_text()),
-                                                        args.minutes)}
+        runs[name] = {
+            "command": command,
+            **run_summary(json.loads((output / "history.json").read_text()), args.minutes),
+        }
     lines = ["| optimiser | steps | minutes | best validation 20-way accuracy |", "|---|---|---|---|"]
-    lines += [f"| {name} | {run['steps']:,} | {run['minutes']:.1f} | {run['best_val_oneshot_accuracy']:.1%} "
-              f"± {run['best_val_oneshot_stderr']:.1%} |" for name, run in runs.items()]
-    write_results("optimizers", {"minutes": args.minutes, "learning_rate": args.learning_rate,
-                                 "layer_rates": LAYER_RATES, "runs": runs}, "\n".join(lines))
+    lines += [
+        f"| {name} | {run['steps']:,} | {run['minutes']:.1f} | {run['best_val_oneshot_accuracy']:.1%} "
+        f"± {run['best_val_oneshot_stderr']:.1%} |"
+        for name, run in runs.items()
+    ]
+    write_results(
+        "optimizers",
+        {"minutes": args.minutes, "learning_rate": args.learning_rate, "layer_rates": LAYER_RATES, "runs": runs},
+        "\n".join(lines),
+    )
 
 
 if __name__ == "__main__":

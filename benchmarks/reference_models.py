@@ -6,7 +6,7 @@ its standard error; the minutes it trained (from its history), its best validati
 (what chose it) and the size of its weights file. The cores each run had are in
 ``oneshot_lib/checkpoints/README.md``, beside its command.
 
-    python benchmarks/reference_models.py
+    python -m benchmarks.reference_models
 
 Writes ``benchmarks/results/reference_models.{json,md}``. Nothing here chooses anything: the
 models were chosen on the validation alphabets before this ran (``checkpoints/README.md``).
@@ -14,12 +14,13 @@ models were chosen on the validation alphabets before this ran (``checkpoints/RE
 
 from __future__ import annotations
 
-from common import write_results
+from benchmarks.common import write_results
 
 
 def main() -> None:
-    from oneshot_lib import evaluate, load_lake_runs, load_omniglot, pretrained
+    from oneshot_lib import load_lake_runs, load_omniglot, pretrained
     from oneshot_lib.notebook import quiet_tensorflow
+    from oneshot_lib.scoring import evaluate
 
     quiet_tensorflow()
     evaluation, lake = load_omniglot("evaluation"), load_lake_runs()

@@ -9,7 +9,7 @@ same step, from the history of the hour-long run it made (pinned to one core bes
 as the cells are; shipped as ``siamese`` on 2026-11-25), kept in
 ``benchmarks/results/siamese_recipes/recipe-of-2026-11-25/``.
 
-    python benchmarks/siamese_recipes.py --steps 3000 --runs-folder runs/siamese_recipes
+    python -m benchmarks.siamese_recipes --steps 3000 --runs-folder runs/siamese_recipes
 
 (two cells at once: about 10 minutes). Linux only (taskset). Writes
 ``benchmarks/results/siamese_recipes.{json,md}`` and each cell's config, history and log under
@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from common import RESULTS, keep_run_files, slug, train_cells, write_results
+from benchmarks.common import RESULTS, keep_run_files, slug, train_cells, write_results
 
 RECIPE = ["--size", "cpu", "--optimizer", "sgd", "--learning-rate", "0.1", "--patience", "100000", "--quiet"]
 BASELINE = "Koch's SGD at 0.1 (the 2026-11-25 recipe)"
@@ -46,11 +46,15 @@ def validation_up_to(history: dict, steps: int) -> dict:
 
 
 def table(rows: dict[str, dict]) -> str:
-    lines = ["| recipe | steps | minutes | validation at the last step | best validation (at step) |",
-             "| --- | --- | --- | --- | --- |"]
-    lines += [f"| {name} | {row['steps']:,} | {row['minutes']:.1f} | {row['last_validation']:.1%} | "
-              f"{row['best_validation']:.1%} ± {row['best_validation_stderr']:.1%} ({row['best_step']:,}) |"
-              for name, row in rows.items()]
+    lines = [
+        "| recipe | steps | minutes | validation at the last step | best validation (at step) |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    lines += [
+        f"| {name} | {row['steps']:,} | {row['minutes']:.1f} | {row['last_validation']:.1%} | "
+        f"{row['best_validation']:.1%} ± {row['best_validation_stderr']:.1%} ({row['best_step']:,}) |"
+        for name, row in rows.items()
+    ]
     return "\n".join(lines)
 
 
@@ -65,13 +69,19 @@ def main() -> None:
     from oneshot_lib import pretrained
 
     baseline = RESULTS / "siamese_recipes" / "recipe-of-2026-11-25"
-    rows = {BASELINE: {"command": pretrained.run_record(baseline)["command"],
-                       **validation_up_to(pretrained.history(baseline), args.steps)}}
+    rows = {
+        BASELINE: {
+            "command": pretrained.run_record(baseline)["command"],
+            **validation_up_to(pretrained.history(baseline), args.steps),
+        }
+    }
     for name in CELLS:
         folder = args.runs_folder / slug(name)
         keep_run_files(folder, "siamese_recipes")
-        rows[name] = {"command": pretrained.run_record(folder)["command"],
-                      **validation_up_to(pretrained.history(folder), args.steps)}
+        rows[name] = {
+            "command": pretrained.run_record(folder)["command"],
+            **validation_up_to(pretrained.history(folder), args.steps),
+        }
     write_results("siamese_recipes", {"steps": args.steps, "rows": rows}, table(rows))
 
 

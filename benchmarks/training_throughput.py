@@ -9,7 +9,7 @@ spends in ``next`` is the time it waits for input. For the seed's loop with dist
 each image is distorted on its own with ``scipy.ndimage.affine_transform`` (Koch's ranges),
 as per-image Python code would. Our pipeline is also timed through ``model.fit``.
 
-    python benchmarks/training_throughput.py            # about 6 minutes on 2 cores
+    python -m benchmarks.training_throughput            # about 6 minutes on 2 cores
 
 Writes ``benchmarks/results/training_throughput.{json,md}``. Run it on an otherwise idle machine.
 """
@@ -21,22 +21,26 @@ import math
 import time
 
 import numpy as np
-from common import write_results
 from scipy import ndimage
 
+from benchmarks.common import write_results
 from oneshot_lib.notebook import quiet_tensorflow
 
 quiet_tensorflow()
 
-from oneshot_lib import load_omniglot, train_validation_split  # noqa: E402
-from oneshot_lib.config import TrainingConfig  # noqa: E402
-from oneshot_lib.pairs import pair_dataset  # noqa: E402
-from oneshot_lib.siamese import build_siamese  # noqa: E402
-from oneshot_lib.trainer import compile_model  # noqa: E402
+from oneshot_lib import (  # noqa: E402
+    load_omniglot,
+    train_validation_split,  # noqa: E402
+)
+from oneshot_lib.models.pairs import pair_dataset  # noqa: E402
+from oneshot_lib.models.siamese import build_siamese  # noqa: E402
+from oneshot_lib.training.config import TrainingConfig  # noqa: E402
+from oneshot_lib.training.trainer import compile_model  # noqa: E402
 
 
 def koch_distortion(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """(105, 105) float32 image distorted by one random Koch transform, by scipy, per image."""
+
     def maybe(low: float, high: float, identity: float) -> float:
         return rng.uniform(low, high) if rng.random() < 0.5 else identity
 

@@ -134,7 +134,7 @@ def quiet_tensorflow() -> None:
 
     Call it before anything imports TensorFlow or Keras (see ``oneshot_lib.backend``).
     """
-    from . import backend  # noqa: F401  (the import does the work)
+    from oneshot_lib import backend  # noqa: F401  (the import does the work)
 
     try:
         import absl.logging

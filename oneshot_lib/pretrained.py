@@ -8,14 +8,14 @@ config, the command and the library versions), ``history.json`` (every validatio
 
     >>> from oneshot_lib import pretrained
     >>> scorer = pretrained.load("siamese")      # the reference siamese network
-    >>> scores = scorer.scores(query, support)   # (Q, S), see oneshot_lib.evaluate
+    >>> scores = scorer.scores(query, support)   # (Q, S), see oneshot_lib.scoring.evaluate
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from .run_folder import RunFiles, find_run, load_run_scorer, read_json, shipped_models
+from oneshot_lib.training.run_folder import RunFiles, find_run, load_run_scorer, read_json, shipped_models
 
 
 def available() -> list[str]:

@@ -2,7 +2,7 @@
 
 Trains on the training alphabets of Omniglot's background split, validates on its validation
 alphabets (20-way within-alphabet one-shot accuracy, 320 fixed tasks), and writes everything
-into ``--output`` (see ``oneshot_lib.run_folder``). Run the same command again to resume an
+into ``--output`` (see ``oneshot_lib.training.run_folder``). Run the same command again to resume an
 interrupted run (even one stopped in its first epoch), or with a larger ``--minutes``/``--steps``
 to train further. One process at a time trains into a folder: a second is refused.
 
@@ -24,7 +24,7 @@ Examples (5 minutes each)::
     python -m oneshot_lib.train --model contrastive --minutes 5 --output runs/contrastive
     python -m oneshot_lib.train --model maml --first-order --n-way 5 --meta-batch-size 4 --minutes 5 --output runs/maml
 
-``--distribute`` trains on every visible GPU at once (``oneshot_lib.distribute``); without a
+``--distribute`` trains on every visible GPU at once (``oneshot_lib.training.distribute``); without a
 GPU it trains on the CPU as one replica, and says so. ``--cpu-devices N`` splits the CPU into
 N logical devices to try the distribution without a GPU::
 
@@ -39,14 +39,14 @@ import sys
 from dataclasses import MISSING, Field, fields
 from pathlib import Path
 
-from .callbacks import TrainingDiverged, check_validation_tasks
-from .config import TrainingConfig
-from .data import load_omniglot, train_validation_split
-from .distribute import check_device_options, make_strategy
-from .kinds import MODEL_KINDS, check_replicas, kind_of
-from .notebook import quiet_tensorflow
-from .run_folder import RunFiles, RunFolderError, check_can_train_into, find_run, read_record
-from .trainer import CannotTrain, train, training_characters
+from oneshot_lib.data.omniglot import load_omniglot, train_validation_split
+from oneshot_lib.notebook import quiet_tensorflow
+from oneshot_lib.training.callbacks import TrainingDiverged, check_validation_tasks
+from oneshot_lib.training.config import TrainingConfig
+from oneshot_lib.training.distribute import check_device_options, make_strategy
+from oneshot_lib.training.kinds import MODEL_KINDS, check_replicas, kind_of
+from oneshot_lib.training.run_folder import RunFiles, RunFolderError, check_can_train_into, find_run, read_record
+from oneshot_lib.training.trainer import CannotTrain, train, training_characters
 
 #: Fields with a flag of their own below (the budgets' flags are named for the user, not the field).
 SPECIAL_FIELDS = ("model", "minutes", "max_steps")

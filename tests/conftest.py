@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from oneshot_lib import data
-from oneshot_lib.config import TrainingConfig
-from oneshot_lib.data import ArchiveSpec, OmniglotSplit
+from oneshot_lib.data import omniglot as data
+from oneshot_lib.data.omniglot import ArchiveSpec, OmniglotSplit
+from oneshot_lib.training.config import TrainingConfig
 
 TINY_ALPHABETS = {"Alpha": 3, "Beta": 2}  # alphabet -> number of characters
 
@@ -41,9 +41,7 @@ def write_split_archive(
         for alphabet, n_characters in alphabets.items():
             for number in range(1, n_characters + 1):
                 for drawer in range(1, drawings + 1):
-                    member = (
-                        f"images_background/{alphabet}/character{number:02d}/{character:04d}_{drawer:02d}.png"
-                    )
+                    member = f"images_background/{alphabet}/character{number:02d}/{character:04d}_{drawer:02d}.png"
                     archive.writestr(member, png_bytes(drawing(character, drawer, size)))
                 character += 1
 
@@ -73,9 +71,7 @@ def tiny_archive_dir(tmp_path, tiny_spec) -> Path:
     return folder
 
 
-def synthetic_split(
-    alphabet_sizes: tuple[int, ...] = (6, 4, 3), drawings: int = 20, seed: int = 0
-) -> OmniglotSplit:
+def synthetic_split(alphabet_sizes: tuple[int, ...] = (6, 4, 3), drawings: int = 20, seed: int = 0) -> OmniglotSplit:
     """A random OmniglotSplit with the given characters per alphabet, for task and evaluation tests."""
     rng = np.random.default_rng(seed)
     n = sum(alphabet_sizes)
@@ -109,9 +105,23 @@ TINY_RUN = dict(
 
 #: The config fields every run records whatever its kind (besides its optimiser's and its kind's options).
 RUN_FIELDS = {
-    "model", "optimizer", "learning_rate", "augment", "steps_per_epoch", "minutes", "max_steps", "patience",
-    "val_way", "val_tasks", "val_within_alphabet", "seed", "test_shifts", "train_on_validation_alphabets",
-    "label_fraction", "start_from", "mixed_precision",
+    "model",
+    "optimizer",
+    "learning_rate",
+    "augment",
+    "steps_per_epoch",
+    "minutes",
+    "max_steps",
+    "patience",
+    "val_way",
+    "val_tasks",
+    "val_within_alphabet",
+    "seed",
+    "test_shifts",
+    "train_on_validation_alphabets",
+    "label_fraction",
+    "start_from",
+    "mixed_precision",
 }
 
 
@@ -129,3 +139,13 @@ def tiny_splits() -> tuple[OmniglotSplit, OmniglotSplit]:
 def splits() -> tuple[OmniglotSplit, OmniglotSplit]:
     """``tiny_splits()``, made once per test module."""
     return tiny_splits()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every notebook cell nbval runs ``chapters``, so ``-m "not chapters"`` leaves them out.
+
+    pytest calls this hook of every conftest with all collected items, the chapters' too.
+    """
+    for item in items:
+        if item.path.suffix == ".ipynb":
+            item.add_marker(pytest.mark.chapters)

@@ -22,14 +22,18 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from oneshot_lib.distribute import make_strategy
+from oneshot_lib.training.distribute import make_strategy
 
 strategy, _ = make_strategy(cpu_devices=2)  # first, before anything starts TensorFlow's devices
 
 from conftest import tiny_run_config, tiny_splits  # noqa: E402
 
-from oneshot_lib import kinds, siamese, trainer  # noqa: E402
-from oneshot_lib.distribute import distributed_dataset  # noqa: E402
+from oneshot_lib.models import siamese  # noqa: E402
+from oneshot_lib.training import (  # noqa: E402
+    kinds,
+    trainer,  # noqa: E402
+)
+from oneshot_lib.training.distribute import distributed_dataset  # noqa: E402
 
 #: test_training.py's tiny siamese network: four convolutions, no batch normalisation.
 TINY_SIAMESE = siamese.Architecture(input_size=28, filters=(2, 3, 3, 4), kernels=(3, 3, 2, 2), dense_units=8)
@@ -69,8 +73,10 @@ def koch_step() -> None:
     )
     loss = model.fit(batches, steps_per_epoch=1, verbose=0).history["loss"][0]
     changed = sum(int((a != b).any()) for a, b in zip(before, model.get_weights(), strict=True))
-    print(f"parameters {model.count_params()} steps {int(model.optimizer.iterations.numpy())} loss {loss:.4f} "
-          f"changed {changed} of {len(before)}")
+    print(
+        f"parameters {model.count_params()} steps {int(model.optimizer.iterations.numpy())} loss {loss:.4f} "
+        f"changed {changed} of {len(before)}"
+    )
 
 
 if __name__ == "__main__":

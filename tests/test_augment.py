@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from oneshot_lib import augment
-from oneshot_lib.augment import Distortions
+from oneshot_lib.data import augment
+from oneshot_lib.data.augment import Distortions
 
 
 def ring(size: int = 105, radius: float = 20.0, width: float = 3.0) -> np.ndarray:
@@ -43,9 +43,7 @@ def test_identity_when_every_component_is_left_out():
 
 
 def test_a_pure_shift_moves_the_drawing_by_whole_pixels():
-    components = {
-        name: tf.constant([1.0 if name.startswith("scale") else 0.0]) for name in augment.COMPONENTS
-    }
+    components = {name: tf.constant([1.0 if name.startswith("scale") else 0.0]) for name in augment.COMPONENTS}
     components["shift_x"], components["shift_y"] = tf.constant([2.0]), tf.constant([-1.0])
     image = ring()[None]
     moved = augment.apply_transforms(image, augment.projective_transforms(components, 105, 105)).numpy()

@@ -21,6 +21,8 @@ from urllib.parse import unquote, urlsplit
 import pytest
 from browser import ROOT, SCREENSHOTS, PageProblems, chromium
 
+pytestmark = pytest.mark.browser
+
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 BUILD_SECONDS = 300
 

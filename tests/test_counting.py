@@ -9,8 +9,8 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from oneshot_lib import counting
-from oneshot_lib.counting import (
+from oneshot_lib.data import counting
+from oneshot_lib.data.counting import (
     different_class_pairs,
     expected_distinct_seen,
     pair_counts,
@@ -139,9 +139,7 @@ def test_uniform_pairs_same_class_rate_matches_the_fraction():
 
 
 def test_uniform_pairs_are_seeded_and_check_arguments():
-    np.testing.assert_array_equal(
-        counting.sample_uniform_pairs(9, 7, rng=3), counting.sample_uniform_pairs(9, 7, 3)
-    )
+    np.testing.assert_array_equal(counting.sample_uniform_pairs(9, 7, rng=3), counting.sample_uniform_pairs(9, 7, 3))
     with pytest.raises(ValueError, match="2 different images"):
         counting.sample_uniform_pairs(1, 5)
 

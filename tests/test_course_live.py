@@ -28,7 +28,9 @@ from browser import ROOT, SCREENSHOTS, chromium
 from matplotlib.colors import to_rgb
 from PIL import Image
 
-from oneshot_lib import plots
+from oneshot_lib.viz import plots
+
+pytestmark = pytest.mark.browser
 
 CHAPTER = ROOT / "chapters" / "01_problem_definition.ipynb"
 EXPLORER_CALL = "widgets.task_explorer("

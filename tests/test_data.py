@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from conftest import TINY_ALPHABETS, drawing, png_bytes, synthetic_split, write_split_archive
 
-from oneshot_lib import data
-from oneshot_lib.data import OmniglotDataError, load_lake_runs, load_omniglot, train_validation_split
+from oneshot_lib.data import omniglot as data
+from oneshot_lib.data.omniglot import OmniglotDataError, load_lake_runs, load_omniglot, train_validation_split
 
 
 def test_decodes_synthetic_archive(tiny_archive_dir, cache_home):
@@ -267,12 +267,8 @@ def _write_lake_archive(path, rng):
             answers = rng.permutation(20)
             lines = []
             for item in range(20):
-                archive.writestr(
-                    f"run{run:02d}/training/class{item + 1:02d}.png", png_bytes(drawing(item, 0))
-                )
-                archive.writestr(
-                    f"run{run:02d}/test/item{item + 1:02d}.png", png_bytes(drawing(answers[item], 1))
-                )
+                archive.writestr(f"run{run:02d}/training/class{item + 1:02d}.png", png_bytes(drawing(item, 0)))
+                archive.writestr(f"run{run:02d}/test/item{item + 1:02d}.png", png_bytes(drawing(answers[item], 1)))
                 lines.append(
                     f"run{run:02d}/test/item{item + 1:02d}.png run{run:02d}/training/class{answers[item] + 1:02d}.png"
                 )

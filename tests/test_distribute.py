@@ -18,10 +18,12 @@ import numpy as np
 import pytest
 from conftest import tiny_run_config, write_split_archive
 
-from oneshot_lib import distribute, kinds, pretrained, run_folder, selfsupervised, train, trainer
+from oneshot_lib import pretrained, train
 from oneshot_lib.backend import keras, tf
-from oneshot_lib.config import TrainingConfig
-from oneshot_lib.data import VALIDATION_ALPHABETS
+from oneshot_lib.data.omniglot import VALIDATION_ALPHABETS
+from oneshot_lib.models import selfsupervised
+from oneshot_lib.training import distribute, kinds, run_folder, trainer
+from oneshot_lib.training.config import TrainingConfig
 
 TESTS = Path(__file__).resolve().parent
 PROJECT = TESTS.parent
@@ -143,7 +145,11 @@ def test_distribute_without_a_gpu_trains_on_the_cpu_as_one_replica_and_says_so(n
     strategy, note = distribute.make_strategy()
     assert strategy.num_replicas_in_sync == 1 and "found no GPU" in note and "--cpu-devices" in note
     history = trainer.train(
-        tiny_run_config(size="conv4"), tmp_path, train_data=splits[0], validation_data=splits[1], verbose=0,
+        tiny_run_config(size="conv4"),
+        tmp_path,
+        train_data=splits[0],
+        validation_data=splits[1],
+        verbose=0,
         strategy=strategy,
     )
     assert [e["pairs_seen"] for e in history["epochs"]] == [8, 16]

@@ -8,9 +8,12 @@ import numpy as np
 import pytest
 from conftest import synthetic_split
 
-from oneshot_lib import augment, conv4, episodic, evaluate, trainer
 from oneshot_lib.backend import keras
-from oneshot_lib.config import TrainingConfig
+from oneshot_lib.data import augment
+from oneshot_lib.models import conv4, episodic
+from oneshot_lib.scoring import evaluate
+from oneshot_lib.training import trainer
+from oneshot_lib.training.config import TrainingConfig
 
 ops = keras.ops
 
@@ -131,9 +134,7 @@ def test_scorer_columns_follow_the_support_order(networks):
     rng = np.random.default_rng(0)
     query, support = raw_images(rng, 2), raw_images(rng, 6)
     order = rng.permutation(6)
-    np.testing.assert_allclose(
-        scorer.scores(query, support[order]), scorer.scores(query, support)[:, order], rtol=1e-5
-    )
+    np.testing.assert_allclose(scorer.scores(query, support[order]), scorer.scores(query, support)[:, order], rtol=1e-5)
 
 
 def test_one_shot_prototypical_scores_are_the_network_logits(networks):
@@ -256,9 +257,7 @@ def test_episodes_show_the_characters_their_labels_say():
 def test_episode_stream_resumes_exactly():
     split = synthetic_split()
     fresh = episodic.episode_dataset(split, 3, 1, 2, image_size=16, seed=2, within_alphabet=True)
-    resumed = episodic.episode_dataset(
-        split, 3, 1, 2, image_size=16, seed=2, within_alphabet=True, start_step=4
-    )
+    resumed = episodic.episode_dataset(split, 3, 1, 2, image_size=16, seed=2, within_alphabet=True, start_step=4)
     expected = list(fresh.skip(4).take(2))
     for (episode, labels), (other, other_labels) in zip(expected, resumed.take(2), strict=True):
         for key in episode:

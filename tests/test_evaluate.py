@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from oneshot_lib import baselines, evaluate
-from oneshot_lib.baselines import ConstantScorer, PixelNearestNeighbour, pairwise_squared_l2
-from oneshot_lib.data import LakeRun
-from oneshot_lib.tasks import sample_task_indices
+from oneshot_lib.data.omniglot import LakeRun
+from oneshot_lib.data.tasks import sample_task_indices
+from oneshot_lib.scoring import baselines, evaluate
+from oneshot_lib.scoring.baselines import ConstantScorer, PixelNearestNeighbour, pairwise_squared_l2
 
 constant = ConstantScorer()
 

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from conftest import synthetic_split
 
-from oneshot_lib import conv4, evaluate, finetune, transfer
 from oneshot_lib.backend import keras
+from oneshot_lib.models import conv4, finetune, transfer
+from oneshot_lib.scoring import evaluate
 
 SIDE = 16
 

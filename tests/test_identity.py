@@ -6,13 +6,14 @@ import numpy as np
 import pytest
 from conftest import synthetic_split
 
-from oneshot_lib import identity
+from oneshot_lib.scoring import identity
 
 
 def test_partners_are_the_same_character_by_another_drawer_and_another_character_of_its_alphabet():
     data = synthetic_split((3, 4), drawings=3, seed=0)
     pairs = identity.identity_pairs(data, 50, seed=1)
     flat = data.images.reshape(-1, 105, 105)
+
     def position(image):
         return int(np.flatnonzero((flat == image).all(axis=(1, 2)))[0])
 
@@ -69,7 +70,8 @@ def test_identity_holds_scorers_to_the_contract():
     with pytest.raises(ValueError, match=r"returned an array of shape \(3,\), expected \(3, 3\)"):
         identity.identity_scores(lambda query, support: np.zeros(len(query)), synthetic_split(), n=3)
     with pytest.raises(ValueError, match="NaN scores"):
-        identity.identity_scores(lambda query, support: np.full((len(query), len(support)), np.nan),
-                                 synthetic_split(), n=3)
+        identity.identity_scores(
+            lambda query, support: np.full((len(query), len(support)), np.nan), synthetic_split(), n=3
+        )
     with pytest.raises(ValueError, match="seed must be a whole number, 0 or more"):
         identity.identity_scores(zeros, synthetic_split(), seed=-1)

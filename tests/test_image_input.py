@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 from test_siamese import TINY
 
-from oneshot_lib import baselines, conv4, evaluate, finetune, shifts, siamese, transfer
-from oneshot_lib.data import LakeRun
-from oneshot_lib.episodic import MatchingScorer, PrototypicalScorer
+from oneshot_lib.data.omniglot import LakeRun
+from oneshot_lib.models import conv4, finetune, siamese, transfer
+from oneshot_lib.models.episodic import MatchingScorer, PrototypicalScorer
+from oneshot_lib.scoring import baselines, evaluate, shifts
 
 SIDE = 16
 

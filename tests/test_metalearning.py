@@ -6,9 +6,12 @@ import numpy as np
 import pytest
 from conftest import synthetic_split, tiny_run_config
 
-from oneshot_lib import evaluate, kinds, metalearning, pretrained, train, trainer
+from oneshot_lib import pretrained, train
 from oneshot_lib.backend import keras, tf
-from oneshot_lib.config import TrainingConfig
+from oneshot_lib.models import metalearning
+from oneshot_lib.scoring import evaluate
+from oneshot_lib.training import kinds, trainer
+from oneshot_lib.training.config import TrainingConfig
 
 TINY = dict(image_size=8, filters=3, blocks=2)
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from nbval.plugin import get_sanitize_patterns
 
-from oneshot_lib.evaluate import Accuracy
 from oneshot_lib.notebook import MEASURED_MARK, check, measured
+from oneshot_lib.scoring.evaluate import Accuracy
 
 
 def test_check_prints_value_and_bound_and_returns_nothing(capsys):

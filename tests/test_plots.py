@@ -9,9 +9,9 @@ import pytest
 from conftest import synthetic_split
 from matplotlib.colors import to_rgba
 
-from oneshot_lib import plots
-from oneshot_lib.data import OmniglotSplit
-from oneshot_lib.tasks import sample_task
+from oneshot_lib.data.omniglot import OmniglotSplit
+from oneshot_lib.data.tasks import sample_task
+from oneshot_lib.viz import plots
 
 matplotlib.use("Agg")
 
@@ -201,8 +201,11 @@ def test_plot_independent_scores_shares_queries_by_count_and_marks_a_sum_of_one(
 
 
 def test_plot_episode_titles_support_and_queries_with_their_classes():
-    episode = {"support": np.zeros((3, 8, 8, 1)), "support_labels": np.array([2, 0, 1]),
-               "query": np.zeros((6, 8, 8, 1))}
+    episode = {
+        "support": np.zeros((3, 8, 8, 1)),
+        "support_labels": np.array([2, 0, 1]),
+        "query": np.zeros((6, 8, 8, 1)),
+    }
     fig = plots.plot_episode(episode, np.array([0, 0, 1, 1, 2, 2]))
     titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
     assert titles == ["S: 2", "S: 0", "S: 1", "Q: 0", "Q: 0", "Q: 1", "Q: 1", "Q: 2", "Q: 2"]
@@ -211,8 +214,13 @@ def test_plot_episode_titles_support_and_queries_with_their_classes():
 
 
 def test_controlled_comparison_draws_one_bar_per_cell_and_measure():
-    cell = {"best_validation": 0.7, "evaluation_within_1shot": 0.6, "evaluation_within_1shot_stderr": 0.01,
-            "lake": 0.8, "lake_stderr": 0.02}
+    cell = {
+        "best_validation": 0.7,
+        "evaluation_within_1shot": 0.6,
+        "evaluation_within_1shot_stderr": 0.01,
+        "lake": 0.8,
+        "lake_stderr": 0.02,
+    }
     fig = plots.plot_controlled_comparison({"a": cell, "b": {**cell, "lake": 0.5}}, reference="a")
     assert len(fig.axes) == 3
     assert [len(ax.patches) for ax in fig.axes] == [2, 2, 2]
@@ -250,13 +258,13 @@ def test_prototypes_and_attention_label_the_distances_and_weights():
 
 @pytest.fixture(scope="module")
 def cpu_siamese():
-    from oneshot_lib.siamese import build_siamese
+    from oneshot_lib.models.siamese import build_siamese
 
     return build_siamese("cpu", seed=0)
 
 
 def test_siamese_tower_reads_the_sizes_from_the_model(cpu_siamese):
-    from oneshot_lib.siamese import Architecture, build_siamese
+    from oneshot_lib.models.siamese import Architecture, build_siamese
 
     assert plots.siamese_tower(cpu_siamese) == [
         "drawing 105x105",
@@ -329,7 +337,7 @@ def test_plot_embedding_projections_colours_one_character_per_series():
 
 
 def test_chapter_8_figures_draw_what_they_are_given():
-    from oneshot_lib.evaluate import Accuracy
+    from oneshot_lib.scoring.evaluate import Accuracy
 
     scores = {"distorted": np.linspace(0.6, 1, 9), "same": np.linspace(0.5, 0.9, 9), "other": np.linspace(0, 0.3, 9)}
     fig = plots.plot_identity_scores(scores, references=["same", "other"])
@@ -338,8 +346,17 @@ def test_chapter_8_figures_draw_what_they_are_given():
 
     cells = {
         "none": {"lake": 0.6, "lake_stderr": 0.03, "characters": 0},
-        **{f"{f} {s}": {"fraction": f, "characters": int(800 * f), "start": s, "lake": 0.5 + f / 3,
-                        "lake_stderr": 0.02} for f in (0.01, 0.1, 1.0) for s in ("from scratch", "from contrastive")},
+        **{
+            f"{f} {s}": {
+                "fraction": f,
+                "characters": int(800 * f),
+                "start": s,
+                "lake": 0.5 + f / 3,
+                "lake_stderr": 0.02,
+            }
+            for f in (0.01, 0.1, 1.0)
+            for s in ("from scratch", "from contrastive")
+        },
     }
     ax = plots.plot_labels_used(cells, no_labels="none")
     assert len(ax.get_xticks()) == 3 and ax.get_xscale() == "log"

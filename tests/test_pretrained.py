@@ -11,18 +11,27 @@ import numpy as np
 import pytest
 from conftest import synthetic_split
 
-from oneshot_lib import pretrained, run_folder, siamese, trainer
-from oneshot_lib.config import TrainingConfig
-from oneshot_lib.run_folder import RunFolderError
-from oneshot_lib.siamese import Architecture
+from oneshot_lib import pretrained
+from oneshot_lib.models import siamese
+from oneshot_lib.models.siamese import Architecture
 from oneshot_lib.train import config_options, parser
+from oneshot_lib.training import run_folder, trainer
+from oneshot_lib.training.config import TrainingConfig
+from oneshot_lib.training.run_folder import RunFolderError
 
 TINY = Architecture(input_size=28, filters=(2, 3, 3, 4), kernels=(3, 3, 2, 2), dense_units=8)
 #: Each shipped model and the most minutes it may have trained (checkpoints/README.md says why).
 SHIPPED = {
-    "siamese": 60, "siamese-one-core": 60, "siamese-adam": 60, "siamese-noaug": 60, "prototypical": 60,
+    "siamese": 60,
+    "siamese-one-core": 60,
+    "siamese-adam": 60,
+    "siamese-noaug": 60,
+    "prototypical": 60,
     "prototypical-25": 30,
-    "matching": 30, "transfer": 30, "contrastive": 60, "rotation": 60,
+    "matching": 30,
+    "transfer": 30,
+    "contrastive": 60,
+    "rotation": 60,
 }
 #: The models whose name promises whether Koch's distortions were on (chapter 5's ablation pair).
 NAMED_FOR_DISTORTIONS = {"siamese-adam": True, "siamese-noaug": False}
@@ -34,9 +43,7 @@ def tiny_checkpoints(tmp_path_factory) -> object:
     folder = tmp_path_factory.mktemp("checkpoints")
     with pytest.MonkeyPatch.context() as patch:
         patch.setitem(siamese.ARCHITECTURES, "tiny", TINY)
-        config = TrainingConfig(
-            size="tiny", batch_size=8, steps_per_epoch=2, max_steps=2, val_way=3, val_tasks=4
-        )
+        config = TrainingConfig(size="tiny", batch_size=8, steps_per_epoch=2, max_steps=2, val_way=3, val_tasks=4)
         train = synthetic_split((5, 4, 3), drawings=4, seed=0)
         validation = synthetic_split((4, 4), drawings=4, seed=1)
         trainer.train(config, folder / "tiny", train_data=train, validation_data=validation, verbose=0)

@@ -13,9 +13,11 @@ import numpy as np
 import pytest
 from test_training import TINY, tiny_config
 
-from oneshot_lib import callbacks, pretrained, run_folder, siamese, train, trainer
+from oneshot_lib import pretrained, train
 from oneshot_lib.files import sha256_of
-from oneshot_lib.run_folder import RunFolderError
+from oneshot_lib.models import siamese
+from oneshot_lib.training import callbacks, run_folder, trainer
+from oneshot_lib.training.run_folder import RunFolderError
 
 
 @pytest.fixture(autouse=True)
@@ -182,8 +184,22 @@ def test_the_validation_alphabets_must_give_the_validation_tasks(splits, tmp_pat
     monkeypatch.setattr(train, "train_validation_split", lambda data: splits)
     monkeypatch.setattr(train, "train", lambda *a, **k: pytest.fail("training started"))
     with pytest.raises(SystemExit) as stopped:
-        train.main(["--model", "prototypical", "--steps", "1", "--n-way", "3", "--n-query", "1", "--val-way", "10000",
-                    "--output", str(tmp_path / "run")])
+        train.main(
+            [
+                "--model",
+                "prototypical",
+                "--steps",
+                "1",
+                "--n-way",
+                "3",
+                "--n-query",
+                "1",
+                "--val-way",
+                "10000",
+                "--output",
+                str(tmp_path / "run"),
+            ]
+        )
     assert stopped.value.code == 2
     assert "the validation alphabets cannot give these tasks: n_way=10000" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
@@ -193,8 +209,24 @@ def test_starting_from_a_run_of_another_kind_is_a_usage_error(splits, tmp_path, 
     monkeypatch.setattr(train, "load_omniglot", lambda *a, **k: splits[0])
     monkeypatch.setattr(train, "train_validation_split", lambda data: splits)
     with pytest.raises(SystemExit) as stopped:
-        train.main(["--model", "prototypical", "--steps", "1", "--n-way", "3", "--n-query", "1", "--val-way", "3",
-                    "--start-from", "siamese", "--output", str(tmp_path / "run")])
+        train.main(
+            [
+                "--model",
+                "prototypical",
+                "--steps",
+                "1",
+                "--n-way",
+                "3",
+                "--n-query",
+                "1",
+                "--val-way",
+                "3",
+                "--start-from",
+                "siamese",
+                "--output",
+                str(tmp_path / "run"),
+            ]
+        )
     assert stopped.value.code == 2
     assert "the embedding network of siamese (siamese) does not fit this run's" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
@@ -363,8 +395,27 @@ def test_a_run_stopped_in_its_first_epoch_resumes_with_the_same_command(tmp_path
 def test_after_ctrl_c_in_the_first_epoch_the_same_command_resumes(tmp_path, splits, monkeypatch, capsys):
     monkeypatch.setattr(train, "load_omniglot", lambda *a, **k: splits[0])
     monkeypatch.setattr(train, "train_validation_split", lambda data: splits)
-    argv = ["--model", "prototypical", "--n-way", "3", "--n-query", "1", "--image-size", "16", "--val-way", "3",
-            "--val-tasks", "4", "--steps-per-epoch", "1", "--steps", "2", "--quiet", "--output", str(tmp_path / "run")]
+    argv = [
+        "--model",
+        "prototypical",
+        "--n-way",
+        "3",
+        "--n-query",
+        "1",
+        "--image-size",
+        "16",
+        "--val-way",
+        "3",
+        "--val-tasks",
+        "4",
+        "--steps-per-epoch",
+        "1",
+        "--steps",
+        "2",
+        "--quiet",
+        "--output",
+        str(tmp_path / "run"),
+    ]
     with monkeypatch.context() as patch:
         patch.setattr(callbacks.OneShotValidation, "measure", lambda self: (_ for _ in ()).throw(KeyboardInterrupt))
         assert train.main(argv) == 130

@@ -8,11 +8,13 @@ import numpy as np
 import pytest
 from conftest import RUN_FIELDS, synthetic_split, tiny_run_config
 
-from oneshot_lib import augment, conv4, kinds, run_folder, selfsupervised, trainer, transfer
 from oneshot_lib.backend import keras
-from oneshot_lib.config import TrainingConfig
-from oneshot_lib.data import OmniglotSplit
+from oneshot_lib.data import augment
+from oneshot_lib.data.omniglot import OmniglotSplit
+from oneshot_lib.models import conv4, selfsupervised, transfer
 from oneshot_lib.train import config_options, parser
+from oneshot_lib.training import kinds, run_folder, trainer
+from oneshot_lib.training.config import TrainingConfig
 
 ops = keras.ops
 
@@ -276,7 +278,10 @@ def test_the_command_line_offers_the_self_supervised_kinds():
     )
     config = TrainingConfig(**config_options(args))
     assert (config.model, config.temperature, config.distortion_strength, config.erase_probability) == (
-        "contrastive", 0.2, 1.5, 0.5,
+        "contrastive",
+        0.2,
+        1.5,
+        0.5,
     )
     assert kinds.kind_of(config) is kinds.MODEL_KINDS["contrastive"]
     assert parser().parse_args(["--output", "o", "--model", "rotation"]).model == "rotation"
@@ -298,8 +303,6 @@ def test_self_supervised_fields_have_bounds(changes, message):
 
 def test_rotation_without_distortions_is_fine():
     assert kinds.kind_of(TrainingConfig(model="rotation", augment=False)) is kinds.MODEL_KINDS["rotation"]
-
-
 
 
 @pytest.mark.parametrize("model", ["rotation", "contrastive"])

@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 from conftest import tiny_run_config
 
-from oneshot_lib import config as config_module
-from oneshot_lib import episodic, evaluate, run_folder, shifts, trainer
+from oneshot_lib.models import episodic
+from oneshot_lib.scoring import evaluate, shifts
+from oneshot_lib.training import config as config_module
+from oneshot_lib.training import run_folder, trainer
 
 
 class RowInk:
@@ -78,8 +80,10 @@ def test_a_scorer_without_embeddings_or_a_negative_shift_is_refused():
         shifts.ShiftAveraged(RowInk(), -1)
 
 
-@pytest.mark.parametrize("pixels, message", [(11, "at most 10"), (1000, "at most 10"), (2.5, "a whole number"),
-                                             (True, "a whole number"), (-3, "0 or more")])
+@pytest.mark.parametrize(
+    "pixels, message",
+    [(11, "at most 10"), (1000, "at most 10"), (2.5, "a whole number"), (True, "a whole number"), (-3, "0 or more")],
+)
 def test_shifts_that_wrap_the_drawing_or_are_not_whole_pixels_are_refused(pixels, message):
     for wrap in (shifts.average_over_shifts, shifts.ShiftAveraged):
         with pytest.raises(ValueError, match=f"pixels must be {message}"):
@@ -128,22 +132,33 @@ def test_a_run_trains_on_its_fraction_of_the_characters(splits, tmp_path):
     train_data, validation_data = splits
     # A tenth of 12 characters is one: too few for 3-way episodes, refused before anything is written.
     with pytest.raises(ValueError, match="n_way=3 is more characters"):
-        trainer.train(tiny_run_config("prototypical", label_fraction=0.1), tmp_path / "run",
-                      train_data=train_data, validation_data=validation_data, verbose=0)
+        trainer.train(
+            tiny_run_config("prototypical", label_fraction=0.1),
+            tmp_path / "run",
+            train_data=train_data,
+            validation_data=validation_data,
+            verbose=0,
+        )
     assert not (tmp_path / "run").exists()
 
 
 def test_a_run_can_start_its_embedding_from_another_run(splits, tmp_path):
     train_data, validation_data = splits
-    trainer.train(tiny_run_config("contrastive"), tmp_path / "pretext", train_data=train_data,
-                  validation_data=validation_data, verbose=0)
+    trainer.train(
+        tiny_run_config("contrastive"),
+        tmp_path / "pretext",
+        train_data=train_data,
+        validation_data=validation_data,
+        verbose=0,
+    )
     source, _ = run_folder.load_run_model(tmp_path / "pretext")
     config = tiny_run_config("prototypical", start_from=str(tmp_path / "pretext"), max_steps=1, learning_rate=1e-9)
     trainer.train(config, tmp_path / "tuned", train_data=train_data, validation_data=validation_data, verbose=0)
     tuned, _ = run_folder.load_run_model(tmp_path / "tuned", "last")
     # A step at 1e-9 barely moves the copied weights (batch norm's running statistics do move).
-    for a, b in zip(trainer.embedding_of(source).trainable_weights, trainer.embedding_of(tuned).trainable_weights,
-                    strict=True):
+    for a, b in zip(
+        trainer.embedding_of(source).trainable_weights, trainer.embedding_of(tuned).trainable_weights, strict=True
+    ):
         np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-6)
     narrower = episodic.build_episodic("prototypical", image_size=16, filters=8)
     with pytest.raises(ValueError, match="does not fit this run's"):
@@ -152,8 +167,9 @@ def test_a_run_can_start_its_embedding_from_another_run(splits, tmp_path):
 
 def test_a_scoring_entry_chosen_after_training_sets_the_shifts(splits, tmp_path):
     train_data, validation_data = splits
-    trainer.train(tiny_run_config("prototypical"), tmp_path, train_data=train_data, validation_data=validation_data,
-                  verbose=0)
+    trainer.train(
+        tiny_run_config("prototypical"), tmp_path, train_data=train_data, validation_data=validation_data, verbose=0
+    )
     assert not isinstance(run_folder.load_run_scorer(tmp_path), shifts.ShiftAveraged)
     record = json.loads((tmp_path / "config.json").read_text())
     record["scoring"] = {"test_shifts": 3, "chosen": "on validation"}

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from oneshot_lib import siamese
-from oneshot_lib.siamese import Architecture, CheckpointMismatchError, SiameseScorer
+from oneshot_lib.models import siamese
+from oneshot_lib.models.siamese import Architecture, CheckpointMismatchError, SiameseScorer
 
 #: A network small enough to build and run in milliseconds: 28 -> 26 -> 13 -> 11 -> 5 -> 4 -> 2 -> 1.
 TINY = Architecture(input_size=28, filters=(2, 3, 3, 4), kernels=(3, 3, 2, 2), dense_units=8)
@@ -95,9 +95,7 @@ def test_scorer_takes_bool_and_float_images_and_checks_their_shape(tiny_model):
 def test_pair_logits_are_chunked_without_changing_them(tiny_model):
     scorer = SiameseScorer(tiny_model)
     query, support = scorer.embed(random_images(7, 6)), scorer.embed(random_images(3, 7))
-    np.testing.assert_allclose(
-        scorer.logits(query, support, max_pairs=4), scorer.logits(query, support), atol=1e-6
-    )
+    np.testing.assert_allclose(scorer.logits(query, support, max_pairs=4), scorer.logits(query, support), atol=1e-6)
 
 
 def test_checkpoint_round_trip(tiny_model, tmp_path):
@@ -105,17 +103,13 @@ def test_checkpoint_round_trip(tiny_model, tmp_path):
     tiny_model.save_weights(path)
     loaded = SiameseScorer.from_checkpoint(path, TINY)
     images = random_images(4, 8)
-    np.testing.assert_array_equal(
-        loaded.scores(images, images), SiameseScorer(tiny_model).scores(images, images)
-    )
+    np.testing.assert_array_equal(loaded.scores(images, images), SiameseScorer(tiny_model).scores(images, images))
 
 
 def test_a_checkpoint_of_another_architecture_raises_a_clear_error(tiny_model, tmp_path):
     path = tmp_path / "tiny.weights.h5"
     tiny_model.save_weights(path)
-    with pytest.raises(
-        CheckpointMismatchError, match=r"layer 'conv_4'.*\(2, 2, 3, 4\).*\(2, 2, 3, 5\).*Build"
-    ):
+    with pytest.raises(CheckpointMismatchError, match=r"layer 'conv_4'.*\(2, 2, 3, 4\).*\(2, 2, 3, 5\).*Build"):
         siamese.load_weights(siamese.build_siamese(OTHER), path)
     with pytest.raises(FileNotFoundError):
         siamese.load_weights(tiny_model, tmp_path / "missing.weights.h5")

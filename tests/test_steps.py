@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from oneshot_lib.backend import keras
-from oneshot_lib.episodic import build_episodic
-from oneshot_lib.siamese import build_siamese
-from oneshot_lib.steps import episode_training_step, pair_training_step
+from oneshot_lib.models.episodic import build_episodic
+from oneshot_lib.models.siamese import build_siamese
+from oneshot_lib.models.steps import episode_training_step, pair_training_step
 
 
 def batch(size: int = 8, seed: int = 0):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from conftest import synthetic_split
 
-from oneshot_lib.tasks import sample_pair_indices, sample_task, sample_task_indices, tasks_like_runs
+from oneshot_lib.data.tasks import sample_pair_indices, sample_task, sample_task_indices, tasks_like_runs
 
 
 def test_task_shapes_and_labels(split):
@@ -195,7 +195,8 @@ def test_tasks_like_runs_keep_each_runs_alphabet_and_drawers():
 
 @pytest.mark.parametrize("seed", [-1, 2.5, "0", True, [3, -1]])
 def test_a_seed_that_is_not_a_whole_number_from_0_gets_an_error_saying_so(split, seed):
-    from oneshot_lib import episodic, evaluate, identity, pairs
+    from oneshot_lib.models import episodic, pairs
+    from oneshot_lib.scoring import evaluate, identity
 
     attempts = {
         "accuracy": lambda: evaluate.accuracy(lambda q, s: np.zeros((len(q), len(s))), split, 3, n_tasks=2, seed=seed),

@@ -11,12 +11,14 @@ import numpy as np
 import pytest
 from conftest import synthetic_split, tiny_run_config
 
-from oneshot_lib import callbacks, evaluate, kinds, optimizers, run_folder, siamese, trainer
-from oneshot_lib.config import TrainingConfig
-from oneshot_lib.pairs import pair_dataset
-from oneshot_lib.siamese import Architecture
-from oneshot_lib.tasks import sample_pair_indices
+from oneshot_lib.data.tasks import sample_pair_indices
+from oneshot_lib.models import siamese
+from oneshot_lib.models.pairs import pair_dataset
+from oneshot_lib.models.siamese import Architecture
+from oneshot_lib.scoring import evaluate
 from oneshot_lib.train import parser
+from oneshot_lib.training import callbacks, kinds, optimizers, run_folder, trainer
+from oneshot_lib.training.config import TrainingConfig
 
 TINY = Architecture(input_size=28, filters=(2, 3, 3, 4), kernels=(3, 3, 2, 2), dense_units=8)
 
@@ -79,9 +81,7 @@ def test_koch_sgd_momentum_rises_linearly_and_layer_rates_scale_updates(tiny_siz
     images = np.zeros((4, 105, 105), "float32")
     for index in range(4):  # a bar in a different place in each image, so the embeddings differ
         images[index, 20 * index : 20 * index + 30, 10:90] = 1.0
-    model.fit(
-        {"left": images, "right": images[::-1]}, np.array([1.0, 0, 0, 1]), epochs=2, batch_size=4, verbose=0
-    )
+    model.fit({"left": images, "right": images[::-1]}, np.array([1.0, 0, 0, 1]), epochs=2, batch_size=4, verbose=0)
     assert float(optimizer.momentum()) == pytest.approx(0.7)  # 0.5 + 0.4 * 2 of 4 ramp steps
     changed = {w.path: not np.array_equal(before[w.path], w.numpy()) for w in model.weights}
     assert not changed["conv_1/kernel"] and not changed["conv_1/bias"]
@@ -95,9 +95,7 @@ def test_koch_sgd_momentum_rises_linearly_and_layer_rates_scale_updates(tiny_siz
 def test_make_optimizer_gives_the_blogs_adam_or_kochs_sgd(tiny_size):
     adam = optimizers.make_optimizer(tiny_config())
     assert isinstance(adam, keras.optimizers.Adam)
-    assert float(optimizers.make_optimizer(tiny_config(learning_rate=None)).learning_rate) == pytest.approx(
-        1e-3
-    )
+    assert float(optimizers.make_optimizer(tiny_config(learning_rate=None)).learning_rate) == pytest.approx(1e-3)
     sgd = optimizers.make_optimizer(tiny_config(optimizer="sgd", learning_rate=0.01, lr_decay=0.5))
     assert isinstance(sgd, optimizers.KochSGD) and sgd.momentum_steps == 20 * 2
 
@@ -207,9 +205,7 @@ def test_a_tiny_run_writes_its_files_and_resumes(tiny_size, splits, tmp_path, mo
     monkeypatch.setitem(siamese.ARCHITECTURES, "tiny", TINY)
 
     # The same budget again: nothing left to do.
-    again = trainer.train(
-        tiny_config(), folder, train_data=train_data, validation_data=validation_data, verbose=0
-    )
+    again = trainer.train(tiny_config(), folder, train_data=train_data, validation_data=validation_data, verbose=0)
     assert len(again["epochs"]) == 2
 
     # A larger budget resumes at step 4, keeping the history.
@@ -233,9 +229,7 @@ def test_an_unknown_size_is_refused(tiny_size, splits, tmp_path):
 
 def test_resuming_with_another_architecture_is_refused(tiny_size, splits, tmp_path):
     train_data, validation_data = splits
-    trainer.train(
-        tiny_config(max_steps=2), tmp_path, train_data=train_data, validation_data=validation_data, verbose=0
-    )
+    trainer.train(tiny_config(max_steps=2), tmp_path, train_data=train_data, validation_data=validation_data, verbose=0)
     with pytest.raises(ValueError, match="another config.*augment"):
         trainer.train(
             tiny_config(augment=False),
@@ -283,7 +277,7 @@ def test_validation_during_training_shows_no_evaluation_progress(split, monkeypa
     import io
     import sys
 
-    from oneshot_lib.baselines import ConstantScorer
+    from oneshot_lib.scoring.baselines import ConstantScorer
 
     class Terminal(io.StringIO):
         def isatty(self):
@@ -295,7 +289,8 @@ def test_validation_during_training_shows_no_evaluation_progress(split, monkeypa
     evaluate.accuracy(ConstantScorer(), split, 3, n_tasks=2)
     assert "2/2 tasks" in terminal.getvalue()  # an evaluation on a terminal shows it
     terminal.truncate(0)
-    validation = callbacks.OneShotValidation(split, lambda model: ConstantScorer(), n_way=3, n_tasks=2,
-                                             within_alphabet=False)
+    validation = callbacks.OneShotValidation(
+        split, lambda model: ConstantScorer(), n_way=3, n_tasks=2, within_alphabet=False
+    )
     validation.measure()
     assert terminal.getvalue() == ""

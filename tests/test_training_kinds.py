@@ -5,20 +5,23 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import RUN_FIELDS, synthetic_split, tiny_run_config
 
-from oneshot_lib import callbacks, episodic, evaluate, kinds, pairs, run_folder, streams, trainer, transfer
-from oneshot_lib.config import TrainingConfig
+import oneshot_lib
+from oneshot_lib.data import streams
+from oneshot_lib.models import episodic, pairs, transfer
+from oneshot_lib.scoring import evaluate
 from oneshot_lib.train import config_options, parser
+from oneshot_lib.training import callbacks, kinds, run_folder, trainer
+from oneshot_lib.training.config import TrainingConfig
 
 #: The config fields every run records, whatever its kind (optimiser options aside).
 ALL_KINDS = ["contrastive", "maml", "matching", "prototypical", "reptile", "rotation", "siamese", "transfer"]
 NEW_FIELDS = ("n_way", "k_shot", "n_query", "episode_within_alphabet", "rotate_classes", "image_size")
-
-
 
 
 # ------------------------------------------------------------------ the shared stream helper
@@ -245,12 +248,13 @@ def test_with_k_shots_the_class_mean_of_image_scores_is_not_the_prototype_rule()
     assert exact.argmax() == 0 and averaged.argmax() == 1  # the per-image mean would pick B
 
 
-MODEL_MODULES = ("siamese", "episodic", "transfer", "conv4", "pairs", "selfsupervised", "metalearning")
+MODEL_MODULES = sorted(path.stem for path in (Path(oneshot_lib.__file__).parent / "models").glob("[!_]*.py"))
 
 
 @pytest.mark.parametrize("first", MODEL_MODULES)
 def test_every_kind_is_known_whichever_module_is_imported_first(first):
-    code = f"import oneshot_lib.{first}; from oneshot_lib.kinds import MODEL_KINDS; print(sorted(MODEL_KINDS))"
+    code = f"import oneshot_lib.models.{first}; from oneshot_lib.training.kinds import MODEL_KINDS; "
+    code += "print(sorted(MODEL_KINDS))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.split("\n")[-2] == str(ALL_KINDS)
 

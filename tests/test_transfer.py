@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 from conftest import synthetic_split
 
-from oneshot_lib import conv4, evaluate, trainer, transfer
 from oneshot_lib.backend import keras
-from oneshot_lib.config import TrainingConfig
+from oneshot_lib.models import conv4, transfer
+from oneshot_lib.scoring import evaluate
+from oneshot_lib.training import trainer
+from oneshot_lib.training.config import TrainingConfig
 
 
 def test_batches_hold_the_labelled_drawings():
@@ -16,9 +18,7 @@ def test_batches_hold_the_labelled_drawings():
     images = np.asarray(conv4.prepare_images(split.images, 16))
     dataset = transfer.classification_dataset(split, 8, rotate_classes=True, image_size=16, seed=3)
     stream = transfer.labelled_indices_stream(split, 8, rotate_classes=True, seed=3)
-    for (batch, labels), (characters, drawings, turns, expected, _) in zip(
-        dataset.take(2), stream, strict=False
-    ):
+    for (batch, labels), (characters, drawings, turns, expected, _) in zip(dataset.take(2), stream, strict=False):
         assert batch.shape == (8, 16, 16, 1) and labels.dtype == "int32"
         np.testing.assert_array_equal(labels, expected)
         np.testing.assert_array_equal(expected, characters + len(split) * turns)

@@ -11,9 +11,10 @@ from conftest import synthetic_split
 from matplotlib.colors import to_rgb
 from PIL import Image
 
-from oneshot_lib import evaluate, plots, widgets
-from oneshot_lib.baselines import PixelNearestNeighbour
-from oneshot_lib.data import OmniglotSplit
+from oneshot_lib.data.omniglot import OmniglotSplit
+from oneshot_lib.scoring import evaluate
+from oneshot_lib.scoring.baselines import PixelNearestNeighbour
+from oneshot_lib.viz import plots, widgets
 
 matplotlib.use("Agg")
 

@@ -1,0 +1,518 @@
+"""Optimisation-based meta-learning: MAML, first-order MAML and Reptile, on a Conv-4 network.
+
+Metric-based methods (``oneshot_lib.models.episodic``) learn an embedding and compare; the methods here
+learn an *initialisation*: weights from which a few gradient steps on a task's support set give a
+good classifier for that task. Each task is learnt by an *inner loop*; the initialisation by an
+*outer loop* over many tasks.
+
+- MAML (Finn, Abbeel and Levine, 2017): adapt to a task by ``inner_steps`` steps of gradient
+  descent on its support set, score the adapted weights on its queries, and move the
+  initialisation down the gradient of that query loss *through* the inner steps (a gradient of a
+  gradient: nested ``tf.GradientTape``, second order).
+- First-order MAML: the same, with the inner gradients treated as constants
+  (``tf.stop_gradient``): the outer gradient is the query loss's gradient at the adapted weights.
+- Reptile (Nichol, Achiam and Schulman, 2018): adapt on a task's images for ``inner_steps``
+  steps, and move the initialisation toward the adapted weights: the difference
+  (initial - adapted), averaged over the meta-batch, is handed to the run's optimiser as the
+  gradient (with plain SGD at rate epsilon this is ``theta <- theta + epsilon * (adapted - theta)``).
+
+The network is written *functionally*: ``logits(parameters, images)`` takes the weights as a
+list of tensors, so adapted weights are tensors computed from the initial ones, and the outer
+tape sees the whole inner loop. ``parameters`` is ``[kernel_1, bias_1, gamma_1, beta_1, ...,
+kernel_B, bias_B, gamma_B, beta_B, head_weights, head_bias]``: the trainable weights of
+``conv4.build_embedding`` in its own order (kernels (3, 3, in, filters) float32, the rest
+(filters,)), then an N-way linear head, (D, N) and (N,) float32.
+
+Two choices, documented where MAML implementations differ:
+
+- **The head starts every task at zero** (the "zeroing trick" of Kao, Chao and Ye, 2022). A head
+  learnt as part of the initialisation ties each of its N rows to a position in the support set,
+  which is arbitrary, and fixes N (this course trains 5- or 20-way and validates 20-way). A head
+  whose rows all start equal is the same as one at zero: softmax ignores what every class shares.
+  The first inner step then sets each class's row to (a multiple of) its support images' mean
+  feature minus the overall mean: a prototype-like linear classifier, which later steps refine.
+- **Batch normalisation uses the task's own statistics, never running averages**, as Finn et al.'s
+  and learn2learn's Omniglot MAML do (batch statistics at training and at test time). Here the
+  statistics of a task are those of its *support* images (the images it adapts on; for Reptile's
+  inner loop, all of the images it adapts on), and queries are normalised with them. Finn et al.
+  normalise a query batch with its own statistics; normalising with the support set's keeps every
+  query's scores independent of which other queries are scored with it, which the scorer contract
+  (``oneshot_lib.scoring.evaluate``) assumes. The Keras layers' moving averages are never used or updated.
+
+``MAML`` and ``Reptile`` are Keras models (trained by ``model.fit`` with the run machinery:
+``python -m oneshot_lib.train --model maml|reptile``, see ``oneshot_lib.training.kinds``) whose ``scorer()``
+adapts on each task's support set inside ``scores`` (``AdaptingScorer``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from oneshot_lib.backend import keras, tf
+from oneshot_lib.models.backbones import BackboneModel
+from oneshot_lib.models.conv4 import IMAGE_SIZE, prepare_images
+from oneshot_lib.scoring.evaluate import check_support_labels
+
+#: Batch normalisation's epsilon: Keras's default, the one ``conv4.build_embedding``'s layers use.
+BATCHNORM_EPSILON = 1e-3
+#: Weights per Conv-4 block in ``parameters``: kernel, bias, gamma, beta.
+BLOCK_WEIGHTS = 4
+
+Parameters = list[tf.Tensor]
+
+
+# ------------------------------------------------------------------ the network, as a function of its weights
+
+
+def normalise(features: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, n_statistics: int | tf.Tensor) -> tf.Tensor:
+    """Batch normalisation of features (B, H, W, C) with the statistics of their first ``n_statistics`` rows.
+
+    Mean and (biased) variance per channel over those rows and every position, as Keras's
+    ``BatchNormalization`` computes them in training mode; gamma, beta (C,). Returns (B, H, W, C).
+    """
+    # Not tf.nn.moments: it stops the gradient through the mean inside the variance, harmless for a
+    # first derivative (the variance's derivative in the mean is 0) but wrong for MAML's second.
+    sample = features[:n_statistics]
+    mean = tf.reduce_mean(sample, axis=[0, 1, 2])
+    variance = tf.reduce_mean(tf.square(sample - mean), axis=[0, 1, 2])
+    return (features - mean) * (gamma * tf.math.rsqrt(variance + BATCHNORM_EPSILON)) + beta
+
+
+def embed(block_parameters: Parameters, images: tf.Tensor, n_statistics: int | tf.Tensor | None = None) -> tf.Tensor:
+    """(B, D) float32 Conv-4 features of images (B, H, H, 1) float32, given the blocks' weights.
+
+    Each block: 3x3 convolution ('same'), batch normalisation with the statistics of the first
+    ``n_statistics`` images (all of them by default), ReLU, 2x2 max-pooling; then flattened. With
+    the weights of a ``conv4.build_embedding`` network this is that network in training mode.
+    """
+    n_statistics = tf.shape(images)[0] if n_statistics is None else n_statistics
+    features = images
+    for start in range(0, len(block_parameters), BLOCK_WEIGHTS):
+        kernel, bias, gamma, beta = block_parameters[start : start + BLOCK_WEIGHTS]
+        features = tf.nn.conv2d(features, kernel, strides=1, padding="SAME") + bias
+        features = tf.nn.relu(normalise(features, gamma, beta, n_statistics))
+        features = tf.nn.max_pool2d(features, 2, 2, "VALID")
+    return tf.reshape(features, (tf.shape(features)[0], -1))
+
+
+def logits(parameters: Parameters, images: tf.Tensor, n_statistics: int | tf.Tensor | None = None) -> tf.Tensor:
+    """(B, N) float32 logits of images (B, H, H, 1): Conv-4 features times the head, plus its bias."""
+    *blocks, head_weights, head_bias = parameters
+    return embed(blocks, images, n_statistics) @ head_weights + head_bias
+
+
+def cross_entropy(parameters: Parameters, images: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
+    """Scalar mean cross-entropy of the network on images (B, H, H, 1) with labels (B,) int in [0, N)."""
+    return tf.reduce_mean(
+        tf.nn.sparse_softmax_cross_entropy_with_logits(tf.cast(labels, tf.int32), logits(parameters, images))
+    )
+
+
+def zero_head(block_parameters: Parameters, images: tf.Tensor, n_way: int | tf.Tensor) -> Parameters:
+    """``block_parameters`` followed by a zero N-way head, (D, N) and (N,), for images (B, H, H, 1).
+
+    D is the Conv-4 feature size at that image size: filters * (H // 2**blocks)**2.
+    """
+    side = images.shape[1] if images.shape[1] is not None else tf.shape(images)[1]
+    for _ in range(len(block_parameters) // BLOCK_WEIGHTS):
+        side = side // 2
+    dimensions = block_parameters[-BLOCK_WEIGHTS].shape[-1] * side * side
+    dtype = block_parameters[0].dtype
+    return [*block_parameters, tf.zeros((dimensions, n_way), dtype), tf.zeros((n_way,), dtype)]
+
+
+# ------------------------------------------------------------------ the inner loop
+
+
+def adapt(
+    parameters: Parameters,
+    images: tf.Tensor,
+    labels: tf.Tensor,
+    steps: int,
+    learning_rate: float,
+    *,
+    first_order: bool = False,
+    head_only: bool = False,
+) -> Parameters:
+    """The parameters after ``steps`` steps of gradient descent on one task's images.
+
+    Each step: ``p <- p - learning_rate * dL/dp``, L the mean cross-entropy on images
+    (B, H, H, 1) float32 with labels (B,) int in [0, N), batch-normalised with their own
+    statistics. Written with tensors only, so a tape recording around this call sees the whole
+    loop: the outer gradient of MAML flows through every step, second derivatives included.
+
+    Args:
+        first_order: treat each step's gradient as a constant (taken at ``tf.stop_gradient`` copies
+            of the parameters): first-order MAML, whose outer gradient skips the second derivatives.
+        head_only: adapt only the head (the last two parameters), the rest staying as given:
+            ANIL's inner loop (Raghu et al., 2020).
+    """
+    parameters = list(parameters)
+    first_adapted = len(parameters) - 2 if head_only else 0
+    for _ in range(steps):
+        # First order: the gradient is taken at a copy cut off from any outer tape, so that tape
+        # neither records the inner gradient's computation nor differentiates through it.
+        at = [tf.stop_gradient(parameter) for parameter in parameters] if first_order else parameters
+        with tf.GradientTape() as tape:
+            tape.watch(at)
+            loss = cross_entropy(at, images, labels)
+        gradients = tape.gradient(loss, at[first_adapted:])
+        parameters[first_adapted:] = [
+            parameter - learning_rate * gradient
+            for parameter, gradient in zip(parameters[first_adapted:], gradients, strict=True)
+        ]
+    return parameters
+
+
+def adapted_query_logits(
+    parameters: Parameters,
+    support: tf.Tensor,
+    support_labels: tf.Tensor,
+    query: tf.Tensor,
+    steps: int,
+    learning_rate: float,
+    *,
+    first_order: bool = False,
+    head_only: bool = False,
+) -> tf.Tensor:
+    """(Q, N) logits of the queries (Q, H, H, 1) after adapting on support (S, H, H, 1), labels (S,).
+
+    ``parameters`` ends with the head the task starts from (``zero_head``). The queries are
+    batch-normalised with the support set's statistics (see the module docstring).
+    """
+    adapted = adapt(
+        parameters, support, support_labels, steps, learning_rate, first_order=first_order, head_only=head_only
+    )
+    n_support = tf.shape(support)[0]
+    return logits(adapted, tf.concat([support, query], axis=0), n_support)[n_support:]
+
+
+# ------------------------------------------------------------------ the outer loop, per task
+
+
+def maml_task_gradients(
+    block_weights: list,
+    episode: dict[str, tf.Tensor],
+    query_labels: tf.Tensor,
+    steps: int,
+    learning_rate: float,
+    *,
+    first_order: bool = False,
+) -> tuple[list[tf.Tensor], tf.Tensor, tf.Tensor]:
+    """MAML's outer gradient of one task's query loss with respect to the initial block weights.
+
+    Args:
+        block_weights: the initialisation, the Conv-4 blocks' trainable weights (variables).
+        episode: {"support": (S, H, H, 1) float32, "support_labels": (S,) int in [0, N) with every
+            class present, "query": (Q, H, H, 1) float32}; query_labels (Q,) int in [0, N).
+
+    Returns:
+        (gradients, one per block weight and shaped like it; the query loss; the query accuracy),
+        the last two scalar float32 tensors.
+    """
+    n_way = tf.reduce_max(episode["support_labels"]) + 1
+    with tf.GradientTape() as tape:
+        start = [tf.convert_to_tensor(weight) for weight in block_weights]
+        tape.watch(start)
+        query_logits = adapted_query_logits(
+            zero_head(start, episode["support"], n_way),
+            episode["support"],
+            episode["support_labels"],
+            episode["query"],
+            steps,
+            learning_rate,
+            first_order=first_order,
+        )
+        loss = tf.reduce_mean(
+            tf.nn.sparse_softmax_cross_entropy_with_logits(tf.cast(query_labels, tf.int32), query_logits)
+        )
+    return tape.gradient(loss, start), loss, accuracy_of(query_logits, query_labels)
+
+
+def reptile_task_difference(
+    block_weights: list, images: tf.Tensor, labels: tf.Tensor, steps: int, learning_rate: float
+) -> tuple[list[tf.Tensor], tf.Tensor, tf.Tensor]:
+    """Reptile's step for one task: (initial - adapted) block weights, after ``adapt`` on all its images.
+
+    images (B, H, H, 1) float32, labels (B,) int in [0, N). The head starts at zero for every task
+    and is not part of the initialisation, so only the blocks' weights move. Returns (differences,
+    one per block weight; the adapted network's loss and accuracy on the images, scalar float32).
+    """
+    n_way = tf.reduce_max(labels) + 1
+    start = [tf.convert_to_tensor(weight) for weight in block_weights]
+    adapted = adapt(zero_head(start, images, n_way), images, labels, steps, learning_rate)
+    fitted = logits(adapted, images)
+    loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(tf.cast(labels, tf.int32), fitted))
+    differences = [initial - moved for initial, moved in zip(start, adapted[:-2], strict=True)]
+    return differences, loss, accuracy_of(fitted, labels)
+
+
+def accuracy_of(task_logits: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
+    """Scalar float32 fraction of rows of (B, N) logits whose largest entry is the label (B,)."""
+    predicted = tf.argmax(task_logits, axis=-1, output_type=tf.int32)
+    return tf.reduce_mean(tf.cast(predicted == tf.cast(labels, tf.int32), tf.float32))
+
+
+# ------------------------------------------------------------------ the models
+
+
+class MetaLearner(BackboneModel):
+    """A Conv-4 initialisation trained by an outer loop over meta-batches of tasks.
+
+    ``train_step`` takes a meta-batch ``(episodes, query_labels)``: ``episodes`` a dict of
+    "support" (T, S, H, H, 1) float32, "support_labels" (T, S) int, "query" (T, Q, H, H, 1)
+    float32, and query_labels (T, Q) int (``episodic.episode_dataset`` batched by T). It averages
+    each task's outer gradient (``task_gradients``, by the subclass) and lets the optimiser apply
+    it, so ``model.fit`` and the run machinery train it like any model. ``call(episode)`` returns
+    one episode's adapted query logits (Q, N), with ``test_inner_steps`` steps.
+
+    Args:
+        inner_steps: gradient steps on each training task.
+        inner_learning_rate: the inner loop's step size (plain gradient descent).
+        test_inner_steps: gradient steps on a task's support set when scoring.
+        backbone: must be "conv4" (the functional network is Conv-4's).
+    """
+
+    method = "meta-learner"
+    #: The fewest inner steps on a training task from which the initialisation learns anything.
+    minimum_inner_steps = 1
+
+    def __init__(
+        self,
+        *args,
+        inner_steps: int = 5,
+        inner_learning_rate: float = 0.1,
+        test_inner_steps: int = 5,
+        **kwargs,
+    ):
+        super().__init__(*args, **kwargs)
+        if self.backbone != "conv4":
+            raise ValueError(f"{self.method} is written for the conv4 backbone, got {self.backbone!r}")
+        check_inner_loop(inner_steps, inner_learning_rate, test_inner_steps)
+        if inner_steps < self.minimum_inner_steps:
+            raise ValueError(
+                f"{self.method} needs inner_steps >= {self.minimum_inner_steps}: with a head that starts at "
+                "zero, the first inner step moves only the head, so the blocks would never move"
+            )
+        self.inner_steps = int(inner_steps)
+        self.inner_learning_rate = float(inner_learning_rate)
+        self.test_inner_steps = int(test_inner_steps)
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.accuracy_tracker = keras.metrics.Mean(name="accuracy")
+        self.built = True  # every weight exists now; loading a checkpoint needs no sample input
+
+    @property
+    def block_weights(self) -> list:
+        """The initialisation: the Conv-4 blocks' trainable weights (kernel, bias, gamma, beta per block)."""
+        return self.embedding.trainable_weights
+
+    @property
+    def metrics(self) -> list:
+        return [self.loss_tracker, self.accuracy_tracker]
+
+    def call(self, episode: dict[str, tf.Tensor], training: bool | None = None) -> tf.Tensor:
+        support, labels = episode["support"], episode["support_labels"]
+        start = zero_head([tf.convert_to_tensor(w) for w in self.block_weights], support, tf.reduce_max(labels) + 1)
+        return adapted_query_logits(
+            start, support, labels, episode["query"], self.test_inner_steps, self.inner_learning_rate
+        )
+
+    def task_gradients(self, task: tuple) -> tuple[list[tf.Tensor], tf.Tensor, tf.Tensor]:
+        """(gradient per block weight, loss, accuracy) of one task (support, labels, query, query labels)."""
+        raise NotImplementedError
+
+    def train_step(self, data):
+        episodes, query_labels, _ = keras.utils.unpack_x_y_sample_weight(data)
+        tasks = (episodes["support"], episodes["support_labels"], episodes["query"], query_labels)
+        signature = (
+            [tf.TensorSpec(weight.shape, tf.float32) for weight in self.block_weights],
+            tf.TensorSpec((), tf.float32),
+            tf.TensorSpec((), tf.float32),
+        )
+        gradients, losses, accuracies = tf.map_fn(self.task_gradients, tasks, fn_output_signature=signature)
+        mean_gradients = [tf.reduce_mean(gradient, axis=0) for gradient in gradients]
+        self.optimizer.apply_gradients(zip(mean_gradients, self.block_weights, strict=True))
+        self.loss_tracker.update_state(tf.reduce_mean(losses))
+        self.accuracy_tracker.update_state(tf.reduce_mean(accuracies))
+        return {metric.name: metric.result() for metric in self.metrics}
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "inner_steps": self.inner_steps,
+            "inner_learning_rate": self.inner_learning_rate,
+            "test_inner_steps": self.test_inner_steps,
+        }
+
+    def scorer(self, steps: int | None = None, head_only: bool = False) -> AdaptingScorer:
+        """A scorer that adapts this initialisation (as it is now) on each task's support set.
+
+        ``steps`` defaults to ``test_inner_steps``; ``head_only`` adapts only the head (ANIL's test).
+        """
+        return AdaptingScorer(
+            self.embedding,
+            self.image_size,
+            self.test_inner_steps if steps is None else steps,
+            self.inner_learning_rate,
+            head_only=head_only,
+            name=self.method,
+        )
+
+
+@keras.saving.register_keras_serializable(package="oneshot")
+class MAML(MetaLearner):
+    """Finn et al.'s MAML: the outer gradient of the query loss through the inner loop.
+
+    ``first_order=True`` drops the second derivatives (first-order MAML).
+    """
+
+    method = "MAML"
+
+    def __init__(self, *args, first_order: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.first_order = bool(first_order)
+        if self.first_order:
+            self.method = "first-order MAML"
+
+    def task_gradients(self, task):
+        support, support_labels, query, query_labels = task
+        episode = {"support": support, "support_labels": support_labels, "query": query}
+        return maml_task_gradients(
+            self.block_weights,
+            episode,
+            query_labels,
+            self.inner_steps,
+            self.inner_learning_rate,
+            first_order=self.first_order,
+        )
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "first_order": self.first_order}
+
+
+@keras.saving.register_keras_serializable(package="oneshot")
+class Reptile(MetaLearner):
+    """Nichol et al.'s Reptile: adapt on all of a task's images, then step toward the adapted weights.
+
+    The "gradient" handed to the optimiser is (initial - adapted), averaged over the meta-batch;
+    with ``keras.optimizers.SGD(epsilon)`` the step is exactly Reptile's
+    ``theta <- theta + epsilon * (mean adapted - theta)``, and Nichol et al. note that Adam can
+    take it instead. Each training task adapts on its support and query images together (Reptile
+    has no train/test split within a task); the reported loss and accuracy are the adapted
+    network's on those images. The head starts at zero, so the first inner step moves only the
+    head: Reptile needs at least 2 inner steps for the blocks' weights to move at all.
+    """
+
+    method = "Reptile"
+    minimum_inner_steps = 2
+
+    def task_gradients(self, task):
+        support, support_labels, query, query_labels = task
+        images = tf.concat([support, query], axis=0)
+        labels = tf.concat([tf.cast(support_labels, tf.int32), tf.cast(query_labels, tf.int32)], axis=0)
+        return reptile_task_difference(self.block_weights, images, labels, self.inner_steps, self.inner_learning_rate)
+
+
+METHODS: dict[str, type[MetaLearner]] = {"maml": MAML, "reptile": Reptile}
+
+
+def build_metalearner(method: str, *, seed: int | None = None, **kwargs) -> MetaLearner:
+    """A new, uncompiled ``MAML`` or ``Reptile`` model (``method`` "maml" or "reptile").
+
+    ``seed`` seeds Keras's initialisers; ``kwargs`` go to the model (backbone arguments,
+    ``inner_steps``, ``inner_learning_rate``, ``test_inner_steps``, and ``first_order`` for MAML).
+    Raises ValueError for an unknown method or bad inner-loop values.
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown meta-learning method {method!r}: choose one of {sorted(METHODS)}")
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+    return METHODS[method](name=method, **kwargs)
+
+
+def check_inner_loop(steps: int, learning_rate: float, test_steps: int) -> None:
+    """Raise ValueError unless the step counts are whole numbers >= 1 and the rate finite and positive."""
+    for name, value in (("inner_steps", steps), ("test_inner_steps", test_steps)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+            raise ValueError(f"{name} must be a whole number of at least 1, got {value!r}")
+    if not (isinstance(learning_rate, int | float) and np.isfinite(learning_rate) and learning_rate > 0):
+        raise ValueError(f"inner_learning_rate must be a finite number above 0, got {learning_rate!r}")
+
+
+# ------------------------------------------------------------------ scoring: the inner loop at test time
+
+
+class AdaptingScorer:
+    """A meta-learnt initialisation as a scorer: it adapts on each task's support set, then scores.
+
+    ``class_scores(query, support, support_labels, n_way)`` starts from the initialisation with a
+    zero N-way head, takes ``steps`` gradient steps (rate ``learning_rate``) on the support images,
+    and returns the queries' (Q, n_way) float64 logits, batch-normalised with the support set's
+    statistics. ``scores(query, support)`` does the same with each support image a class of its
+    own, so with one shot a support image scores as its class's logit and ``evaluate``'s rules
+    (the class mean of image scores; this scorer's ``class_scores`` with k shots) pick the
+    adapted classifier's class. Images are raw drawings (n, H, H), resized to ``image_size``.
+
+    The inner loop is traced once per task shape (``tf.function``); the initialisation is read
+    from ``embedding``'s weights at every call.
+    """
+
+    def __init__(
+        self,
+        embedding: keras.Model,
+        image_size: int = IMAGE_SIZE,
+        steps: int = 5,
+        learning_rate: float = 0.1,
+        *,
+        head_only: bool = False,
+        name: str = "meta-learner",
+    ):
+        check_inner_loop(steps, learning_rate, steps)
+        self.embedding = embedding
+        self.image_size = image_size
+        self.steps = steps
+        self.learning_rate = learning_rate
+        self.head_only = head_only
+        self.name = name
+        self._adapt = tf.function(self._adapted_logits, reduce_retracing=True)
+
+    def _adapted_logits(self, support, support_labels, query, n_way):
+        start = zero_head([tf.convert_to_tensor(w) for w in self.embedding.trainable_weights], support, n_way)
+        return adapted_query_logits(
+            start, support, support_labels, query, self.steps, self.learning_rate, head_only=self.head_only
+        )
+
+    def scores(self, query: np.ndarray, support: np.ndarray) -> np.ndarray:
+        """(Q, S) float64 adapted logits of query (Q, H, H) images, each support (S, H, H) image its own class."""
+        return self.class_scores(query, support, np.arange(len(support)), len(support))
+
+    def class_scores(
+        self, query: np.ndarray, support: np.ndarray, support_labels: np.ndarray, n_way: int
+    ) -> np.ndarray:
+        """(Q, n_way) float64 logits of query (Q, H, H) images after adapting on support (S, H, H)
+        images with labels (S,) int in [0, n_way).
+
+        Raises ValueError unless every class has a support image and query and support images are
+        square images of one size.
+        """
+        check_same_image_size(query, support)
+        labels = check_support_labels(support_labels, len(support), n_way)
+        task_logits = self._adapt(
+            prepare_images(support, self.image_size),
+            tf.constant(labels, tf.int32),
+            prepare_images(query, self.image_size),
+            tf.constant(n_way, tf.int32),
+        )
+        return task_logits.numpy().astype(np.float64)
+
+
+def check_same_image_size(query: np.ndarray, support: np.ndarray) -> None:
+    """Raise ValueError unless query (Q, H, H) and support (S, H, H) hold square images of one size."""
+    query_shape, support_shape = np.shape(query), np.shape(support)
+    if len(query_shape) != 3 or len(support_shape) != 3 or query_shape[1:] != support_shape[1:]:
+        raise ValueError(
+            f"query and support must be stacks of images of one size, (Q, H, H) and (S, H, H); got "
+            f"{query_shape} and {support_shape}. Pass the raw drawings of one task (105x105 for Omniglot)"
+        )
+    if query_shape[1] != query_shape[2]:
+        raise ValueError(f"images must be square, got {query_shape[1]}x{query_shape[2]}")
