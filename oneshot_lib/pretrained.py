@@ -8,7 +8,7 @@ config, the command and the library versions), ``history.json`` (every validatio
 
     >>> from oneshot_lib import pretrained
     >>> scorer = pretrained.load("siamese")      # the reference siamese network
-    >>> scores = scorer.scores(query, support)   # (Q, S), see oneshot_lib.scoring.evaluate
+    >>> scores = scorer.scores(query, support)   # (Q, S), see oneshot_lib.scoring.contract
 """
 
 from __future__ import annotations

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from oneshot_lib.data import omniglot as data
-from oneshot_lib.data.omniglot import ArchiveSpec, OmniglotSplit
+from oneshot_lib.data import archives
+from oneshot_lib.data.archives import ArchiveSpec
+from oneshot_lib.data.omniglot import OmniglotSplit
 from oneshot_lib.training.config import TrainingConfig
 
 TINY_ALPHABETS = {"Alpha": 3, "Beta": 2}  # alphabet -> number of characters
@@ -59,7 +60,7 @@ def cache_home(tmp_path, monkeypatch) -> Path:
 def tiny_spec(monkeypatch) -> ArchiveSpec:
     """Make 'background' expect the tiny archive's counts (2 alphabets, 5 characters)."""
     spec = ArchiveSpec("images_background.zip", "0" * 32, len(TINY_ALPHABETS), sum(TINY_ALPHABETS.values()))
-    monkeypatch.setitem(data.SPLITS, "background", spec)
+    monkeypatch.setitem(archives.SPLITS, "background", spec)
     return spec
 
 

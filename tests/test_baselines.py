@@ -7,8 +7,8 @@ import os
 import numpy as np
 import pytest
 
-from oneshot_lib.data.omniglot import load_lake_runs
-from oneshot_lib.scoring import baselines, evaluate
+from oneshot_lib.data.lake import load_lake_runs
+from oneshot_lib.scoring import baselines, contract, evaluate
 
 
 def test_pixel_nearest_neighbour_is_minus_l2(split):
@@ -95,7 +95,7 @@ def test_support_softmax_scores_each_support_image_as_a_class(split):
     softmax = baselines.SupportSoftmax(steps=5)
     query, support = split.images[:2, 1], split.images[:3, 0]
     np.testing.assert_array_equal(softmax.scores(query, support), softmax.class_scores(query, support, np.arange(3), 3))
-    assert isinstance(softmax, evaluate.ClassScorer)
+    assert isinstance(softmax, contract.ClassScorer)
 
 
 @pytest.mark.parametrize("arguments", [{"steps": 0}, {"learning_rate": 0.0}])

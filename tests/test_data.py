@@ -13,8 +13,11 @@ import numpy as np
 import pytest
 from conftest import TINY_ALPHABETS, drawing, png_bytes, synthetic_split, write_split_archive
 
-from oneshot_lib.data import omniglot as data
-from oneshot_lib.data.omniglot import OmniglotDataError, load_lake_runs, load_omniglot, train_validation_split
+from oneshot_lib.data import archives, cache, lake
+from oneshot_lib.data.archives import ArchiveSpec, OmniglotDataError
+from oneshot_lib.data.cache import OmniglotCacheWarning, decoded_cache_path
+from oneshot_lib.data.lake import LakeRun, lake_run_drawings, load_lake_runs
+from oneshot_lib.data.omniglot import OmniglotSplit, load_omniglot, train_validation_split
 
 
 def test_decodes_synthetic_archive(tiny_archive_dir, cache_home):
@@ -39,7 +42,7 @@ def test_second_load_reads_the_cache(tiny_archive_dir, cache_home, monkeypatch):
     def no_decoding(*args):
         raise AssertionError("decoded again instead of reading the cache")
 
-    monkeypatch.setattr(data, "decode_split_archive", no_decoding)
+    monkeypatch.setattr(cache, "decode_split_archive", no_decoding)
     second = load_omniglot("background", tiny_archive_dir)
     np.testing.assert_array_equal(first.images, second.images)
     np.testing.assert_array_equal(first.alphabets, second.alphabets)
@@ -60,7 +63,7 @@ def test_cache_home_that_is_a_file_loads_without_caching(tiny_archive_dir, tmp_p
     not_a_folder = tmp_path / "cache-file"
     not_a_folder.write_text("")
     monkeypatch.setenv("XDG_CACHE_HOME", str(not_a_folder))
-    with pytest.warns(data.OmniglotCacheWarning) as caught:
+    with pytest.warns(OmniglotCacheWarning) as caught:
         first = load_omniglot("background", tiny_archive_dir)
         second = load_omniglot("background", tiny_archive_dir)
     assert len(first) == len(second) == 5
@@ -79,7 +82,7 @@ def test_unwritable_cache_loads_without_caching(tiny_archive_dir, cache_home, mo
         raise error
 
     monkeypatch.setattr(np, "savez", refused)
-    with pytest.warns(data.OmniglotCacheWarning, match=r"(?s)could not be written.*XDG_CACHE_HOME"):
+    with pytest.warns(OmniglotCacheWarning, match=r"(?s)could not be written.*XDG_CACHE_HOME"):
         split = load_omniglot("background", tiny_archive_dir)
     assert len(split) == 5
     assert list((cache_home / "decoded").iterdir()) == []
@@ -89,7 +92,7 @@ def test_corrupt_cache_is_rebuilt_not_trusted(tiny_archive_dir, cache_home):
     expected = load_omniglot("background", tiny_archive_dir)
     (cached,) = (cache_home / "decoded").glob("*.npz")
     cached.write_bytes(b"not an npz")
-    with pytest.warns(data.OmniglotCacheWarning, match="cannot be read"):
+    with pytest.warns(OmniglotCacheWarning, match="cannot be read"):
         again = load_omniglot("background", tiny_archive_dir)
     np.testing.assert_array_equal(again.images, expected.images)
     assert np.load(cached)["packed"].shape[0] == 5  # rewritten
@@ -138,7 +141,7 @@ def test_cache_that_does_not_match_its_archive_is_replaced(tiny_archive_dir, cac
     expected = load_omniglot("background", tiny_archive_dir)
     (cached,) = (cache_home / "decoded").glob("*.npz")
     _rewrite_cache(cached, change)
-    with pytest.warns(data.OmniglotCacheWarning, match=f"(?s){cached.name}.*{message}.*Decoding .* again"):
+    with pytest.warns(OmniglotCacheWarning, match=f"(?s){cached.name}.*{message}.*Decoding .* again"):
         again = load_omniglot("background", tiny_archive_dir)
     np.testing.assert_array_equal(again.images, expected.images)
     np.testing.assert_array_equal(again.alphabets, expected.alphabets)
@@ -156,9 +159,9 @@ def test_cache_of_another_archive_under_this_name_is_not_trusted(tmp_path, tiny_
     write_split_archive(second / tiny_spec.filename, {"Gamma": 3, "Delta": 2})
     load_omniglot("background", first)
     (first_cache,) = (cache_home / "decoded").glob("*.npz")
-    second_cache = data.decoded_cache_path(second / tiny_spec.filename)
+    second_cache = decoded_cache_path(second / tiny_spec.filename)
     first_cache.rename(second_cache)
-    with pytest.warns(data.OmniglotCacheWarning, match="SHA-256"):
+    with pytest.warns(OmniglotCacheWarning, match="SHA-256"):
         loaded = load_omniglot("background", second)
     assert loaded.alphabet_names == ["Delta", "Gamma"]
 
@@ -219,8 +222,8 @@ def test_unknown_split():
 
 
 def _serve_as_official(monkeypatch, folder, tiny_spec, md5: str):
-    monkeypatch.setattr(data, "OFFICIAL_URL", folder.as_uri() + "/")
-    monkeypatch.setitem(data.SPLITS, "background", data.ArchiveSpec(tiny_spec.filename, md5, 2, 5))
+    monkeypatch.setattr(archives, "OFFICIAL_URL", folder.as_uri() + "/")
+    monkeypatch.setitem(archives.SPLITS, "background", ArchiveSpec(tiny_spec.filename, md5, 2, 5))
 
 
 def test_download_into_user_cache_verifies_checksum(tmp_path, cache_home, tiny_spec, monkeypatch):
@@ -246,7 +249,7 @@ def test_download_with_wrong_checksum_leaves_nothing(tmp_path, cache_home, tiny_
 
 def test_alphabet_ids_follow_row_order():
     images = np.zeros((3, 20, 105, 105), dtype=bool)
-    split = data.OmniglotSplit(images, np.array(["b", "a", "b"]), np.array(["c1", "c1", "c2"]))
+    split = OmniglotSplit(images, np.array(["b", "a", "b"]), np.array(["c1", "c1", "c2"]))
     assert split.alphabet_names == ["b", "a"]
     assert split.alphabet_ids.tolist() == [0, 1, 0]
 
@@ -300,9 +303,9 @@ def test_lake_runs_download_from_their_own_folder(tmp_path, cache_home, monkeypa
     (served / "one-shot-classification").mkdir(parents=True)
     archive = served / "one-shot-classification" / "all_runs.zip"
     _write_lake_archive(archive, np.random.default_rng(0))
-    monkeypatch.setattr(data, "OFFICIAL_URL", served.as_uri() + "/")
+    monkeypatch.setattr(archives, "OFFICIAL_URL", served.as_uri() + "/")
     md5 = hashlib.md5(archive.read_bytes()).hexdigest()
-    monkeypatch.setattr(data, "LAKE_RUNS", dataclasses.replace(data.LAKE_RUNS, official_md5=md5))
+    monkeypatch.setattr(lake, "LAKE_RUNS", dataclasses.replace(lake.LAKE_RUNS, official_md5=md5))
     assert len(load_lake_runs()) == 20
     assert (cache_home / "omniglot" / "all_runs.zip").is_file()
 
@@ -323,12 +326,12 @@ def test_real_omniglot():
 
 def test_lake_run_drawings_locates_each_image():
     split = synthetic_split((4, 3), drawings=5, seed=0)
-    run = data.LakeRun(split.images[[0, 2, 5], 1], split.images[[5, 0, 2], 4], answers=np.array([2, 0, 1]))
-    support, query = data.lake_run_drawings([run], split)
+    run = LakeRun(split.images[[0, 2, 5], 1], split.images[[5, 0, 2], 4], answers=np.array([2, 0, 1]))
+    support, query = lake_run_drawings([run], split)
     assert support.tolist() == [[[0, 1], [2, 1], [5, 1]]]
     assert query.tolist() == [[[5, 4], [0, 4], [2, 4]]]
     with pytest.raises(ValueError, match="does not occur"):
-        data.lake_run_drawings([data.LakeRun(~run.support, run.query, run.answers)], split)
+        lake_run_drawings([LakeRun(~run.support, run.query, run.answers)], split)
 
 
 def test_omniglot_dir_pointing_at_a_file_says_it_is_a_file(tmp_path, monkeypatch):
@@ -336,4 +339,4 @@ def test_omniglot_dir_pointing_at_a_file_says_it_is_a_file(tmp_path, monkeypatch
     archive.write_bytes(b"")
     monkeypatch.setenv("OMNIGLOT_DIR", str(archive))
     with pytest.raises(NotADirectoryError, match=r"background\.zip \(from OMNIGLOT_DIR\) is a file, not a folder"):
-        data.load_omniglot("background")
+        load_omniglot("background")

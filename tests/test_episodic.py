@@ -11,7 +11,7 @@ from conftest import synthetic_split
 from oneshot_lib.backend import keras
 from oneshot_lib.data import augment
 from oneshot_lib.models import conv4, episodic
-from oneshot_lib.scoring import evaluate
+from oneshot_lib.scoring import contract, rules
 from oneshot_lib.training import trainer
 from oneshot_lib.training.config import TrainingConfig
 
@@ -125,7 +125,7 @@ def test_scorer_shapes_and_contract(networks, method):
     rng = np.random.default_rng(0)
     scores = scorer.scores(raw_images(rng, 3), raw_images(rng, 5))
     assert scores.shape == (3, 5) and scores.dtype == np.float64
-    assert isinstance(scorer, evaluate.Scorer) and isinstance(scorer.name, str)
+    assert isinstance(scorer, contract.Scorer) and isinstance(scorer.name, str)
     assert np.all(np.isfinite(scores))
 
 
@@ -161,7 +161,7 @@ def test_k_shot_prototypical_class_scores(networks):
     prototypes = np.stack([s[labels == c].mean(0) for c in range(3)])
     np.testing.assert_allclose(exact, -((q[:, None] - prototypes[None]) ** 2).sum(-1), rtol=1e-4)
     spread = np.array([((s[labels == c] - prototypes[c]) ** 2).sum(1).mean() for c in range(3)])
-    averaged = evaluate.class_scores(scorer.scores(query, support), labels, 3)
+    averaged = rules.class_scores(scorer.scores(query, support), labels, 3)
     np.testing.assert_allclose(averaged, exact - spread[None], rtol=1e-4)
 
 
@@ -174,7 +174,7 @@ def test_k_shot_matching_class_scores(networks):
     labels = np.array([1, 0, 2, 0, 2, 1])
     probabilities = scorer.class_scores(query, support, labels, 3)
     np.testing.assert_allclose(probabilities.sum(1), 1.0, rtol=1e-6)
-    averaged = evaluate.class_scores(scorer.scores(query, support), labels, 3)
+    averaged = rules.class_scores(scorer.scores(query, support), labels, 3)
     np.testing.assert_allclose(probabilities, 2 * averaged, rtol=1e-6)
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from oneshot_lib.data.omniglot import LakeRun
+from oneshot_lib.data.lake import LakeRun
 from oneshot_lib.data.tasks import sample_task_indices
-from oneshot_lib.scoring import baselines, evaluate
+from oneshot_lib.scoring import baselines, contract, embedding_cache, evaluate, rules
 from oneshot_lib.scoring.baselines import ConstantScorer, PixelNearestNeighbour, pairwise_squared_l2
 
 constant = ConstantScorer()
@@ -42,24 +42,6 @@ def test_uninformative_scorers_get_chance(split, scorer):
 def test_oracle_gets_everything_right(split):
     result = evaluate.accuracy(Oracle(), identical_images_split(split), n_way=5, k_shot=2, n_tasks=20)
     assert result.mean == 1.0 and result.stderr == 0.0
-
-
-def test_class_scores_average_the_shots():
-    scores = np.array([[1.0, 3.0, 10.0, 0.0], [0.0, 0.0, 0.0, 4.0]])
-    labels = np.array([0, 0, 1, 1])
-    np.testing.assert_array_equal(evaluate.class_scores(scores, labels, 2), [[2.0, 5.0], [0.0, 2.0]])
-
-
-def test_ties_are_broken_uniformly():
-    rng = np.random.default_rng(0)
-    picks = [evaluate.predict(np.array([[1.0, 1.0, 0.0, 1.0]]), np.arange(4), 4, rng)[0] for _ in range(3000)]
-    counts = np.bincount(picks, minlength=4)
-    assert counts[2] == 0 and counts[[0, 1, 3]].min() > 900
-
-
-def test_nan_scores_are_rejected():
-    with pytest.raises(ValueError, match="NaN"):
-        evaluate.predict(np.array([[np.nan, 1.0]]), np.arange(2), 2, np.random.default_rng(0))
 
 
 def test_lake_runs_accuracy_per_run(split):
@@ -204,47 +186,10 @@ def test_no_tasks_is_an_error_not_nan(split):
         evaluate.accuracy(constant, split, n_way=5, n_tasks=0)
 
 
-def test_nearest_class_scores_take_each_class_best_drawing():
-    scores = np.array([[1.0, 3.0, 10.0, 0.0], [0.0, -1.0, -2.0, 4.0]])
-    labels = np.array([0, 0, 1, 1])
-    np.testing.assert_array_equal(evaluate.nearest_class_scores(scores, labels, 2), [[3.0, 10.0], [0.0, 4.0]])
-    one_shot = np.array([[0.5, -0.2, 0.1]])  # one drawing per class: nearest and mean agree
-    order = np.array([2, 0, 1])
-    np.testing.assert_array_equal(
-        evaluate.nearest_class_scores(one_shot, order, 3), evaluate.class_scores(one_shot, order, 3)
-    )
-
-
-def test_nearest_class_scores_need_every_class():
-    with pytest.raises(ValueError, match=r"classes \[1\] have no support image"):
-        evaluate.nearest_class_scores(np.zeros((1, 2)), np.array([0, 2]), 3)
-
-
-class _Distances(evaluate.NearestDrawingRule):
-    """Minus the distance between scalar 'images' (each image is one number, shape (n, 1, 1))."""
-
-    def scores(self, query, support):
-        return -np.abs(query[:, None, 0, 0] - support[None, :, 0, 0])
-
-
-def test_the_nearest_drawing_decides_where_the_mean_would_not():
-    # One-pixel images of ink 0 to 1 (in 32nds, exact in binary). Class 0: drawings at 0 and 10;
-    # class 1: two at 3. A query at 0.5 is nearest to class 0's first drawing (distance 0.5), but
-    # class 0's mean distance (5) is larger than class 1's (2.5).
-    support = np.array([0.0, 10.0, 3.0, 3.0]).reshape(4, 1, 1) / 32
-    labels = np.array([0, 0, 1, 1])
-    query = np.array([0.5]).reshape(1, 1, 1) / 32
-    scorer = _Distances()
-    assert isinstance(scorer, evaluate.ClassScorer)
-    np.testing.assert_array_equal(scorer.class_scores(query, support, labels, 2), [[-0.5 / 32, -2.5 / 32]])
-    mean = evaluate.class_scores(scorer.scores(query, support), labels, 2)
-    np.testing.assert_array_equal(mean, [[-5.0 / 32, -2.5 / 32]])
-
-
 @pytest.mark.parametrize("name", ["PixelNearestNeighbour", "ModifiedHausdorff", "BlogNearestNeighbour"])
 def test_nearest_neighbour_baselines_declare_the_nearest_drawing_rule(split, name):
     scorer = getattr(baselines, name)()
-    assert isinstance(scorer, evaluate.ClassScorer)
+    assert isinstance(scorer, contract.ClassScorer)
     query, support = split.images[:2, 0], split.images[:3, 1:3].reshape(6, 105, 105)
     labels = np.repeat(np.arange(3), 2)
     expected = scorer.scores(query, support).reshape(2, 3, 2).max(axis=2)
@@ -260,8 +205,8 @@ def test_k_shot_accuracy_uses_the_nearest_drawing(split):
     for index in range(30):
         task = tasks.task(split, index)
         scores = PixelNearestNeighbour().scores(task.query, task.support)
-        per_class = evaluate.nearest_class_scores(scores, task.support_labels, 4)
-        by_hand.append(evaluate.predict(per_class, np.arange(4), 4, rng) == task.query_labels)
+        per_class = rules.nearest_class_scores(scores, task.support_labels, 4)
+        by_hand.append(rules.predict(per_class, np.arange(4), 4, rng) == task.query_labels)
     assert nearest.mean == pytest.approx(np.mean(by_hand))
 
 
@@ -304,13 +249,13 @@ def test_class_scores_of_applies_each_scorers_own_rule(split):
     pixel = PixelNearestNeighbour()
     rule = _RowInkPrototypes()
     expected = {
-        "nearest drawing": (pixel, evaluate.nearest_class_scores(pixel.scores(query, support), labels, 4)),
-        "mean of a function's scores": (pixel.scores, evaluate.class_scores(pixel.scores(query, support), labels, 4)),
-        "mean of compare": (_RowInk(), evaluate.class_scores(_RowInk().scores(query, support), labels, 4)),
+        "nearest drawing": (pixel, rules.nearest_class_scores(pixel.scores(query, support), labels, 4)),
+        "mean of a function's scores": (pixel.scores, rules.class_scores(pixel.scores(query, support), labels, 4)),
+        "mean of compare": (_RowInk(), rules.class_scores(_RowInk().scores(query, support), labels, 4)),
         "compare_classes": (rule, rule.compare_classes(rule.embed(query), rule.embed(support), labels, 4)),
     }
     for name, (scorer, scores) in expected.items():
-        np.testing.assert_array_equal(evaluate.class_scores_of(scorer, query, support, labels, 4), scores, err_msg=name)
+        np.testing.assert_array_equal(rules.class_scores_of(scorer, query, support, labels, 4), scores, err_msg=name)
     # The rules differ on this task: the nearest drawing is not the mean, nor the prototype a mean of scores.
     assert not np.array_equal(expected["nearest drawing"][1], expected["mean of a function's scores"][1])
     assert not np.array_equal(expected["compare_classes"][1], expected["mean of compare"][1])
@@ -329,15 +274,15 @@ def test_accuracy_decides_by_class_scores_of(split, scorer):
     by_hand = []
     for index in range(12):
         task = tasks.task(split, index)
-        per_class = evaluate.class_scores_of(scorer, task.query, task.support, task.support_labels, 4)
-        by_hand.append(np.mean(evaluate.predict(per_class, np.arange(4), 4, rng) == task.query_labels))
+        per_class = rules.class_scores_of(scorer, task.query, task.support, task.support_labels, 4)
+        by_hand.append(np.mean(rules.predict(per_class, np.arange(4), 4, rng) == task.query_labels))
     np.testing.assert_array_equal(measured.per_task, by_hand)
 
 
 def test_class_scores_of_refuses_class_scores_of_the_wrong_shape(split):
     task = _k_shot_task(split)
     with pytest.raises(ValueError, match=r"'wrong class scores'.*class_scores\(.*\(8, 12\).*expected \(8, 4\)"):
-        evaluate.class_scores_of(_WrongClassScorer(), task.query, task.support, task.support_labels, 4)
+        rules.class_scores_of(_WrongClassScorer(), task.query, task.support, task.support_labels, 4)
 
 
 class _CountingRowInk(_RowInk):
@@ -353,8 +298,8 @@ class _CountingRowInk(_RowInk):
 
 def test_cached_embeddings_embed_each_distinct_image_once_with_the_same_accuracy(split):
     plain, counting = _CountingRowInk(), _CountingRowInk()
-    cached = evaluate.cache_embeddings(counting)
-    assert not isinstance(cached, evaluate.ClassComparer) and cached.name == "row ink"
+    cached = embedding_cache.cache_embeddings(counting)
+    assert not isinstance(cached, contract.ClassComparer) and cached.name == "row ink"
     for n_way, seed in ((5, 0), (5, 1), (3, 0)):
         expected = evaluate.accuracy(plain, split, n_way, n_tasks=20, seed=seed)
         measured = evaluate.accuracy(cached, split, n_way, n_tasks=20, seed=seed)
@@ -369,16 +314,16 @@ def test_cached_embeddings_embed_each_distinct_image_once_with_the_same_accuracy
 
 def test_cached_embeddings_keep_the_class_rule(split):
     scorer = _RowInkPrototypes()
-    cached = evaluate.cache_embeddings(scorer)
-    assert isinstance(cached, evaluate.ClassComparer)
+    cached = embedding_cache.cache_embeddings(scorer)
+    assert isinstance(cached, contract.ClassComparer)
     expected = evaluate.accuracy(scorer, split, 4, 3, n_tasks=10, seed=0)
     assert evaluate.accuracy(cached, split, 4, 3, n_tasks=10, seed=0).per_task.tolist() == expected.per_task.tolist()
-    assert not hasattr(evaluate.cache_embeddings(_RowInk()), "compare_classes")
+    assert not hasattr(embedding_cache.cache_embeddings(_RowInk()), "compare_classes")
 
 
 def test_caching_needs_an_embedding_scorer():
     with pytest.raises(TypeError, match="embed and compare"):
-        evaluate.cache_embeddings(PixelNearestNeighbour())
+        embedding_cache.cache_embeddings(PixelNearestNeighbour())
 
 
 def test_lake_runs_of_no_runs_is_an_error_not_nan():
@@ -389,14 +334,6 @@ def test_lake_runs_of_no_runs_is_an_error_not_nan():
 def test_n_way_curve_of_no_n_is_an_error(split):
     with pytest.raises(ValueError, match="no N"):
         evaluate.n_way_curve(constant, split, [])
-
-
-def test_plus_and_minus_infinity_in_one_class_are_named_not_called_nan():
-    scores = np.array([[np.inf, -np.inf, 0.0, 1.0]])
-    with pytest.raises(ValueError, match=r"query 0's scores for class 0 include both \+inf and -inf"):
-        evaluate.class_scores(scores, np.array([0, 0, 1, 1]), 2)
-    one_sign = evaluate.class_scores(np.array([[-np.inf, -np.inf, 0.0, 1.0]]), np.array([0, 0, 1, 1]), 2)
-    np.testing.assert_array_equal(one_sign, [[-np.inf, 0.5]])
 
 
 def test_nan_scores_name_the_scorer(split):
@@ -494,21 +431,6 @@ def test_a_run_must_be_a_lake_run(split):
         evaluate.lake_runs(constant, [split.images[:3, 0]])
 
 
-@pytest.mark.parametrize(
-    ("labels", "n_way", "message"),
-    [
-        (np.array([0, 1]), 2, r"shape \(3,\)"),
-        (np.array([0, 1, -1]), 2, r"\[0, 2\).*-1..1"),
-        (np.array([0.0, 1.0, 1.0]), 2, "must be ints"),
-        (np.array([0, 1, 1]), 0, "empty"),
-    ],
-)
-def test_class_scores_check_their_labels(labels, n_way, message):
-    for rule in (evaluate.class_scores, evaluate.nearest_class_scores):
-        with pytest.raises(ValueError, match=message):
-            rule(np.zeros((2, 3)), labels, n_way)
-
-
 def test_an_accuracy_of_no_tasks_is_an_error():
     with pytest.raises(ValueError, match="no tasks to average"):
         evaluate.Accuracy.from_tasks([])
@@ -540,3 +462,37 @@ def test_scores_that_are_not_numbers_name_the_scorer(split):
 
     with pytest.raises(ValueError, match=r"scorer 'words': scores\(query, support\) returned scores that are not"):
         evaluate.lake_runs(words, [LakeRun(split.images[:3, 0], split.images[:3, 1], np.arange(3))])
+
+
+def test_paired_difference_is_the_mean_and_standard_error_of_per_task_differences():
+    first = evaluate.Accuracy.from_tasks([1.0, 0.5, 0.75, 0.5])
+    second = evaluate.Accuracy.from_tasks([0.5, 0.5, 0.25, 0.5])
+    # Differences 0.5, 0, 0.5, 0: mean 1/4; std (ddof=1) sqrt(1/3) / 2; over sqrt(4): sqrt(1/3) / 4.
+    paired = evaluate.paired_difference(first, second)
+    assert paired.mean == 0.25 and paired.n == 4
+    assert paired.stderr == pytest.approx(np.sqrt(1 / 3) / 4, rel=1e-15)
+    assert evaluate.paired_difference(second, first).mean == -0.25
+
+
+def test_paired_difference_of_one_task_has_no_standard_error():
+    paired = evaluate.paired_difference(evaluate.Accuracy.from_tasks([1.0]), evaluate.Accuracy.from_tasks([0.5]))
+    assert paired.mean == 0.5 and np.isnan(paired.stderr) and paired.n == 1
+
+
+def test_paired_difference_needs_two_accuracies_on_the_same_tasks():
+    on_four = evaluate.Accuracy.from_tasks([1.0, 0.5, 0.75, 0.5])
+    with pytest.raises(ValueError, match="same tasks; got 4 tasks and 3 tasks"):
+        evaluate.paired_difference(on_four, evaluate.Accuracy.from_tasks([0.5, 0.5, 0.25]))
+    with pytest.raises(ValueError, match="4 tasks and 4 runs"):
+        evaluate.paired_difference(on_four, evaluate.Accuracy.from_tasks([0.5] * 4, unit="runs"))
+    with pytest.raises(ValueError, match="the second is a ndarray"):
+        evaluate.paired_difference(on_four, on_four.per_task)
+
+
+def test_evaluate_offers_the_names_chapters_type_from_their_own_modules():
+    assert evaluate.predict is rules.predict and evaluate.NearestDrawingRule is rules.NearestDrawingRule
+    assert evaluate.nearest_class_scores is rules.nearest_class_scores and evaluate.class_scores is rules.class_scores
+    assert evaluate.cache_embeddings is embedding_cache.cache_embeddings
+    assert evaluate.EmbeddingScorer is contract.EmbeddingScorer
+    for name in evaluate.__all__:
+        assert hasattr(evaluate, name), name

@@ -1,4 +1,4 @@
-"""What a scorer's image input may be: ``evaluate.ink_images``, and every kind of scorer reading through it."""
+"""What a scorer's image input may be: ``scoring.images.ink_images``, and every kind of scorer reading through it."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 from test_siamese import TINY
 
-from oneshot_lib.data.omniglot import LakeRun
+from oneshot_lib.data.lake import LakeRun
 from oneshot_lib.models import conv4, finetune, siamese, transfer
 from oneshot_lib.models.episodic import MatchingScorer, PrototypicalScorer
-from oneshot_lib.scoring import baselines, evaluate, shifts
+from oneshot_lib.scoring import baselines, embedding_cache, evaluate, shifts
+from oneshot_lib.scoring.images import ink_images, ink_pair
 
 SIDE = 16
 
@@ -34,25 +35,25 @@ def as_png_values(ink: np.ndarray) -> np.ndarray:
 
 def test_bool_and_float_images_are_read_as_they_are():
     ink = np.array([[[True, False], [False, False]]])
-    np.testing.assert_array_equal(evaluate.ink_images(ink), ink)
-    assert evaluate.ink_images(ink).dtype == bool
+    np.testing.assert_array_equal(ink_images(ink), ink)
+    assert ink_images(ink).dtype == bool
     grey = np.array([[[0.0, 0.25], [1.0, 0.0]]], np.float32)
-    read = evaluate.ink_images(grey)
+    read = ink_images(grey)
     assert read.dtype == np.float32
     np.testing.assert_array_equal(read, grey)
 
 
 def test_uint8_images_are_read_as_image_files_hold_them():
     pixels = np.array([[[0, 255], [255, 51]]], np.uint8)  # black ink, white paper, light grey
-    read = evaluate.ink_images(pixels)
+    read = ink_images(pixels)
     assert read.dtype == np.float32
     np.testing.assert_array_equal(read, np.array([[[1.0, 0.0], [0.0, 0.8]]], np.float32))
     mask = drawings(3)
-    np.testing.assert_array_equal(evaluate.ink_images(as_png_values(mask)), mask.astype(np.float32))
+    np.testing.assert_array_equal(ink_images(as_png_values(mask)), mask.astype(np.float32))
 
 
 def test_empty_stacks_are_images():
-    assert evaluate.ink_images(np.zeros((0, 105, 105), np.uint8)).shape == (0, 105, 105)
+    assert ink_images(np.zeros((0, 105, 105), np.uint8)).shape == (0, 105, 105)
 
 
 @pytest.mark.parametrize(
@@ -71,7 +72,7 @@ def test_empty_stacks_are_images():
 )
 def test_what_cannot_be_read_is_refused_naming_dtype_and_values(images, message):
     with pytest.raises(ValueError, match=message):
-        evaluate.ink_images(images)
+        ink_images(images)
 
 
 @pytest.mark.parametrize(
@@ -85,12 +86,12 @@ def test_what_cannot_be_read_is_refused_naming_dtype_and_values(images, message)
 )
 def test_inverted_images_are_refused_with_the_fix(images, hint):
     with pytest.raises(ValueError, match=r"image 0 is \d+% ink.*inverted.*" + hint):
-        evaluate.ink_images(images, "support")
+        ink_images(images, "support")
 
 
 def test_query_and_support_of_two_sizes_are_refused():
     with pytest.raises(ValueError, match="query images are 105x105 and support images 52x52"):
-        evaluate.ink_pair(drawings(1), drawings(2, size=52))
+        ink_pair(drawings(1), drawings(2, size=52))
 
 
 # ------------------------------------------------------------------ every kind of scorer
@@ -115,7 +116,7 @@ def scorers() -> dict[str, object]:
         "fine-tuned": finetune.FineTuned(embedding, SIDE, steps=1),
         "siamese": siamese.SiameseScorer(model),
         "shifts": shifts.average_over_shifts(prototypical, 1),
-        "cached": evaluate.cache_embeddings(prototypical),
+        "cached": embedding_cache.cache_embeddings(prototypical),
     }
 
 

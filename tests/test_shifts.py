@@ -9,7 +9,7 @@ import pytest
 from conftest import tiny_run_config
 
 from oneshot_lib.models import episodic
-from oneshot_lib.scoring import evaluate, shifts
+from oneshot_lib.scoring import contract, shifts
 from oneshot_lib.training import config as config_module
 from oneshot_lib.training import run_folder, trainer
 
@@ -59,8 +59,8 @@ def test_the_wrapper_keeps_the_class_rule_and_scores_like_its_parts():
     images = np.random.default_rng(1).random((6, 9, 9)) < 0.3
     plain = shifts.average_over_shifts(RowInk(), 1)
     with_rule = shifts.average_over_shifts(RowInkPrototypes(), 1)
-    assert not isinstance(plain, evaluate.ClassComparer)
-    assert isinstance(with_rule, evaluate.ClassComparer)
+    assert not isinstance(plain, contract.ClassComparer)
+    assert isinstance(with_rule, contract.ClassComparer)
     query, support = images[:2], images[2:]
     np.testing.assert_allclose(plain.scores(query, support), plain.compare(plain.embed(query), plain.embed(support)))
     labels = np.array([0, 1, 0, 1])

@@ -15,7 +15,7 @@ from oneshot_lib.data.tasks import sample_pair_indices
 from oneshot_lib.models import siamese
 from oneshot_lib.models.pairs import pair_dataset
 from oneshot_lib.models.siamese import Architecture
-from oneshot_lib.scoring import evaluate
+from oneshot_lib.scoring import contract, evaluate
 from oneshot_lib.train import parser
 from oneshot_lib.training import callbacks, kinds, optimizers, run_folder, trainer
 from oneshot_lib.training.config import TrainingConfig
@@ -151,7 +151,7 @@ class MeanPixelScorer:
 def test_embedding_path_equals_plain_path(k_shot, n_query, within):
     data = synthetic_split((6, 5, 4), drawings=6, seed=2)
     arguments = dict(n_tasks=30, n_query=n_query, within_alphabet=within, seed=3)
-    assert isinstance(MeanPixelScorer(), evaluate.EmbeddingScorer)
+    assert isinstance(MeanPixelScorer(), contract.EmbeddingScorer)
     embedded = evaluate.accuracy(MeanPixelScorer(), data, 4, k_shot, **arguments)
     plain = evaluate.accuracy(MeanPixelScorer().scores, data, 4, k_shot, **arguments)  # a bare function
     np.testing.assert_array_equal(embedded.per_task, plain.per_task)

@@ -14,7 +14,7 @@ from conftest import RUN_FIELDS, synthetic_split, tiny_run_config
 import oneshot_lib
 from oneshot_lib.data import streams
 from oneshot_lib.models import episodic, pairs, transfer
-from oneshot_lib.scoring import evaluate
+from oneshot_lib.scoring import evaluate, rules
 from oneshot_lib.train import config_options, parser
 from oneshot_lib.training import callbacks, kinds, run_folder, trainer
 from oneshot_lib.training.config import TrainingConfig
@@ -244,7 +244,7 @@ def test_with_k_shots_the_class_mean_of_image_scores_is_not_the_prototype_rule()
     images[:, 0, 0] = np.arange(5) / 4
     scorer, labels = Fixed(table), np.array([0, 0, 1, 1])
     exact = scorer.class_scores(images[:1], images[1:], labels, 2)
-    averaged = evaluate.class_scores(scorer.scores(images[:1], images[1:]), labels, 2)
+    averaged = rules.class_scores(scorer.scores(images[:1], images[1:]), labels, 2)
     assert exact.argmax() == 0 and averaged.argmax() == 1  # the per-image mean would pick B
 
 

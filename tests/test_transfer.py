@@ -8,7 +8,7 @@ from conftest import synthetic_split
 
 from oneshot_lib.backend import keras
 from oneshot_lib.models import conv4, transfer
-from oneshot_lib.scoring import evaluate
+from oneshot_lib.scoring import contract
 from oneshot_lib.training import trainer
 from oneshot_lib.training.config import TrainingConfig
 
@@ -66,7 +66,7 @@ def test_scorer_shape_fit_and_reload(tmp_path):
     scorer = model.scorer()
     rng = np.random.default_rng(0)
     scores = scorer.scores(rng.random((3, 105, 105)) < 0.1, rng.random((4, 105, 105)) < 0.1)
-    assert scores.shape == (3, 4) and scores.dtype == np.float64 and isinstance(scorer, evaluate.Scorer)
+    assert scores.shape == (3, 4) and scores.dtype == np.float64 and isinstance(scorer, contract.Scorer)
     assert np.all(np.abs(scores) <= 1.0 + 1e-6)
     model.save(tmp_path / "transfer.keras")
     loaded = keras.saving.load_model(tmp_path / "transfer.keras")

@@ -12,7 +12,7 @@ from matplotlib.colors import to_rgb
 from PIL import Image
 
 from oneshot_lib.data.omniglot import OmniglotSplit
-from oneshot_lib.scoring import evaluate
+from oneshot_lib.scoring import rules
 from oneshot_lib.scoring.baselines import PixelNearestNeighbour
 from oneshot_lib.viz import plots, widgets
 
@@ -159,8 +159,8 @@ def test_task_explorer_scores_k_shot_classes_by_the_rule_accuracy_uses():
         task = explorer.task
         assert len(task.support) == 12 and explorer.k_shot.value == 3
         scores = scorer.scores(task.query[:1], task.support)
-        nearest = evaluate.nearest_class_scores(scores, task.support_labels, 4)[0]
-        mean = evaluate.class_scores(scores, task.support_labels, 4)[0]
+        nearest = rules.nearest_class_scores(scores, task.support_labels, 4)[0]
+        mean = rules.class_scores(scores, task.support_labels, 4)[0]
         np.testing.assert_array_equal(explorer.class_scores["pixel 1-NN"], nearest)
         pick = explorer.picks["pixel 1-NN"]
         assert nearest[pick] == nearest.max()

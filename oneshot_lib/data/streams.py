@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from oneshot_lib.backend import tf
-from oneshot_lib.data.omniglot import seeded_generator
+from oneshot_lib.data.seeds import seeded_generator
 
 
 def seeded_index_stream(

@@ -14,7 +14,8 @@ from numbers import Real
 
 import numpy as np
 
-from oneshot_lib.data.omniglot import OmniglotSplit, seeded_generator
+from oneshot_lib.data.omniglot import OmniglotSplit
+from oneshot_lib.data.seeds import seeded_generator
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,9 @@ from __future__ import annotations
 import numpy as np
 
 from oneshot_lib.backend import keras, tf
-from oneshot_lib.scoring.evaluate import check_support_labels, ink_images, ink_pair
-from oneshot_lib.scoring.evaluate import class_scores as mean_class_scores
+from oneshot_lib.scoring.images import ink_images, ink_pair
+from oneshot_lib.scoring.rules import check_support_labels
+from oneshot_lib.scoring.rules import class_scores as mean_class_scores
 
 ops = keras.ops
 

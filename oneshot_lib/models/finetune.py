@@ -31,7 +31,7 @@ from oneshot_lib.backend import keras, tf
 from oneshot_lib.data import augment
 from oneshot_lib.data.tasks import check_count, check_positive_number
 from oneshot_lib.models.conv4 import IMAGE_SIZE, EmbeddingNetworkScorer, check_image_size, prepare_images
-from oneshot_lib.scoring.evaluate import check_support_labels
+from oneshot_lib.scoring.rules import check_support_labels
 
 ops = keras.ops
 

@@ -51,7 +51,7 @@ import numpy as np
 from oneshot_lib.backend import keras, tf
 from oneshot_lib.models.backbones import BackboneModel
 from oneshot_lib.models.conv4 import IMAGE_SIZE, prepare_images
-from oneshot_lib.scoring.evaluate import check_support_labels
+from oneshot_lib.scoring.rules import check_support_labels
 
 #: Batch normalisation's epsilon: Keras's default, the one ``conv4.build_embedding``'s layers use.
 BATCHNORM_EPSILON = 1e-3

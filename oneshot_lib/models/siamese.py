@@ -49,7 +49,7 @@ import numpy as np
 
 from oneshot_lib.backend import keras, tf
 from oneshot_lib.models import conv4
-from oneshot_lib.scoring.evaluate import ink_images
+from oneshot_lib.scoring.images import ink_images
 
 layers, ops = keras.layers, keras.ops
 

@@ -1,12 +1,12 @@
 """Scorers that learn nothing beforehand: random guessing, nearest neighbours, a support-set classifier.
 
-Each is a scorer (see ``oneshot_lib.scoring.evaluate.Scorer``): ``scores(query, support)`` takes raw
-images (Q, 105, 105) and (S, 105, 105), read by ``evaluate.ink_images`` (bool ink masks, floats
+Each is a scorer (see ``oneshot_lib.scoring.contract.Scorer``): ``scores(query, support)`` takes raw
+images (Q, 105, 105) and (S, 105, 105), read by ``images.ink_images`` (bool ink masks, floats
 with ink 1, or uint8 as image files hold them), and returns a (Q, S) float64 similarity, higher
 meaning more alike. Distances are returned negated.
 
 The nearest-neighbour scorers (pixel L2, Modified Hausdorff, the blog's formula) declare
-nearest neighbour's rule for k drawings per class (``evaluate.NearestDrawingRule``): a class
+nearest neighbour's rule for k drawings per class (``rules.NearestDrawingRule``): a class
 scores as its nearest drawing, the max of its scores, not their mean. ``SupportSoftmax`` is
 the ordinary classifier one-shot learning replaces: fitted to the support set of each task.
 """
@@ -16,9 +16,10 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial import cKDTree
 
-from oneshot_lib.data.omniglot import seeded_generator
+from oneshot_lib.data.seeds import seeded_generator
 from oneshot_lib.data.tasks import check_count, check_positive_number
-from oneshot_lib.scoring.evaluate import NearestDrawingRule, ink_images, ink_pair
+from oneshot_lib.scoring.images import ink_images, ink_pair
+from oneshot_lib.scoring.rules import NearestDrawingRule
 
 
 class RandomScorer:
@@ -170,7 +171,7 @@ class SupportSoftmax:
     for 20 classes), fitted from zero by ``steps`` steps of full-batch gradient descent on the mean
     cross-entropy. Deterministic: no random choice anywhere.
 
-    A ``ClassScorer`` (see ``oneshot_lib.scoring.evaluate``): ``class_scores`` fits on the support set and
+    A ``ClassScorer`` (see ``oneshot_lib.scoring.contract``): ``class_scores`` fits on the support set and
     returns the queries' logits. ``scores`` treats each support image as a class of its own.
     """
 

@@ -18,9 +18,10 @@ from collections.abc import Callable
 import numpy as np
 
 from oneshot_lib.data.augment import KOCH, Distortions, distort
-from oneshot_lib.data.omniglot import OmniglotSplit, seeded_generator
+from oneshot_lib.data.omniglot import OmniglotSplit
+from oneshot_lib.data.seeds import seeded_generator
 from oneshot_lib.data.tasks import check_count
-from oneshot_lib.scoring.evaluate import ScorerLike, pair_scores
+from oneshot_lib.scoring.contract import ScorerLike, pair_scores
 
 
 def koch_distortion(images: np.ndarray, seed: int = 0, distortions: Distortions = KOCH) -> np.ndarray:

@@ -5,7 +5,7 @@ to the left lands on other filters' positions and gives a slightly different emb
 the embeddings of a 3x3 grid of shifted copies (by ``-pixels``, 0 and ``+pixels`` in each
 direction, at Omniglot's 105x105) smooths that out, at nine times the cost of embedding.
 
-``average_over_shifts(scorer, pixels)`` wraps any ``evaluate.EmbeddingScorer`` so: the wrapper
+``average_over_shifts(scorer, pixels)`` wraps any ``contract.EmbeddingScorer`` so: the wrapper
 embeds by averaging, and compares (and scores classes) exactly as the wrapped scorer does.
 
 A shift rolls the image (``np.roll``): what leaves one edge comes back at the other. That is
@@ -23,7 +23,7 @@ from numbers import Integral
 
 import numpy as np
 
-from oneshot_lib.scoring.evaluate import ClassComparer, EmbeddingScorer, EmbeddingWrapper, WrappedClassRule
+from oneshot_lib.scoring.contract import ClassComparer, EmbeddingScorer, EmbeddingWrapper, WrappedClassRule
 
 #: The largest test-time shift, in pixels at 105x105: within 10 pixels of an edge lies 1.3% of the
 #: ink (see above), so even the largest shift wraps little of a drawing round the image.

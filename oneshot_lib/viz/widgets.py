@@ -27,7 +27,8 @@ from matplotlib.figure import Figure
 
 from oneshot_lib.data.omniglot import OmniglotSplit
 from oneshot_lib.data.tasks import Task, check_task_request, sample_task
-from oneshot_lib.scoring.evaluate import ScorerLike, class_scores_of, predict, score_function
+from oneshot_lib.scoring.contract import ScorerLike, score_function, scorer_name
+from oneshot_lib.scoring.rules import class_scores_of, predict
 from oneshot_lib.viz import plots
 
 DISPLAY_DPI = 100
@@ -335,18 +336,13 @@ class TaskExplorer(_Explorer):
         )
 
 
-def _scorer_name(scorer: ScorerLike) -> str:
-    """A scorer's ``name`` attribute, else a function's or class's name."""
-    return getattr(scorer, "name", None) or getattr(scorer, "__name__", None) or type(scorer).__name__
-
-
 def _named_scorers(scorers: ScorerLike | Mapping[str, ScorerLike] | None) -> dict[str, ScorerLike]:
     """{name: scorer} from one scorer, a mapping of them, or None (no scorer)."""
     if scorers is None:
         return {}
     if isinstance(scorers, Mapping):
         return dict(scorers)
-    return {_scorer_name(scorers): scorers}
+    return {scorer_name(scorers): scorers}
 
 
 def task_explorer(
