@@ -97,9 +97,6 @@ class OmniglotSplit:
         return self.select(kept, name)
 
 
-# ---------------------------------------------------------------- the loader
-
-
 def load_omniglot(
     split: str,
     data_dir: str | os.PathLike | None = None,
