@@ -231,8 +231,8 @@ def test_the_command_line_trains_on_two_cpu_devices(tmp_path):
         "--n-way 3 --n-query 2 --steps 2 --steps-per-epoch 1 --val-way 3 --val-tasks 4 --quiet"
     )
     code = (
-        "import sys; from oneshot_lib import data; from oneshot_lib.train import main; "
-        f"data.SPLITS['background'] = data.ArchiveSpec('images_background.zip', '0' * 32, {len(alphabets)}, "
+        "import sys; from oneshot_lib.data import archives; from oneshot_lib.train import main; "
+        f"archives.SPLITS['background'] = archives.ArchiveSpec('images_background.zip', '0' * 32, {len(alphabets)}, "
         f"{sum(alphabets.values())}); sys.exit(main({flags.split()!r}))"
     )
     result = run_python(["-c", code], env={"OMNIGLOT_DIR": str(archive_dir), "XDG_CACHE_HOME": str(tmp_path)})
