@@ -32,6 +32,8 @@ SHIPPED = {
     "transfer": 30,
     "contrastive": 60,
     "rotation": 60,
+    "maml": 60,
+    "reptile": 60,
 }
 #: The models whose name promises whether Koch's distortions were on (chapter 5's ablation pair).
 NAMED_FOR_DISTORTIONS = {"siamese-adam": True, "siamese-noaug": False}
