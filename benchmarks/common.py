@@ -1,7 +1,12 @@
-"""What every benchmark records with its results: the machine, the versions, the command."""
+"""What every benchmark records with its results: the machine, the versions, the command.
+
+The comparisons (``objective_grid``, ``labels_used``, ``optimizers``) write records of
+``oneshot_lib.scoring.comparisons``, which defines their files' format and reads them back.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import platform
@@ -11,6 +16,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from oneshot_lib.scoring.comparisons import ComparisonCell
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -40,19 +49,30 @@ def machine() -> dict:
     }
 
 
-def write_results(name: str, results: dict, table: str) -> None:
-    """Write ``results/<name>.json`` (with machine, date and command) and ``results/<name>.md``."""
-    RESULTS.mkdir(exist_ok=True)
-    command = shlex.join(["python", *sys.argv])
-    record = {
-        "command": command,
+def provenance() -> dict:
+    """The command, date and machine a results file starts with (``comparisons.BenchmarkResults``'s fields)."""
+    return {
+        "command": shlex.join(["python", *sys.argv]),
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": machine(),
-        **results,
     }
+
+
+def write_results(name: str, results, table: str) -> None:
+    """Write ``results/<name>.json`` and ``results/<name>.md``.
+
+    ``results`` is either a record of ``oneshot_lib.scoring.comparisons`` (built with
+    ``provenance()``), written as ``dataclasses.asdict`` gives it, or a dict, written after the
+    command, date and machine.
+    """
+    RESULTS.mkdir(exist_ok=True)
+    if dataclasses.is_dataclass(results):
+        record = dataclasses.asdict(results)
+    else:
+        record = {**provenance(), **results}
     (RESULTS / f"{name}.json").write_text(json.dumps(record, indent=2) + "\n")
     header = (
-        f"# {name}\n\n`{command}` on {record['date']}, {record['machine']['cpu']}, "
+        f"# {name}\n\n`{record['command']}` on {record['date']}, {record['machine']['cpu']}, "
         f"{record['machine']['cores_available']} cores.\n\n"
     )
     (RESULTS / f"{name}.md").write_text(header + table + "\n")
@@ -121,13 +141,14 @@ def keep_run_files(folder: Path, benchmark: str) -> None:
         shutil.copy(folder / file, kept / file)
 
 
-def summarise(name: str, folder: Path, evaluation, lake, benchmark: str) -> dict:
+def summarise(name: str, folder: Path, evaluation, lake, benchmark: str) -> ComparisonCell:
     """Validation (selection) and, once, evaluation-alphabet and Lake accuracy of a cell's best model.
 
     The cell's config, history and log are copied to ``results/<benchmark>/<folder name>/``.
     """
     from oneshot_lib import pretrained
     from oneshot_lib.scoring import evaluate
+    from oneshot_lib.scoring.comparisons import ComparisonCell
 
     history = pretrained.history(folder)
     record = pretrained.run_record(folder)
@@ -135,27 +156,27 @@ def summarise(name: str, folder: Path, evaluation, lake, benchmark: str) -> dict
     within = evaluate.accuracy(scorer, evaluation, 20, n_tasks=400, within_alphabet=True, seed=0)
     on_lake = evaluate.lake_runs(scorer, lake)
     keep_run_files(folder, benchmark)
-    return {
-        "history": f"{benchmark}/{folder.name}/history.json",
-        "command": record["command"],
-        "parameters": record["parameters"],
-        "minutes": record["config"]["minutes"],
-        "steps": history["epochs"][-1]["step"],
-        "best_validation": history["best_val_oneshot_accuracy"],
-        "best_epoch": history["best_epoch"],
-        "evaluation_within_1shot": within.mean,
-        "evaluation_within_1shot_stderr": within.stderr,
-        "lake": on_lake.mean,
-        "lake_stderr": on_lake.stderr,
-    }
+    return ComparisonCell(
+        history=f"{benchmark}/{folder.name}/history.json",
+        command=record["command"],
+        parameters=record["parameters"],
+        minutes=record["config"]["minutes"],
+        steps=history["epochs"][-1]["step"],
+        best_validation=history["best_val_oneshot_accuracy"],
+        best_epoch=history["best_epoch"],
+        evaluation_within_1shot=within.mean,
+        evaluation_within_1shot_stderr=within.stderr,
+        lake=on_lake.mean,
+        lake_stderr=on_lake.stderr,
+    )
 
 
-def accuracy_columns(cell: dict) -> str:
-    """A cell's validation, evaluation-alphabet and Lake accuracies as table columns (``summarise``'s keys)."""
+def accuracy_columns(cell: ComparisonCell) -> str:
+    """A cell's validation, evaluation-alphabet and Lake accuracies as table columns."""
     return (
-        f"{cell['best_validation']:.1%} | "
-        f"{cell['evaluation_within_1shot']:.1%} ± {cell['evaluation_within_1shot_stderr']:.1%} | "
-        f"{cell['lake']:.1%} ± {cell['lake_stderr']:.1%} |"
+        f"{cell.best_validation:.1%} | "
+        f"{cell.evaluation_within_1shot:.1%} ± {cell.evaluation_within_1shot_stderr:.1%} | "
+        f"{cell.lake:.1%} ± {cell.lake_stderr:.1%} |"
     )
 
 

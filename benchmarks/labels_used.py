@@ -23,9 +23,19 @@ under ``benchmarks/results/labels_used/``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
-from benchmarks.common import accuracy_columns, evaluation_data, slug, summarise, train_cells, write_results
+from benchmarks.common import (
+    accuracy_columns,
+    evaluation_data,
+    provenance,
+    slug,
+    summarise,
+    train_cells,
+    write_results,
+)
+from oneshot_lib.scoring.comparisons import LabelsUsed, LabelsUsedCell
 
 SHARED = ["--model", "prototypical", "--n-way", "5", "--rotate-classes", "--patience", "100000", "--quiet"]
 FRACTIONS = (0.01, 0.1, 1.0)
@@ -36,14 +46,14 @@ def cell_name(fraction: float, start: str) -> str:
     return f"{fraction:.0%} of the labels, {start}"
 
 
-def table(cells: dict[str, dict]) -> str:
+def table(cells: dict[str, LabelsUsedCell]) -> str:
     lines = [
         "| cell | characters | steps | validation (selects) | evaluation, 20-way within, 1-shot | Lake's 400 trials |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for name, cell in cells.items():
-        steps = "-" if cell["steps"] is None else f"{cell['steps']:,}"
-        lines.append(f"| {name} | {cell['characters']} | {steps} | {accuracy_columns(cell)}")
+        steps = "-" if cell.steps is None else f"{cell.steps:,}"
+        lines.append(f"| {name} | {cell.characters} | {steps} | {accuracy_columns(cell)}")
     return "\n".join(lines)
 
 
@@ -65,21 +75,23 @@ def main() -> None:
         for start, flags in STARTS.items()
     }
     train_cells(cells, dict.fromkeys(cells, ("steps", args.steps)), args.runs_folder, SHARED)
-    results = {
-        "no labels (the contrastive model)": {
-            **summarise("contrastive", pretrained.folder("contrastive"), evaluation, lake, "labels_used"),
-            "steps": None,
-            "fraction": 0.0,
-            "characters": 0,
-        }
+    contrastive = summarise("contrastive", pretrained.folder("contrastive"), evaluation, lake, "labels_used")
+    results = {  # the contrastive model was not trained here: no steps of this benchmark
+        "no labels (the contrastive model)": LabelsUsedCell(
+            **{**dataclasses.asdict(contrastive), "steps": None}, fraction=0.0, characters=0
+        )
     }
     for fraction in FRACTIONS:
         for start in STARTS:
             name = cell_name(fraction, start)
             cell = summarise(name, args.runs_folder / slug(name), evaluation, lake, "labels_used")
-            cell.update(fraction=fraction, start=start, characters=len(train.sample_characters(fraction)))
-            results[name] = cell
-    write_results("labels_used", {"steps": args.steps, "cells": results}, table(results))
+            results[name] = LabelsUsedCell(
+                **dataclasses.asdict(cell),
+                fraction=fraction,
+                start=start,
+                characters=len(train.sample_characters(fraction)),
+            )
+    write_results("labels_used", LabelsUsed(**provenance(), steps=args.steps, cells=results), table(results))
 
 
 if __name__ == "__main__":

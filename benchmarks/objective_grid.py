@@ -33,7 +33,16 @@ import argparse
 import shutil
 from pathlib import Path
 
-from benchmarks.common import accuracy_columns, evaluation_data, slug, summarise, train_cells, write_results
+from benchmarks.common import (
+    accuracy_columns,
+    evaluation_data,
+    provenance,
+    slug,
+    summarise,
+    train_cells,
+    write_results,
+)
+from oneshot_lib.scoring.comparisons import ComparisonCell, ObjectiveGrid
 
 #: What every cell shares (on top of the command line's defaults: Adam 1e-3, seed 0, distortions
 #: on); a cell's own flags come after these, so they win.
@@ -59,13 +68,13 @@ def _other_backbone(flags: list[str]) -> list[str]:
     return [*flags, "--backbone", "koch-cpu", "--image-size", "52"]
 
 
-def table(cells: dict[str, dict]) -> str:
+def table(cells: dict[str, ComparisonCell]) -> str:
     lines = [
         "| cell | parameters | steps | validation (selects) | evaluation, 20-way within, 1-shot | Lake's 400 trials |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for name, cell in cells.items():
-        lines.append(f"| {name} | {cell['parameters']:,} | {cell['steps']:,} | {accuracy_columns(cell)}")
+        lines.append(f"| {name} | {cell.parameters:,} | {cell.steps:,} | {accuracy_columns(cell)}")
     return "\n".join(lines)
 
 
@@ -85,7 +94,7 @@ def main() -> None:
         return {name: summarise(name, runs / slug(name), evaluation, lake, "objective_grid") for name in names}
 
     results = score(OBJECTIVES)
-    best = max(OBJECTIVES, key=lambda name: results[name]["best_validation"])  # validation only
+    best = max(OBJECTIVES, key=lambda name: results[name].best_validation)  # validation only
     print(f"best objective on validation: {best}", flush=True)
 
     factors = {f"{best}, {factor}": change(OBJECTIVES[best]) for factor, change in FACTORS.items()}
@@ -100,11 +109,8 @@ def main() -> None:
     train_cells(factors, minutes, args.runs_folder, SHARED)
     results.update(score(factors))
 
-    write_results(
-        "objective_grid",
-        {"minutes": args.minutes, "best_objective_on_validation": best, "cells": results},
-        table(results),
-    )
+    grid = ObjectiveGrid(**provenance(), minutes=args.minutes, best_objective_on_validation=best, cells=results)
+    write_results("objective_grid", grid, table(results))
 
 
 if __name__ == "__main__":

@@ -29,7 +29,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from benchmarks.common import write_results
+from benchmarks.common import provenance, write_results
+from oneshot_lib.scoring.comparisons import OptimizerRun, OptimizerRuns
 
 LAYER_RATES = "features=0.1,head=0.1"
 VARIANTS = {
@@ -38,15 +39,17 @@ VARIANTS = {
 }
 
 
-def run_summary(history: dict, minutes: float) -> dict:
+def run_summary(command: str, history: dict, minutes: float) -> OptimizerRun:
+    """A run of ``command`` up to ``minutes`` of its ``history``: its best validation accuracy by then."""
     within = [record for record in history["epochs"] if record["elapsed_seconds"] <= 60 * minutes + 30]
     best = max(within, key=lambda record: record["val_oneshot_accuracy"])
-    return {
-        "best_val_oneshot_accuracy": best["val_oneshot_accuracy"],
-        "best_val_oneshot_stderr": best["val_oneshot_stderr"],
-        "steps": within[-1]["step"],
-        "minutes": within[-1]["elapsed_seconds"] / 60,
-    }
+    return OptimizerRun(
+        command=command,
+        best_val_oneshot_accuracy=best["val_oneshot_accuracy"],
+        best_val_oneshot_stderr=best["val_oneshot_stderr"],
+        steps=within[-1]["step"],
+        minutes=within[-1]["elapsed_seconds"] / 60,
+    )
 
 
 def main() -> None:
@@ -84,27 +87,22 @@ def main() -> None:
     from oneshot_lib import pretrained
 
     runs = {
-        "Adam (the reference run)": {
-            "command": pretrained.run_record("siamese-adam")["command"],
-            **run_summary(pretrained.history("siamese-adam"), args.minutes),
-        }
+        "Adam (the reference run)": run_summary(
+            pretrained.run_record("siamese-adam")["command"], pretrained.history("siamese-adam"), args.minutes
+        )
     }
     for name, (command, output) in commands.items():
-        runs[name] = {
-            "command": command,
-            **run_summary(json.loads((output / "history.json").read_text()), args.minutes),
-        }
+        runs[name] = run_summary(command, json.loads((output / "history.json").read_text()), args.minutes)
     lines = ["| optimiser | steps | minutes | best validation 20-way accuracy |", "|---|---|---|---|"]
     lines += [
-        f"| {name} | {run['steps']:,} | {run['minutes']:.1f} | {run['best_val_oneshot_accuracy']:.1%} "
-        f"± {run['best_val_oneshot_stderr']:.1%} |"
+        f"| {name} | {run.steps:,} | {run.minutes:.1f} | {run.best_val_oneshot_accuracy:.1%} "
+        f"± {run.best_val_oneshot_stderr:.1%} |"
         for name, run in runs.items()
     ]
-    write_results(
-        "optimizers",
-        {"minutes": args.minutes, "learning_rate": args.learning_rate, "layer_rates": LAYER_RATES, "runs": runs},
-        "\n".join(lines),
+    record = OptimizerRuns(
+        **provenance(), minutes=args.minutes, learning_rate=args.learning_rate, layer_rates=LAYER_RATES, runs=runs
     )
+    write_results("optimizers", record, "\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -5,14 +5,15 @@ Every method is a *scorer*, ``scores(query, support) -> (Q, S)`` similarity; see
 in this list:
 
 - ``data``: Omniglot and Lake's runs, tasks, pair counting, distortions, index streams;
-- ``scoring``: the scorer contract, class rules, evaluation, baselines, test-time shifts;
+- ``scoring``: the scorer contract, class rules, evaluation, baselines, test-time shifts,
+  measures of embeddings, the benchmarks' committed comparisons;
 - ``models``: the networks and their training steps;
 - ``training``: configs, the registry of model kinds, run folders, the trainer;
 - ``pretrained`` and ``train`` (the command line) on top.
 
 ``viz`` (figures and widgets) reads only ``data`` and ``scoring``. The names a chapter types
-stay short: ``from oneshot_lib import evaluate, pretrained, plots`` imports the module of that
-name from its subpackage when first used.
+stay short: ``from oneshot_lib import evaluate, pretrained`` imports the module of that name
+from its subpackage when first used; ``from oneshot_lib import viz`` is the figures' subpackage.
 """
 
 import importlib
@@ -37,13 +38,14 @@ from oneshot_lib.data.tasks import Task, sample_pair_indices, sample_task, sampl
 MODULES = {
     **dict.fromkeys(("tasks", "counting", "augment", "streams"), "data"),
     **dict.fromkeys(("evaluate", "baselines", "shifts", "identity"), "scoring"),
+    **dict.fromkeys(("analysis", "comparisons"), "scoring"),
     **dict.fromkeys(
         ("conv4", "backbones", "siamese", "pairs", "episodic", "transfer", "selfsupervised", "metalearning")
         + ("finetune", "steps"),
         "models",
     ),
     **dict.fromkeys(("config", "kinds", "optimizers", "callbacks", "run_folder", "trainer", "distribute"), "training"),
-    **dict.fromkeys(("plots", "widgets"), "viz"),
+    "widgets": "viz",
 }
 
 

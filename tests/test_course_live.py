@@ -28,7 +28,7 @@ from browser import ROOT, SCREENSHOTS, chromium
 from matplotlib.colors import to_rgb
 from PIL import Image
 
-from oneshot_lib.viz import plots
+from oneshot_lib.viz import style
 
 pytestmark = pytest.mark.browser
 
@@ -137,7 +137,7 @@ def lab(tmp_path_factory):
         log.close()
 
 
-ANSWER_RGB = np.array([round(255 * channel) for channel in to_rgb(plots.ANSWER_COLOR)])
+ANSWER_RGB = np.array([round(255 * channel) for channel in to_rgb(style.ANSWER_COLOR)])
 
 
 def answer_pixels(png: bytes) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from conftest import synthetic_split
@@ -14,7 +15,7 @@ from PIL import Image
 from oneshot_lib.data.omniglot import OmniglotSplit
 from oneshot_lib.scoring import rules
 from oneshot_lib.scoring.baselines import PixelNearestNeighbour
-from oneshot_lib.viz import plots, widgets
+from oneshot_lib.viz import style, widgets
 
 matplotlib.use("Agg")
 
@@ -36,7 +37,7 @@ def rgb(colour) -> tuple[int, int, int]:
     return tuple(round(255 * channel) for channel in to_rgb(colour))
 
 
-ANSWER_COLOURS = {rgb(plots.ANSWER_COLOR), rgb(plots.WRONG_COLOR)}
+ANSWER_COLOURS = {rgb(style.ANSWER_COLOR), rgb(style.WRONG_COLOR)}
 
 
 def shown(image) -> bool:
@@ -206,7 +207,7 @@ def test_task_explorer_with_the_answer_hidden_gives_nothing_away():
     assert not ANSWER_COLOURS & colours(png(explorer))
     bar_colours = colours(bytes(explorer.bars.value))
     assert not ANSWER_COLOURS & bar_colours
-    assert rgb(plots.PICK_COLOR) in bar_colours  # each scorer's pick, in a colour that says nothing
+    assert rgb(style.PICK_COLOR) in bar_colours  # each scorer's pick, in a colour that says nothing
     html = explorer.still_html()
     assert "right" not in html and "wrong" not in html
     explorer.show_answer.value = True
@@ -228,7 +229,7 @@ def test_explorer_figures_are_shown_at_their_own_size_and_drawn_sharp():
 
 
 def test_png_size_reads_the_header_and_refuses_other_bytes():
-    drawn = widgets.figure_png(plots.plt.figure(figsize=(2, 1)))
+    drawn = widgets.figure_png(plt.figure(figsize=(2, 1)))
     assert widgets.png_size(drawn) == Image.open(io.BytesIO(drawn)).size
     with pytest.raises(ValueError, match="not a PNG"):
         widgets.png_size(b"GIF89a")

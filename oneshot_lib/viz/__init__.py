@@ -1,1 +1,92 @@
-"""viz"""
+"""The figures the chapters draw, grouped by subject; a chapter calls them as ``viz.plot_task(...)``.
+
+- ``style``: the colours that mean something (the answer, a wrong pick, the query), alphabet names;
+- ``drawings``: drawings themselves: a character, the alphabets, tasks, episodes, pairs, mistakes;
+- ``data_figures``: the data set and its pairs: alphabet sizes, ink, the two protocols, pair counts;
+- ``results``: accuracy: N-way curves, training histories, controlled comparisons, labels used;
+- ``scores``: what scorers give: score bars, scores that are not a distribution, distances;
+- ``diagrams``: how networks work: the siamese network, pairs against episodes, prototypes;
+- ``embeddings``: embeddings on their principal axes, and how far each class spreads;
+- ``widgets``: the interactive explorers (imported on its own: ``from oneshot_lib import widgets``).
+
+A function that draws one Axes takes ``ax`` (by default a new figure's) and returns that Axes; one
+that draws several panels makes its own Figure and returns it. Every function takes data, records
+or arrays, never a file: the benchmarks' results come as ``scoring.comparisons`` records.
+"""
+
+from oneshot_lib.viz.data_figures import (
+    plot_characters_per_alphabet,
+    plot_distinct_pairs_seen,
+    plot_ink_fraction,
+    plot_monte_carlo_rate,
+    plot_protocols,
+    plot_same_class_fraction,
+)
+from oneshot_lib.viz.diagrams import (
+    plot_pairs_against_episodes,
+    plot_prototypes_and_attention,
+    plot_siamese_diagram,
+    siamese_tower,
+)
+from oneshot_lib.viz.drawings import (
+    draw_drawing,
+    plot_alphabet_gallery,
+    plot_character,
+    plot_distortion_gallery,
+    plot_drawing_row,
+    plot_episode,
+    plot_mistakes,
+    plot_pair_batch,
+    plot_shifted_copies,
+    plot_task,
+)
+from oneshot_lib.viz.embeddings import plot_class_spread, plot_embedding_projections
+from oneshot_lib.viz.results import (
+    plot_controlled_comparison,
+    plot_labels_used,
+    plot_n_way_curves,
+    plot_support_methods,
+    plot_training_history,
+)
+from oneshot_lib.viz.scores import (
+    plot_distance_histograms,
+    plot_identity_scores,
+    plot_independent_scores,
+    plot_score_bars,
+    plot_shift_experiment,
+)
+
+__all__ = [
+    "draw_drawing",
+    "plot_alphabet_gallery",
+    "plot_character",
+    "plot_characters_per_alphabet",
+    "plot_class_spread",
+    "plot_controlled_comparison",
+    "plot_distance_histograms",
+    "plot_distinct_pairs_seen",
+    "plot_distortion_gallery",
+    "plot_drawing_row",
+    "plot_embedding_projections",
+    "plot_episode",
+    "plot_identity_scores",
+    "plot_independent_scores",
+    "plot_ink_fraction",
+    "plot_labels_used",
+    "plot_mistakes",
+    "plot_monte_carlo_rate",
+    "plot_n_way_curves",
+    "plot_pair_batch",
+    "plot_pairs_against_episodes",
+    "plot_protocols",
+    "plot_prototypes_and_attention",
+    "plot_same_class_fraction",
+    "plot_score_bars",
+    "plot_shift_experiment",
+    "plot_shifted_copies",
+    "plot_siamese_diagram",
+    "plot_support_methods",
+    "plot_task",
+    "plot_training_history",
+    "siamese_tower",
+]

@@ -1,4 +1,4 @@
-"""Interactive explorers for the chapters: ipywidgets that redraw a figure from ``oneshot_lib.viz.plots``.
+"""Interactive explorers for the chapters: ipywidgets that redraw a figure of ``oneshot_lib.viz``.
 
 Each explorer is a widget (a ``VBox``) built by a plain function, so it can be created and
 driven without a browser: set a control's ``value`` and the explorer redraws its ``image``
@@ -29,7 +29,8 @@ from oneshot_lib.data.omniglot import OmniglotSplit
 from oneshot_lib.data.tasks import Task, check_task_request, sample_task
 from oneshot_lib.scoring.contract import ScorerLike, score_function, scorer_name
 from oneshot_lib.scoring.rules import class_scores_of, predict
-from oneshot_lib.viz import plots
+from oneshot_lib.viz.drawings import plot_character, plot_task
+from oneshot_lib.viz.scores import plot_score_bars
 
 DISPLAY_DPI = 100
 """CSS pixels per inch of figure at which explorers show their figures (as chapters' inline figures)."""
@@ -112,7 +113,7 @@ class CharacterExplorer(_Explorer):
     Attributes:
         alphabet: Dropdown of the split's alphabets (value: the alphabet folder name).
         character: Dropdown of the chosen alphabet's characters (value: the row in the split).
-        image: Image holding the PNG of ``plots.plot_character`` for the chosen row.
+        image: Image holding the PNG of ``plot_character`` for the chosen row.
     """
 
     def __init__(self, data: OmniglotSplit, alphabet: str | None = None, character: str | None = None):
@@ -155,7 +156,7 @@ class CharacterExplorer(_Explorer):
         self.character.options = self._character_options(change["new"])
 
     def _redraw(self, _change: dict | None = None) -> None:
-        show_png(self.image, figure_png(plots.plot_character(self.data, self.row)))
+        show_png(self.image, figure_png(plot_character(self.data, self.row)))
 
     def _still_parts(self) -> list[str]:
         alphabet = str(self.alphabet.value).replace("_", " ")
@@ -190,8 +191,8 @@ class TaskExplorer(_Explorer):
             by right and wrong, and ``status`` says whether each scorer is right; unticked, none
             of these give the answer away (bars show each scorer's pick in a neutral colour).
         status: Label, the task drawn and each scorer's verdict, or why no task can be drawn.
-        image: Image holding the PNG of ``plots.plot_task`` (hidden and empty when no task).
-        bars: Image holding the PNG of ``plots.plot_score_bars`` (hidden and empty without
+        image: Image holding the PNG of ``plot_task`` (hidden and empty when no task).
+        bars: Image holding the PNG of ``plot_score_bars`` (hidden and empty without
             scorers or task).
         task: the Task shown, or None when the settings give none.
         class_scores: {scorer name: (n_way,) float} each scorer's score of each class for the
@@ -304,10 +305,10 @@ class TaskExplorer(_Explorer):
             self.status.value = "; ".join(verdicts) + (
                 f" ({next(iter(self.scorers))}'s pick is framed in red)" if first_wrong else ""
             )
-        fig = plots.plot_task(task, show_answer=reveal, predicted_class=predicted if reveal else None)
+        fig = plot_task(task, show_answer=reveal, predicted_class=predicted if reveal else None)
         show_png(self.image, figure_png(fig))
         if all_scores:
-            bars = plots.plot_score_bars(all_scores, task.support_labels, answer if reveal else None, self.picks)
+            bars = plot_score_bars(all_scores, task.support_labels, answer if reveal else None, self.picks)
             show_png(self.bars, figure_png(bars))
         else:
             show_png(self.bars, b"")

@@ -1,0 +1,205 @@
+"""The committed results of the benchmarks that compare training runs, as typed records.
+
+``benchmarks/objective_grid.py``, ``benchmarks/labels_used.py`` and ``benchmarks/optimizers.py``
+build these records and write each as ``dataclasses.asdict`` gives it, to
+``benchmarks/results/<name>.json``; ``load_objective_grid``, ``load_labels_used`` and
+``load_optimizer_runs`` read them back. The files' format is defined here and nowhere else: the
+chapters and the figures take the records, never the JSON.
+
+The results belong to a source checkout (``benchmarks/results/`` beside the package), not to an
+installed package; a loader says which command makes a file that is missing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+#: Where the benchmarks write their results: ``benchmarks/results/`` of the project's checkout.
+RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
+
+#: The command, run from the project's root, that makes each results file.
+COMMANDS = {
+    "objective_grid": "python -m benchmarks.objective_grid --minutes 10 --runs-folder runs/objective_grid",
+    "labels_used": "python -m benchmarks.labels_used --steps 1000 --runs-folder runs/labels_used",
+    "optimizers": "python -m benchmarks.optimizers --minutes 8 --learning-rate 0.1 --runs-folder runs/optimizers",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class BenchmarkResults:
+    """What every results file starts with: how and where it was made.
+
+    Attributes:
+        command: the benchmark's command line.
+        date: when it finished, ``"YYYY-MM-DD HH:MM UTC"``.
+        machine: the CPU, the cores the process could use, and the Python, TensorFlow and Keras versions.
+    """
+
+    command: str
+    date: str
+    machine: dict
+
+
+@dataclass(frozen=True, kw_only=True)
+class ComparisonCell:
+    """One cell of a controlled comparison: a training run, its epoch chosen on validation, then scored once.
+
+    Attributes:
+        history: the run's ``history.json``, relative to ``benchmarks/results/`` (read it with
+            ``load_history``).
+        command: the training command, ``python -m oneshot_lib.train ...``, with the cell's options.
+        parameters: the network's parameter count.
+        minutes: the training budget in minutes; None for a budget of steps.
+        steps: the training steps taken; None for a model the benchmark did not train.
+        best_validation: 20-way within-alphabet one-shot accuracy on the validation alphabets of
+            the chosen epoch (the accuracy that chose it).
+        best_epoch: the chosen epoch, counted from 1.
+        evaluation_within_1shot: accuracy on 400 20-way within-alphabet one-shot tasks of the
+            evaluation alphabets; ``evaluation_within_1shot_stderr`` its standard error over tasks.
+        lake: accuracy on Lake's 400 trials; ``lake_stderr`` its standard error over his 20 runs.
+    """
+
+    history: str
+    command: str
+    parameters: int
+    minutes: float | None
+    steps: int | None
+    best_validation: float
+    best_epoch: int
+    evaluation_within_1shot: float
+    evaluation_within_1shot_stderr: float
+    lake: float
+    lake_stderr: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class LabelsUsedCell(ComparisonCell):
+    """A cell of ``labels_used``: a ``ComparisonCell`` trained on a share of the training characters' labels.
+
+    Attributes:
+        fraction: the share of the training characters whose labels were used, in [0, 1].
+        start: where the embedding started, ``"from scratch"`` or ``"from contrastive"``; None
+            for the model trained without any label.
+        characters: how many training characters that share is.
+    """
+
+    fraction: float
+    start: str | None = None
+    characters: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ObjectiveGrid(BenchmarkResults):
+    """``benchmarks/objective_grid.py``'s results: training objectives, then one factor at a time.
+
+    Attributes:
+        minutes: every cell's training minutes (the "twice the minutes" cell had twice that).
+        best_objective_on_validation: the objective the factors were changed from.
+        cells: each cell's name and its record, in the order they were trained.
+    """
+
+    minutes: float
+    best_objective_on_validation: str
+    cells: dict[str, ComparisonCell]
+
+
+@dataclass(frozen=True, kw_only=True)
+class LabelsUsed(BenchmarkResults):
+    """``benchmarks/labels_used.py``'s results: accuracy against the share of labels used.
+
+    Attributes:
+        steps: every trained cell's training episodes.
+        cells: each cell's name and its record, the model trained without labels first.
+    """
+
+    steps: int
+    cells: dict[str, LabelsUsedCell]
+
+
+@dataclass(frozen=True, kw_only=True)
+class OptimizerRun:
+    """One run of ``benchmarks/optimizers.py``, up to the benchmark's minutes.
+
+    Attributes:
+        command: the training command.
+        best_val_oneshot_accuracy: its best 20-way within-alphabet one-shot accuracy on the
+            validation alphabets; ``best_val_oneshot_stderr`` the standard error of that accuracy.
+        steps: the training steps taken; ``minutes`` the training minutes they took.
+    """
+
+    command: str
+    best_val_oneshot_accuracy: float
+    best_val_oneshot_stderr: float
+    steps: int
+    minutes: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class OptimizerRuns(BenchmarkResults):
+    """``benchmarks/optimizers.py``'s results: Koch's SGD, with one rate and per-layer rates, against Adam.
+
+    Attributes:
+        minutes: the training minutes every run is compared at.
+        learning_rate: the base learning rate of both SGD runs.
+        layer_rates: the per-layer multipliers of the second SGD run, as ``--layer-rates`` takes them.
+        runs: each run's name and its record.
+    """
+
+    minutes: float
+    learning_rate: float
+    layer_rates: str
+    runs: dict[str, OptimizerRun]
+
+
+def read_results(name: str) -> dict:
+    """The JSON of ``benchmarks/results/<name>.json``, or FileNotFoundError naming the command that makes it."""
+    path = RESULTS / f"{name}.json"
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path} is missing: `{COMMANDS.get(name, f'python -m benchmarks.{name}')}`, run from the project's "
+            "root, makes it (benchmarks/ comes with a clone of the project, not with an installed package)"
+        )
+    return json.loads(path.read_text())
+
+
+def _build(name: str, kind: type, record: dict, **nested: type):
+    """``kind(**record)``, each field of ``nested`` first built as {key: its type(**value)}.
+
+    Raises ValueError, naming the command that rewrites the file, if the fields do not match.
+    """
+    try:
+        built = {
+            field: {key: value_kind(**value) for key, value in record[field].items()}
+            for field, value_kind in nested.items()
+        }
+        return kind(**{**record, **built})
+    except (KeyError, TypeError, AttributeError) as error:
+        raise ValueError(
+            f"benchmarks/results/{name}.json is not in the format of {kind.__name__} ({error!r}): "
+            f"run `{COMMANDS[name]}` again to write it in this version's format"
+        ) from error
+
+
+def load_objective_grid() -> ObjectiveGrid:
+    """The committed results of ``benchmarks/objective_grid.py``."""
+    return _build("objective_grid", ObjectiveGrid, read_results("objective_grid"), cells=ComparisonCell)
+
+
+def load_labels_used() -> LabelsUsed:
+    """The committed results of ``benchmarks/labels_used.py``."""
+    return _build("labels_used", LabelsUsed, read_results("labels_used"), cells=LabelsUsedCell)
+
+
+def load_optimizer_runs() -> OptimizerRuns:
+    """The committed results of ``benchmarks/optimizers.py``."""
+    return _build("optimizers", OptimizerRuns, read_results("optimizers"), runs=OptimizerRun)
+
+
+def load_history(cell: ComparisonCell) -> dict:
+    """The training history a cell's run wrote (``history.json``: its ``epochs`` records, best epoch, ...)."""
+    path = RESULTS / cell.history
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: the benchmark that made the cell copies it there")
+    return json.loads(path.read_text())

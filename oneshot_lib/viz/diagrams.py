@@ -1,0 +1,219 @@
+"""Diagrams of how the networks work: the siamese network's towers, pairs against episodes, prototypes and attention."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from oneshot_lib.viz.drawings import draw_drawing
+from oneshot_lib.viz.style import ANSWER_COLOR, QUERY_COLOR, WRONG_COLOR
+
+
+def siamese_tower(model) -> list[str]:
+    """The twin of a siamese network as the diagram writes it: one line per stage, read from the model.
+
+    ``model`` is a network of ``siamese.build_siamese`` (its sub-model ``embedding``); each
+    convolution is written with the pooling that follows it, e.g. ``"conv 16 filters 5x5, ReLU ->
+    48x48x16, max-pool 2x2 -> 24x24x16"``. Raises ValueError for a model without ``embedding``.
+    """
+    try:
+        embedding = model.get_layer("embedding")
+    except ValueError as error:
+        raise ValueError(f"{model.name!r} has no 'embedding' layer: pass a siamese.build_siamese model") from error
+    lines: list[str] = []
+    for layer in embedding.layers:
+        kind = type(layer).__name__
+        side = "x".join(str(size) for size in layer.output.shape[1:])
+        if kind == "InputLayer":
+            lines.append(f"drawing {side}")
+        elif kind == "Resizing":
+            lines.append(f"shrunk to {layer.height}x{layer.width} ({layer.interpolation} averaging)")
+        elif kind == "Conv2D":
+            height, width = layer.kernel_size
+            activation = layer.activation.__name__.replace("relu", "ReLU")
+            lines.append(f"conv {layer.filters} filters {height}x{width}, {activation} -> {side}")
+        elif kind == "MaxPooling2D":
+            lines[-1] += f", max-pool {'x'.join(map(str, layer.pool_size))} -> {side}"
+        elif kind == "Dense":
+            inputs = layer.input.shape[-1]
+            lines.append(f"dense {inputs:,} -> {layer.units:,}, {layer.activation.__name__}: embedding h")
+    return lines
+
+
+def plot_siamese_diagram(model, *, title: str | None = None, ax: Axes | None = None) -> Axes:
+    """The siamese network as boxes: two towers with shared weights, the L1 join, the dense unit, the sigmoid.
+
+    Every size is read from ``model`` (``siamese_tower`` for the twin; the ``head`` layer's units
+    and weights), so the drawing is of the network that runs.
+
+    Draws into ``ax``, or a new figure's; returns the Axes.
+    """
+    tower = siamese_tower(model)
+    head = model.get_layer("head")
+    units = head.input.shape[-1]
+    join = [
+        f"L1 join: |h1 - h2|, {units:,} numbers",
+        f"dense unit: {units:,} weights + a bias ({head.count_params():,} parameters)",
+        "sigmoid -> p(same character)",
+    ]
+    rows = len(tower) + len(join)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(11, 0.55 * rows + 1.0))
+    ax.set(xlim=(0, 11), ylim=(-rows - 0.3, 0.9))
+    ax.axis("off")
+    box = {"boxstyle": "round,pad=0.35", "linewidth": 1.0}
+    arrow = {"arrowstyle": "->", "color": "0.3", "linewidth": 1.0}
+    for x, side in ((2.6, "left"), (8.4, "right")):
+        ax.text(x, 0.55, f"{side} drawing", ha="center", va="center", fontsize=10, fontweight="bold")
+        for row, text in enumerate(tower):
+            ax.text(
+                x,
+                -row,
+                text,
+                ha="center",
+                va="center",
+                fontsize=9,
+                bbox={**box, "facecolor": "#dbe9f6" if row else "white", "edgecolor": "tab:blue"},
+            )
+            if row:
+                ax.annotate("", (x, -row + 0.3), (x, -row + 0.7), arrowprops=arrow)
+    middle = -(len(tower) - 1) / 2
+    ax.annotate("", (4.9, middle), (6.1, middle), arrowprops={**arrow, "arrowstyle": "<->", "linestyle": "--"})
+    ax.text(5.5, middle + 0.3, "one network:\nshared weights", ha="center", va="bottom", fontsize=9, color="0.25")
+    top = -len(tower)
+    for x in (2.6, 8.4):
+        ax.annotate("", (5.5, top + 0.25), (x, top + 0.7), arrowprops=arrow)
+    for row, text in enumerate(join):
+        y = top - row
+        ax.text(
+            5.5,
+            y,
+            text,
+            ha="center",
+            va="center",
+            fontsize=9,
+            bbox={**box, "facecolor": "#fde2cc", "edgecolor": "tab:orange"},
+        )
+        if row:
+            ax.annotate("", (5.5, y + 0.3), (5.5, y + 0.7), arrowprops=arrow)
+    ax.set_title(title or f"{model.name}: {model.count_params():,} parameters", fontsize=10)
+    ax.figure.tight_layout()
+    return ax
+
+
+def plot_pairs_against_episodes(
+    pairs: tuple[np.ndarray, np.ndarray, np.ndarray],
+    support: np.ndarray,
+    query: np.ndarray,
+    probabilities: np.ndarray,
+    answer: int,
+) -> Figure:
+    """Training on pairs (left) against training on an episode (right), with real drawings.
+
+    ``pairs`` is (left (P, H, W), right (P, H, W), same (P,) 0/1): each pair is one example with
+    its own target. The episode is ``support`` (N, H, W), one drawing per class, and one ``query``
+    (H, W) of class ``answer``; ``probabilities`` (N,) is a model's softmax over the N classes for
+    that query, drawn as bars: the classes compete, and the loss reads only the right one's bar.
+
+    Returns a new Figure of two SubFigures: the pairs, and the episode with its bars.
+    """
+    left, right, same = pairs
+    n_pairs, n_way = len(same), len(support)
+    fig = plt.figure(figsize=(11, 3.6))
+    pair_figure, episode_figure = fig.subfigures(1, 2, width_ratios=[n_pairs, n_way + 1.5])
+    pair_axes = pair_figure.subplots(2, n_pairs, squeeze=False)
+    for column in range(n_pairs):
+        color = ANSWER_COLOR if same[column] else WRONG_COLOR
+        draw_drawing(
+            pair_axes[0, column],
+            left[column],
+            frame_color=color,
+            frame_width=2,
+            title=f"target {int(same[column])}",
+            fontsize=8,
+        )
+        draw_drawing(pair_axes[1, column], right[column], frame_color=color, frame_width=2)
+    pair_figure.suptitle("Pairs: each pair scored alone,\nits own target, binary cross-entropy", fontsize=9)
+    grid = episode_figure.add_gridspec(2, n_way + 1, height_ratios=[1, 1.1])
+    draw_drawing(
+        episode_figure.add_subplot(grid[0, 0]), query, frame_color=QUERY_COLOR, frame_width=2, title="query", fontsize=8
+    )  # the bars' axis labels take the cell below it
+    for label in range(n_way):
+        draw_drawing(
+            episode_figure.add_subplot(grid[0, label + 1]),
+            support[label],
+            frame_color=ANSWER_COLOR if label == answer else None,
+            frame_width=2,
+            title=f"class {label}",
+            fontsize=8,
+        )
+    bars = episode_figure.add_subplot(grid[1, 1:])
+    colors = [ANSWER_COLOR if label == answer else "0.6" for label in range(n_way)]
+    bars.bar(np.arange(n_way), probabilities, color=colors)
+    bars.set(xticks=np.arange(n_way), ylim=(0, 1), ylabel="softmax", xlim=(-0.5, n_way - 0.5))
+    bars.tick_params(labelsize=7)
+    episode_figure.suptitle(
+        "An episode: the query against all N classes at once,\nsoftmax over classes, cross-entropy of the right one",
+        fontsize=9,
+    )
+    return fig
+
+
+def plot_prototypes_and_attention(
+    support: np.ndarray,
+    support_labels: np.ndarray,
+    query: np.ndarray,
+    prototypes: np.ndarray,
+    attention: np.ndarray,
+) -> Figure:
+    """Two ways to score classes from 2-D embeddings, side by side.
+
+    ``support`` (S, 2) embeddings with ``support_labels`` (S,) in [0, N); ``query`` (2,);
+    ``prototypes`` (N, 2), the class means (``episodic.class_prototypes``); ``attention`` (S,), the
+    query's softmax attention over the support set (``episodic.matching_attention``). Left, the
+    prototypical network: each class is its prototype (a star), scored by minus the squared
+    distance to it (dashed lines). Right, the matching network: lines to every support
+    embedding, as thick as the attention it gets, summed per class.
+
+    Returns a new Figure of two panels.
+    """
+    support, query, prototypes = np.asarray(support), np.asarray(query), np.asarray(prototypes)
+    labels, attention = np.asarray(support_labels), np.asarray(attention)
+    fig, (proto_ax, match_ax) = plt.subplots(1, 2, figsize=(10, 4.2), sharex=True, sharey=True)
+    for ax in (proto_ax, match_ax):
+        for label in np.unique(labels):
+            ax.scatter(*support[labels == label].T, s=60, color=f"C{label}", label=f"class {label} support")
+        ax.scatter(*query, s=90, marker="s", color=QUERY_COLOR, label="query", zorder=3)
+        ax.set_aspect("equal")
+        ax.grid(alpha=0.3)
+    for label, prototype in enumerate(prototypes):
+        distance = np.sum((query - prototype) ** 2)
+        proto_ax.scatter(
+            *prototype,
+            s=260,
+            marker="*",
+            color=f"C{label}",
+            edgecolor="black",
+            zorder=3,
+            label=f"class {label} prototype",
+        )
+        proto_ax.plot(*np.stack([query, prototype]).T, ls="--", color=f"C{label}")
+        proto_ax.annotate(f"-{distance:.2f}", (query + prototype) / 2, fontsize=9, color=f"C{label}")
+    for point, label, weight in zip(support, labels, attention, strict=True):
+        match_ax.plot(*np.stack([query, point]).T, color=f"C{label}", lw=0.5 + 8 * weight)
+        match_ax.annotate(f"{weight:.2f}", (query + point) / 2, fontsize=9, color=f"C{label}")
+    per_class = np.bincount(labels, attention)
+    proto_ax.set_title("Prototypical: minus squared distance to each class mean", fontsize=9)
+    match_ax.set_title(
+        "Matching: attention to each support embedding\n(class 0: "
+        + ", class ".join(
+            f"{total:.2f}" if index == 0 else f"{index}: {total:.2f}" for index, total in enumerate(per_class)
+        )
+        + ")",
+        fontsize=9,
+    )
+    proto_ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    return fig

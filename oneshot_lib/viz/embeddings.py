@@ -1,0 +1,79 @@
+"""Figures of embeddings: drawings projected on their principal axes, and how far each class spreads.
+
+The projections come from ``analysis.pca_projection`` (in ``scoring``); these functions only draw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+
+def plot_embedding_projections(
+    projections: Mapping[str, tuple[np.ndarray, np.ndarray]], labels: np.ndarray, *, names: Sequence[str] = ()
+) -> Figure:
+    """Side-by-side scatter plots of 2-D projections, one point per drawing, one colour per character.
+
+    ``projections`` maps a title to ``analysis.pca_projection``'s (points (n, 2), variance shares (2,));
+    ``labels`` (n,) int gives each drawing's character, named in the legend by ``names[label]``.
+
+    Returns a new Figure, one panel per projection.
+    """
+    if not projections:
+        raise ValueError("projections is empty: pass {title: (points, variance shares)}")
+    labels = np.asarray(labels)
+    fig, axes = plt.subplots(1, len(projections), figsize=(5.2 * len(projections), 4.6), squeeze=False)
+    for ax, (title, (points, shares)) in zip(axes[0], projections.items(), strict=True):
+        if len(points) != len(labels):
+            raise ValueError(f"{title!r}: {len(points)} points but {len(labels)} labels")
+        for index, label in enumerate(np.unique(labels)):
+            mine = labels == label
+            name = names[label] if len(names) > label else f"character {label}"
+            ax.scatter(*points[mine].T, s=16, color=plt.cm.tab10(index % 10), label=name, alpha=0.85)
+        ax.set(
+            title=title,
+            xlabel=f"first principal axis ({shares[0]:.0%} of the variance)",
+            ylabel=f"second principal axis ({shares[1]:.0%})",
+        )
+        ax.title.set_fontsize(10)
+        ax.grid(alpha=0.3)
+    axes[0, -1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
+    fig.tight_layout()
+    return fig
+
+
+def plot_class_spread(
+    points: np.ndarray, labels: np.ndarray, *, names: Sequence[str] = (), ax: Axes | None = None
+) -> Axes:
+    """Drawings (n, 2) of a few characters around their prototypes, with each class's spread as a circle.
+
+    A prototype keeps each class's mean and drops the rest: the circle (radius: the mean distance
+    of the class's drawings to its mean) is what a prototype leaves out.
+
+    Draws into ``ax``, or a new figure's; returns the Axes.
+    """
+    labels = np.asarray(labels)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 5))
+    for index, label in enumerate(np.unique(labels)):
+        mine = points[labels == label]
+        centre = mine.mean(axis=0)
+        radius = np.linalg.norm(mine - centre, axis=1).mean()
+        colour = plt.cm.tab10(index % 10)
+        name = names[label] if len(names) > label else f"character {label}"
+        ax.scatter(*mine.T, s=14, color=colour, alpha=0.8, label=name)
+        ax.scatter(*centre, s=140, marker="*", color=colour, edgecolor="black", linewidth=0.6)
+        ax.add_patch(plt.Circle(centre, radius, fill=False, color=colour, lw=1.2, ls="--"))
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.set(
+        title="Each character's drawings, prototype (star) and mean spread (circle)",
+        xlabel="first principal axis",
+        ylabel="second principal axis",
+    )
+    ax.legend(fontsize=7, loc="best")
+    ax.figure.tight_layout()
+    return ax

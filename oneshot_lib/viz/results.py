@@ -1,0 +1,216 @@
+"""Figures of accuracy: against N, during training, and across the cells of a controlled comparison."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Mapping
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import PercentFormatter
+
+from oneshot_lib.scoring.comparisons import ComparisonCell, LabelsUsedCell
+from oneshot_lib.scoring.evaluate import Accuracy
+
+
+def plot_n_way_curves(
+    curves: Mapping[str, Mapping[int, Accuracy]], *, title: str | None = None, ax: Axes | None = None
+) -> Axes:
+    """Accuracy against N, one line per entry of ``curves`` ({label: {N: Accuracy}}).
+
+    Error bars are one standard error over tasks; chance, 1/N, is drawn dashed over every N
+    shown. Raises ValueError if ``curves`` is empty.
+
+    Draws into ``ax``, or a new figure's; returns the Axes.
+    """
+    if not curves:
+        raise ValueError("curves is empty: pass {label: {N: Accuracy}} with at least one curve")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7.5, 4.2))
+    all_ns = sorted({n for curve in curves.values() for n in curve})
+    for index, (label, curve) in enumerate(curves.items()):
+        ns = sorted(curve)
+        means = [curve[n].mean for n in ns]
+        errors = [curve[n].stderr for n in ns]
+        ax.errorbar(ns, means, yerr=errors, marker="o", ms=4, capsize=3, color=f"C{index}", label=label)
+    ns_dense = np.linspace(all_ns[0], all_ns[-1], 200)
+    ax.plot(ns_dense, 1 / ns_dense, "--", color="0.4", label="chance, 1/N")
+    ax.set_xlabel("N (ways)")
+    ax.set_ylabel("accuracy")
+    ax.set_ylim(0, 1)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title(title or "One-shot accuracy against N")
+    ax.figure.tight_layout()
+    return ax
+
+
+def plot_training_history(
+    histories: Mapping[str, Mapping],
+    *,
+    chance: float | None = None,
+    loss_label: str = "training loss (cross-entropy + L2)",
+) -> Figure:
+    """Training loss and validation one-shot accuracy against training minutes, one line per run.
+
+    ``histories`` maps a label to a ``history.json`` of ``trainer.train`` (its ``epochs``
+    records: ``elapsed_seconds``, ``loss``, ``val_oneshot_accuracy``, ``val_oneshot_stderr``).
+    Error bars are one standard error over the validation tasks. ``chance`` draws 1/N dashed.
+    ``loss_label`` names the loss axis (runs of different model kinds have different losses).
+
+    Returns a new Figure of two panels, loss and accuracy.
+    """
+    fig, (loss_ax, accuracy_ax) = plt.subplots(1, 2, figsize=(11, 3.8))
+    for index, (label, history) in enumerate(histories.items()):
+        epochs = history["epochs"]
+        minutes = np.array([record["elapsed_seconds"] for record in epochs]) / 60
+        loss_ax.plot(minutes, [record["loss"] for record in epochs], color=f"C{index}", label=label)
+        accuracy_ax.errorbar(
+            minutes,
+            [record["val_oneshot_accuracy"] for record in epochs],
+            yerr=[record["val_oneshot_stderr"] for record in epochs],
+            color=f"C{index}",
+            marker="o",
+            ms=2.5,
+            capsize=2,
+            label=label,
+        )
+    if chance is not None:
+        accuracy_ax.axhline(chance, ls="--", color="0.4", label="chance")
+    loss_ax.set_yscale("log")
+    loss_ax.set(xlabel="training minutes", ylabel=loss_label, title="Loss")
+    accuracy_ax.set(
+        xlabel="training minutes", ylabel="accuracy", ylim=(0, 1), title="Validation: 20-way one-shot, within alphabets"
+    )
+    accuracy_ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    for ax in (loss_ax, accuracy_ax):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_controlled_comparison(cells: Mapping[str, ComparisonCell], *, reference: str | None = None) -> Figure:
+    """One bar per cell of a controlled comparison, on three measures side by side.
+
+    ``cells`` maps a cell's name to its record (``comparisons.load_objective_grid().cells``, say):
+    ``best_validation`` (the accuracy that chose its checkpoint), ``evaluation_within_1shot`` and
+    ``lake`` (20-way one-shot accuracy on the evaluation alphabets and on Lake's runs) with their
+    ``_stderr``. Error bars are one standard error; ``reference`` names the cell the others
+    change one thing of, drawn darker with a dotted line through its values.
+
+    Returns a new Figure of three panels, one per measure.
+    """
+    names = list(cells)
+    measures = (
+        ("best_validation", None, "validation (chooses the checkpoint)"),
+        ("evaluation_within_1shot", "evaluation_within_1shot_stderr", "evaluation alphabets, within one"),
+        ("lake", "lake_stderr", "Lake's 400 trials"),
+    )
+    fig, axes = plt.subplots(1, 3, figsize=(13, 0.42 * len(names) + 1.3), sharey=True)
+    rows = np.arange(len(names))[::-1]
+    for ax, (key, error_key, title) in zip(axes, measures, strict=True):
+        values = np.array([getattr(cells[name], key) for name in names])
+        errors = None if error_key is None else np.array([getattr(cells[name], error_key) for name in names])
+        colours = ["0.25" if name == reference else "C0" for name in names]
+        ax.barh(rows, values, xerr=errors, color=colours, capsize=2, height=0.65)
+        for row, value in zip(rows, values, strict=True):
+            ax.text(value + 0.01, row, f"{value:.1%}", va="center", fontsize=8)
+        if reference is not None:
+            ax.axvline(getattr(cells[reference], key), color="0.25", ls=":", lw=1)
+        ax.set(xlim=(0, 1.12), title=title)
+        ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+        ax.grid(axis="x", alpha=0.3)
+    axes[0].set_yticks(rows, [textwrap.fill(name, 38) for name in names], fontsize=8)
+    fig.suptitle("20-way one-shot accuracy of each cell's best checkpoint", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_labels_used(
+    cells: Mapping[str, LabelsUsedCell], *, no_labels: str | None = None, ax: Axes | None = None
+) -> Axes:
+    """Lake accuracy against the share of training characters labelled, one line per starting point.
+
+    ``cells`` maps a cell's name to its record (``comparisons.load_labels_used().cells``, say:
+    ``fraction``, ``characters``, ``start``, ``lake``, ``lake_stderr``); the cells without a
+    ``start`` are not drawn as lines. ``no_labels`` names the record of the model trained without
+    any label, drawn as a dashed level.
+
+    Draws into ``ax``, or a new figure's; returns the Axes.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 4))
+    starts = sorted({cell.start for cell in cells.values() if cell.start is not None})
+    for index, start in enumerate(starts):
+        mine = sorted((cell for cell in cells.values() if cell.start == start), key=lambda cell: cell.fraction)
+        ax.errorbar(
+            [cell.fraction for cell in mine],
+            [cell.lake for cell in mine],
+            yerr=[cell.lake_stderr for cell in mine],
+            marker="o",
+            capsize=3,
+            color=f"C{index}",
+            label=start,
+        )
+        for cell in mine:
+            ax.annotate(
+                f"{cell.lake:.1%}",
+                (cell.fraction, cell.lake),
+                textcoords="offset points",
+                xytext=(6, -12 if index else 6),
+                fontsize=8,
+                color=f"C{index}",
+            )
+    if no_labels is not None:
+        level = cells[no_labels].lake
+        ax.axhline(level, color="0.4", ls="--", lw=1, label=f"no labels at all ({level:.1%})")
+    ax.set_xscale("log")
+    characters: dict[float, int] = {}  # each share of labels, and the characters it is
+    for cell in cells.values():
+        if cell.fraction:
+            characters.setdefault(cell.fraction, cell.characters)
+    fractions = sorted(characters)
+    ax.set_xticks(fractions, [f"{f:.0%}\n({characters[f]} characters)" for f in fractions])
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set(
+        xlabel="share of the training characters whose labels are used",
+        ylabel="Lake's 400 trials",
+        title="Accuracy against labels used",
+    )
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    ax.figure.tight_layout()
+    return ax
+
+
+def plot_support_methods(results: Mapping[str, Mapping[int, Accuracy]], *, ax: Axes | None = None) -> Axes:
+    """Accuracy of each way of using a support set, one bar per shot count, with one standard error.
+
+    ``results`` maps a method's name to {k: ``evaluate.Accuracy``} for its k-shot tasks.
+
+    Draws into ``ax``, or a new figure's; returns the Axes.
+    """
+    names = list(results)
+    shots = sorted({k for by_shot in results.values() for k in by_shot})
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 0.55 * len(names) * len(shots) / 2 + 1.4))
+    rows = np.arange(len(names))[::-1]
+    height = 0.8 / len(shots)
+    for index, k in enumerate(shots):
+        values = np.array([results[name][k].mean for name in names])
+        errors = np.array([results[name][k].stderr for name in names])
+        offset = (len(shots) - 1 - 2 * index) * height / 2
+        ax.barh(rows + offset, values, xerr=errors, height=height, color=f"C{index}", capsize=2, label=f"{k}-shot")
+        for row, value in zip(rows, values, strict=True):
+            ax.text(value + 0.01, row + offset, f"{value:.1%}", va="center", fontsize=8)
+    ax.set_yticks(rows, [textwrap.fill(name, 34) for name in names], fontsize=8)
+    ax.set(xlim=(0, 1.12), xlabel="20-way accuracy within an alphabet (evaluation alphabets)")
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    ax.figure.tight_layout()
+    return ax

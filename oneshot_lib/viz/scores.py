@@ -1,0 +1,198 @@
+"""Figures of what scorers give: scores of a support set, their sums, scores of transformed drawings, distances."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import PercentFormatter
+
+from oneshot_lib.viz.style import ANSWER_COLOR, PICK_COLOR, SHIFTED_COLOR, WRONG_COLOR
+
+
+def plot_score_bars(
+    scores: Mapping[str, np.ndarray],
+    support_labels: np.ndarray,
+    answer: int | None = None,
+    picks: Mapping[str, int] | None = None,
+) -> Figure:
+    """Each scorer's scores of the support images as bars, one row per scorer.
+
+    ``scores`` maps a scorer's name to its (S,) scores of one query against the support set,
+    ``support_labels`` (S,) gives each support image's class and ``answer`` the query's.
+    ``picks`` maps a scorer's name to the class it picks (with k drawings per class, by its class
+    rule: ``evaluate.class_scores_of``); by default, the class of its highest bar. Bars of the
+    answer's class are green; those of the picked class, if it is another, red. With
+    ``answer=None`` (the answer hidden) no bar tells right from wrong: the picked class's bars
+    are blue, the others grey. Scores are on each scorer's own scale (a probability, a negative
+    distance, ...), so each row has its own y axis.
+
+    Returns a new Figure, one panel per scorer.
+    """
+    if not scores:
+        raise ValueError("scores is empty: pass {scorer name: (S,) scores}")
+    support_labels = np.asarray(support_labels)
+    fig, axes = plt.subplots(len(scores), 1, figsize=(7.5, 1.5 * len(scores)), squeeze=False, sharex=True)
+    positions = np.arange(len(support_labels))
+    for ax, (name, row) in zip(axes[:, 0], scores.items(), strict=True):
+        row = np.asarray(row, dtype=float)
+        pick = support_labels[int(np.argmax(row))] if picks is None else picks[name]
+        if answer is None:
+            colors = np.where(support_labels == pick, PICK_COLOR, "0.6").astype(object)
+        else:
+            colors = np.where(support_labels == answer, ANSWER_COLOR, "0.6").astype(object)
+            if pick != answer:
+                colors[support_labels == pick] = WRONG_COLOR
+        low = row.min() - 0.05 * (np.ptp(row) or 1.0)
+        ax.bar(positions, row - low, bottom=low, color=list(colors))
+        ax.set_ylabel(name, fontsize=8, rotation=0, ha="right", va="center")
+        ax.tick_params(labelsize=7)
+        ax.grid(axis="y", alpha=0.3)
+    axes[-1, 0].set_xticks(positions)
+    axes[-1, 0].set_xlabel(
+        "support image (blue: the scorer's pick)"
+        if answer is None
+        else "support image (green: the answer's class; red: a wrong pick)"
+    )
+    fig.tight_layout()
+    return fig
+
+
+def plot_independent_scores(above_half: np.ndarray, probability_sums: np.ndarray, n_way: int) -> Figure:
+    """Why a siamese network's scores are not a distribution over the support set.
+
+    ``above_half`` (Q,) int: for each query, how many of its ``n_way`` support images got a
+    probability above 0.5; ``probability_sums`` (Q,) float: the sum of its ``n_way``
+    probabilities. A distribution over the support set would have at most one image above 0.5
+    and sum to exactly 1 (the dashed line).
+
+    Returns a new Figure of two panels.
+    """
+    above_half, probability_sums = np.asarray(above_half), np.asarray(probability_sums, dtype=float)
+    if above_half.shape != probability_sums.shape or above_half.ndim != 1 or not len(above_half):
+        raise ValueError("above_half and probability_sums must be non-empty (Q,) arrays of one length")
+    fig, (count_ax, sum_ax) = plt.subplots(1, 2, figsize=(11, 3.4))
+    counts = np.bincount(above_half, minlength=n_way + 1)
+    count_ax.bar(np.arange(len(counts)), counts / len(above_half), color="C0")
+    count_ax.set(
+        xlabel=f"support images (of {n_way}) with probability > 0.5",
+        ylabel="share of queries",
+        title="How many support images 'match' a query",
+    )
+    count_ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    sum_ax.hist(probability_sums, bins=40, color="C0")
+    sum_ax.axvline(1.0, ls="--", color="0.3", label="a distribution sums to 1")
+    sum_ax.set(xlabel=f"sum of a query's {n_way} probabilities", ylabel="queries", title="The scores do not sum to 1")
+    sum_ax.legend(fontsize=8)
+    for ax in (count_ax, sum_ax):
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def plot_identity_scores(
+    scores: Mapping[str, np.ndarray], references: Sequence[str], *, ax: Axes | None = None
+) -> Axes:
+    """Box plots of a scorer's scores between drawings and partners, one row per partner.
+
+    ``scores`` is ``identity.identity_scores``'s: (n,) scores per partner; the rows named in
+    ``references`` (another drawing of the same character, another character) are drawn grey,
+    with dotted lines at their medians, so each transform reads against them.
+
+    Draws into ``ax``, or a new figure's; returns the Axes.
+    """
+    names = list(scores)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8.5, 0.5 * len(names) + 1.2))
+    rows = np.arange(len(names))[::-1]
+    boxes = ax.boxplot(
+        [scores[name] for name in names], positions=rows, vert=False, widths=0.6, patch_artist=True, showfliers=False
+    )
+    for box, name in zip(boxes["boxes"], names, strict=True):
+        box.set(facecolor="0.8" if name in references else "C0", alpha=0.8)
+    for name in references:
+        ax.axvline(np.median(scores[name]), color="0.35", ls=":", lw=1)
+    ax.set_yticks(rows, names)
+    ax.set(xlabel="score of the drawing against its partner (siamese: probability of 'same character')")
+    ax.grid(axis="x", alpha=0.3)
+    ax.figure.tight_layout()
+    return ax
+
+
+def plot_shift_experiment(shifts: Sequence[int], results: Mapping[str, Mapping[str, np.ndarray]]) -> Figure:
+    """How far a shifted copy of the query is, against how far the wrong answers are.
+
+    Args:
+        shifts: the S shifts in pixels.
+        results: for each metric name, a mapping with
+            ``"shifted"``: (T, S) distance from the query to its own copy shifted by each shift;
+            ``"nearest_wrong"``: (T,) distance to the nearest of the task's wrong support images;
+            ``"other_drawer"``: (T,) distance to the same character drawn by another person.
+
+    One panel per metric shows medians with interquartile bands. A last panel shows how often
+    the shifted copy is nearer than every wrong answer, i.e. how often 1-NN would still pick it.
+
+    Returns a new Figure of len(results) + 1 panels.
+    """
+    fig, axes = plt.subplots(1, len(results) + 1, figsize=(4.0 * (len(results) + 1), 3.6), squeeze=False)
+    axes = axes.flat
+    shifts = np.asarray(shifts)
+    for ax, (metric, result) in zip(axes, results.items(), strict=False):
+        shifted = np.asarray(result["shifted"])
+        low, mid, high = np.percentile(shifted, [25, 50, 75], axis=0)
+        ax.plot(shifts, mid, "o-", color=SHIFTED_COLOR, label="query vs its shifted copy")
+        ax.fill_between(shifts, low, high, color=SHIFTED_COLOR, alpha=0.25)
+        for key, color, label in (
+            ("nearest_wrong", WRONG_COLOR, "query vs nearest wrong answer"),
+            ("other_drawer", ANSWER_COLOR, "query vs same character, other drawer"),
+        ):
+            q_low, q_mid, q_high = np.percentile(result[key], [25, 50, 75])
+            ax.axhline(q_mid, color=color, label=label)
+            ax.axhspan(q_low, q_high, color=color, alpha=0.12)
+        ax.set_xlabel("shift (pixels right and down)")
+        ax.set_ylabel("distance")
+        ax.set_xticks(shifts)
+        ax.set_title(metric)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7, loc="lower right")
+    ax = axes[len(results)]
+    for index, (metric, result) in enumerate(results.items()):
+        nearest_wrong = np.asarray(result["nearest_wrong"])[:, None]
+        picked = (np.asarray(result["shifted"]) < nearest_wrong).mean(axis=0)
+        ax.plot(shifts, picked, "o-", color=f"C{index}", label=f"{metric}: shifted copy")
+        other = np.mean(np.asarray(result["other_drawer"]) < nearest_wrong[:, 0])
+        ax.axhline(other, color=f"C{index}", linestyle=":", label=f"{metric}: other drawer")
+    ax.set_xlabel("shift (pixels right and down)")
+    ax.set_ylabel("nearer than every wrong answer")
+    ax.set_xticks(shifts)
+    ax.set_ylim(0, 1.02)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_title("Would nearest neighbour pick it?")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(0.0, 0.38))
+    fig.tight_layout()
+    return fig
+
+
+def plot_distance_histograms(distances: Mapping[str, tuple[np.ndarray, np.ndarray]], *, bins: int = 40) -> Figure:
+    """Per metric, histograms of (same-character, different-character) pair distances, each (P,).
+
+    The more the two overlap, the less the metric can tell a new drawing of a character from a
+    drawing of another one.
+
+    Returns a new Figure, one panel per metric.
+    """
+    fig, axes = plt.subplots(1, len(distances), figsize=(4.4 * len(distances), 3.2), squeeze=False)
+    for ax, (metric, (same, different)) in zip(axes.flat, distances.items(), strict=True):
+        edges = np.histogram_bin_edges(np.concatenate([same, different]), bins=bins)
+        ax.hist(same, edges, density=True, alpha=0.55, color=ANSWER_COLOR, label="same character")
+        ax.hist(different, edges, density=True, alpha=0.55, color=WRONG_COLOR, label="different characters")
+        ax.set_xlabel(f"{metric} distance")
+        ax.set_ylabel("density")
+        ax.set_title(f"{metric}: two drawings, two drawers")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

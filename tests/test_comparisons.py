@@ -1,0 +1,75 @@
+"""The benchmarks' committed comparisons: every file loads into its records, and the records write it back."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from oneshot_lib.scoring import comparisons
+
+LOADERS = {
+    "objective_grid": comparisons.load_objective_grid,
+    "labels_used": comparisons.load_labels_used,
+    "optimizers": comparisons.load_optimizer_runs,
+}
+
+
+def holds(written, committed) -> bool:
+    """Whether ``written`` has every key and value of ``committed`` (a key it adds may only be None)."""
+    if isinstance(committed, dict):
+        return (
+            isinstance(written, dict)
+            and all(key in written and holds(written[key], value) for key, value in committed.items())
+            and all(value is None for key, value in written.items() if key not in committed)
+        )
+    return written == committed and type(written) is type(committed)
+
+
+@pytest.mark.parametrize("name", LOADERS)
+def test_every_committed_file_loads_and_writes_back_what_it_holds(name):
+    record = LOADERS[name]()
+    committed = json.loads((comparisons.RESULTS / f"{name}.json").read_text())
+    written = json.loads(json.dumps(dataclasses.asdict(record)))  # as the benchmark writes it
+    assert holds(written, committed)
+    assert LOADERS[name].__annotations__["return"] == type(record).__name__
+
+
+def test_the_records_carry_what_the_chapters_read():
+    grid = comparisons.load_objective_grid()
+    assert grid.best_objective_on_validation in grid.cells
+    cell = grid.cells[grid.best_objective_on_validation]
+    assert 0 < cell.lake < 1 and 0 < cell.lake_stderr < 0.1 and cell.steps > 0
+    history = comparisons.load_history(cell)
+    assert history["best_epoch"] == cell.best_epoch
+    assert history["best_val_oneshot_accuracy"] == cell.best_validation
+
+    labels_used = comparisons.load_labels_used()
+    no_labels = labels_used.cells["no labels (the contrastive model)"]
+    assert no_labels.start is None and no_labels.fraction == 0 and no_labels.steps is None
+    assert {cell.start for cell in labels_used.cells.values()} == {None, "from scratch", "from contrastive"}
+
+    runs = comparisons.load_optimizer_runs().runs
+    assert all(0 < run.best_val_oneshot_accuracy < 1 for run in runs.values())
+
+
+def test_a_missing_file_names_the_command_that_makes_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(comparisons, "RESULTS", tmp_path)
+    with pytest.raises(FileNotFoundError, match="python -m benchmarks.labels_used --steps 1000"):
+        comparisons.load_labels_used()
+
+
+def test_a_file_of_another_format_says_how_to_rewrite_it(tmp_path, monkeypatch):
+    committed = json.loads((comparisons.RESULTS / "optimizers.json").read_text())
+    monkeypatch.setattr(comparisons, "RESULTS", tmp_path)
+    committed["runs"]["Adam (the reference run)"]["seconds"] = 1.0
+    (tmp_path / "optimizers.json").write_text(json.dumps(committed))
+    with pytest.raises(ValueError, match="not in the format of OptimizerRuns.*python -m benchmarks.optimizers"):
+        comparisons.load_optimizer_runs()
+
+
+def test_the_records_are_frozen():
+    cell = next(iter(comparisons.load_objective_grid().cells.values()))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cell.lake = 1.0
