@@ -24,7 +24,6 @@ Linux only (taskset). Writes ``benchmarks/results/optimizers.{json,md}``.
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -38,14 +37,15 @@ VARIANTS = {
 }
 
 
-def run_summary(history: dict, minutes: float) -> dict:
-    within = [record for record in history["epochs"] if record["elapsed_seconds"] <= 60 * minutes + 30]
-    best = max(within, key=lambda record: record["val_oneshot_accuracy"])
+def run_summary(history, minutes: float) -> dict:
+    """Best validation accuracy of a ``records.History`` within ``minutes`` (and half a minute's grace)."""
+    within = history.epochs_within(minutes + 0.5)
+    best = history.most_accurate(minutes + 0.5)
     return {
-        "best_val_oneshot_accuracy": best["val_oneshot_accuracy"],
-        "best_val_oneshot_stderr": best["val_oneshot_stderr"],
-        "steps": within[-1]["step"],
-        "minutes": within[-1]["elapsed_seconds"] / 60,
+        "best_val_oneshot_accuracy": best.val_oneshot_accuracy,
+        "best_val_oneshot_stderr": best.val_oneshot_stderr,
+        "steps": within[-1].step,
+        "minutes": within[-1].minutes,
     }
 
 
@@ -85,14 +85,14 @@ def main() -> None:
 
     runs = {
         "Adam (the reference run)": {
-            "command": pretrained.run_record("siamese-adam")["command"],
+            "command": pretrained.run_record("siamese-adam").command,
             **run_summary(pretrained.history("siamese-adam"), args.minutes),
         }
     }
     for name, (command, output) in commands.items():
         runs[name] = {
             "command": command,
-            **run_summary(json.loads((output / "history.json").read_text()), args.minutes),
+            **run_summary(pretrained.history(output), args.minutes),
         }
     lines = ["| optimiser | steps | minutes | best validation 20-way accuracy |", "|---|---|---|---|"]
     lines += [
