@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import platform
 import shlex
 import shutil
@@ -27,6 +26,7 @@ RESULTS = Path(__file__).parent / "results"
 def machine() -> dict:
     """The CPU model, the number of cores this process may use, Python and library versions."""
     from oneshot_lib.backend import keras, tf
+    from oneshot_lib.machine import cores_available
 
     cpu = (
         next(
@@ -42,7 +42,7 @@ def machine() -> dict:
     )
     return {
         "cpu": cpu,
-        "cores_available": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "cores_available": cores_available(),
         "python": platform.python_version(),
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
@@ -92,13 +92,15 @@ Budget = tuple[str, float]
 
 def finished(folder: Path, budget: Budget) -> bool:
     """Whether ``folder`` holds a run that stopped after using ``budget`` (nothing left to train)."""
-    history = folder / "history.json"
-    if not history.is_file():
+    from oneshot_lib.training.records import History
+
+    path = folder / "history.json"
+    if not path.is_file():
         return False
-    record = json.loads(history.read_text())
+    history = History.from_json(json.loads(path.read_text()), str(path))
     kind, amount = budget
-    used = record["epochs"][-1]["elapsed_seconds"] / 60 if kind == "minutes" else record["epochs"][-1]["step"]
-    return "stopped" in record and used >= amount
+    used = history.minutes if kind == "minutes" else history.steps
+    return history.stopped is not None and used >= amount
 
 
 def train_cells(cells: dict[str, list[str]], budgets: dict[str, Budget], runs: Path, shared: list[str]) -> None:
@@ -158,12 +160,12 @@ def summarise(name: str, folder: Path, evaluation, lake, benchmark: str) -> Comp
     keep_run_files(folder, benchmark)
     return ComparisonCell(
         history=f"{benchmark}/{folder.name}/history.json",
-        command=record["command"],
-        parameters=record["parameters"],
-        minutes=record["config"]["minutes"],
-        steps=history["epochs"][-1]["step"],
-        best_validation=history["best_val_oneshot_accuracy"],
-        best_epoch=history["best_epoch"],
+        command=record.command,
+        parameters=record.parameters,
+        minutes=record.config.minutes,
+        steps=history.steps,
+        best_validation=history.best_val_oneshot_accuracy,
+        best_epoch=history.best_epoch,
         evaluation_within_1shot=within.mean,
         evaluation_within_1shot_stderr=within.stderr,
         lake=on_lake.mean,

@@ -24,7 +24,6 @@ Linux only (taskset). Writes ``benchmarks/results/optimizers.{json,md}``.
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -39,16 +38,17 @@ VARIANTS = {
 }
 
 
-def run_summary(command: str, history: dict, minutes: float) -> OptimizerRun:
-    """A run of ``command`` up to ``minutes`` of its ``history``: its best validation accuracy by then."""
-    within = [record for record in history["epochs"] if record["elapsed_seconds"] <= 60 * minutes + 30]
-    best = max(within, key=lambda record: record["val_oneshot_accuracy"])
+def run_summary(command: str, history, minutes: float) -> OptimizerRun:
+    """A run of ``command`` up to ``minutes`` of its ``records.History`` (and half a minute's grace): its best
+    validation accuracy by then."""
+    within = history.epochs_within(minutes + 0.5)
+    best = history.most_accurate(minutes + 0.5)
     return OptimizerRun(
         command=command,
-        best_val_oneshot_accuracy=best["val_oneshot_accuracy"],
-        best_val_oneshot_stderr=best["val_oneshot_stderr"],
-        steps=within[-1]["step"],
-        minutes=within[-1]["elapsed_seconds"] / 60,
+        best_val_oneshot_accuracy=best.val_oneshot_accuracy,
+        best_val_oneshot_stderr=best.val_oneshot_stderr,
+        steps=within[-1].step,
+        minutes=within[-1].minutes,
     )
 
 
@@ -88,11 +88,11 @@ def main() -> None:
 
     runs = {
         "Adam (the reference run)": run_summary(
-            pretrained.run_record("siamese-adam")["command"], pretrained.history("siamese-adam"), args.minutes
+            pretrained.run_record("siamese-adam").command, pretrained.history("siamese-adam"), args.minutes
         )
     }
     for name, (command, output) in commands.items():
-        runs[name] = run_summary(command, json.loads((output / "history.json").read_text()), args.minutes)
+        runs[name] = run_summary(command, pretrained.history(output), args.minutes)
     lines = ["| optimiser | steps | minutes | best validation 20-way accuracy |", "|---|---|---|---|"]
     lines += [
         f"| {name} | {run.steps:,} | {run.minutes:.1f} | {run.best_val_oneshot_accuracy:.1%} "

@@ -31,11 +31,11 @@ def main() -> None:
         on_lake = evaluate.lake_runs(scorer, lake)
         within = evaluate.accuracy(scorer, evaluation, 20, n_tasks=400, within_alphabet=True, seed=0)
         models[name] = {
-            "command": record["command"],
-            "test_shifts": record.get("scoring", {}).get("test_shifts", record["config"].get("test_shifts", 0)),
-            "minutes": history["epochs"][-1]["elapsed_seconds"] / 60,
-            "best_validation": history["best_val_oneshot_accuracy"],
-            "trained_on_validation_alphabets": record["config"].get("train_on_validation_alphabets", False),
+            "command": record.command,
+            "test_shifts": record.test_shifts,
+            "minutes": history.minutes,
+            "best_validation": history.best_val_oneshot_accuracy,
+            "trained_on_validation_alphabets": record.config.train_on_validation_alphabets,
             "lake": on_lake.mean,
             "lake_stderr": on_lake.stderr,
             "evaluation_within_1shot": within.mean,

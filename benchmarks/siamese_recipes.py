@@ -31,17 +31,17 @@ CELLS = {
 }
 
 
-def validation_up_to(history: dict, steps: int) -> dict:
-    """Best and last validation accuracy among the epochs that end at or before ``steps``."""
-    epochs = [epoch for epoch in history["epochs"] if epoch["step"] <= steps]
-    best = max(epochs, key=lambda epoch: epoch["val_oneshot_accuracy"])
+def validation_up_to(history, steps: int) -> dict:
+    """Best and last validation accuracy of a ``records.History`` among the epochs that end at or before ``steps``."""
+    last = history.epochs_within(steps=steps)[-1]
+    best = history.most_accurate(steps=steps)
     return {
-        "steps": epochs[-1]["step"],
-        "minutes": epochs[-1]["elapsed_seconds"] / 60,
-        "last_validation": epochs[-1]["val_oneshot_accuracy"],
-        "best_validation": best["val_oneshot_accuracy"],
-        "best_validation_stderr": best["val_oneshot_stderr"],
-        "best_step": best["step"],
+        "steps": last.step,
+        "minutes": last.minutes,
+        "last_validation": last.val_oneshot_accuracy,
+        "best_validation": best.val_oneshot_accuracy,
+        "best_validation_stderr": best.val_oneshot_stderr,
+        "best_step": best.step,
     }
 
 
@@ -71,7 +71,7 @@ def main() -> None:
     baseline = RESULTS / "siamese_recipes" / "recipe-of-2026-11-25"
     rows = {
         BASELINE: {
-            "command": pretrained.run_record(baseline)["command"],
+            "command": pretrained.run_record(baseline).command,
             **validation_up_to(pretrained.history(baseline), args.steps),
         }
     }
@@ -79,7 +79,7 @@ def main() -> None:
         folder = args.runs_folder / slug(name)
         keep_run_files(folder, "siamese_recipes")
         rows[name] = {
-            "command": pretrained.run_record(folder)["command"],
+            "command": pretrained.run_record(folder).command,
             **validation_up_to(pretrained.history(folder), args.steps),
         }
     write_results("siamese_recipes", {"steps": args.steps, "rows": rows}, table(rows))

@@ -29,14 +29,14 @@ def main() -> None:
     parser.add_argument("--record", action="store_true", help="write the choice into the run's config.json")
     args = parser.parse_args()
 
-    from oneshot_lib import load_omniglot, train_validation_split
+    from oneshot_lib import load_omniglot, pretrained, train_validation_split
     from oneshot_lib.notebook import quiet_tensorflow
     from oneshot_lib.scoring import evaluate
-    from oneshot_lib.training.run_folder import RunFiles, load_run_model, read_json, write_json
 
     quiet_tensorflow()
     from oneshot_lib.scoring.shifts import average_over_shifts
     from oneshot_lib.training.kinds import kind_named
+    from oneshot_lib.training.loading import load_run_model
 
     model, config = load_run_model(args.run)
     _, validation = train_validation_split(load_omniglot("background"))
@@ -55,10 +55,7 @@ def main() -> None:
         f"shifts of {tried} pixels gave {scores}; the highest was kept"
     )
     if args.record:
-        files = RunFiles(args.run)
-        record = read_json(files.config)
-        record["scoring"] = {"test_shifts": chosen, "chosen": reason}
-        write_json(files.config, record)
+        pretrained.record_scoring_choice(args.run, chosen, reason)
     lines = ["| shift (pixels) | validation accuracy |", "| --- | --- |"]
     lines += [f"| {pixels} | {r['accuracy']:.1%} ± {r['stderr']:.1%} |" for pixels, r in results.items()]
     lines.append(f"\nChosen: {chosen} pixels.")

@@ -41,10 +41,13 @@ MODULES = {
     **dict.fromkeys(("analysis", "comparisons"), "scoring"),
     **dict.fromkeys(
         ("conv4", "backbones", "siamese", "pairs", "episodic", "transfer", "selfsupervised", "metalearning")
-        + ("finetune", "steps"),
+        + ("adaptation", "finetune", "steps"),
         "models",
     ),
-    **dict.fromkeys(("config", "kinds", "optimizers", "callbacks", "run_folder", "trainer", "distribute"), "training"),
+    **dict.fromkeys(
+        ("config", "kinds", "optimizers", "callbacks", "run_folder", "trainer", "distribute", "records", "loading"),
+        "training",
+    ),
     "widgets": "viz",
 }
 

@@ -9,13 +9,18 @@ config, the command and the library versions), ``history.json`` (every validatio
     >>> from oneshot_lib import pretrained
     >>> scorer = pretrained.load("siamese")      # the reference siamese network
     >>> scores = scorer.scores(query, support)   # (Q, S), see oneshot_lib.scoring.contract
+
+Every function here takes a run folder as well as a shipped model's name. The loading itself is
+``oneshot_lib.training.loading``'s (training reads shipped models too, to start a run from one).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from oneshot_lib.training.run_folder import RunFiles, find_run, load_run_scorer, read_json, shipped_models
+from oneshot_lib.training.loading import find_run, load_run_scorer, shipped_models
+from oneshot_lib.training.records import History, RunRecord, ScoringChoice
+from oneshot_lib.training.run_folder import RunFiles, read_history, read_run_record, write_run_record
 
 
 def available() -> list[str]:
@@ -47,16 +52,37 @@ def load(name: str | Path):
     return scorer
 
 
-def run_record(name: str | Path) -> dict:
-    """What ``config.json`` records of model ``name``: ``config``, ``command``, ``versions``, ..."""
-    return read_json(RunFiles(folder(name)).config)
+def run_record(name: str | Path) -> RunRecord:
+    """What ``config.json`` records of model ``name``: its ``config``, ``command``, ``versions``, ..."""
+    return read_run_record(RunFiles(folder(name)))
 
 
-def history(name: str | Path) -> dict:
+def history(name: str | Path) -> History:
     """The training history of model ``name`` (``history.json``): one record per validation."""
-    return read_json(RunFiles(folder(name)).history)
+    return read_history(RunFiles(folder(name)))
 
 
 def checkpoint_megabytes(name: str) -> float:
     """Size of model ``name``'s weights file, in MB (10^6 bytes)."""
     return RunFiles(folder(name)).best.stat().st_size / 1e6
+
+
+def record_scoring_choice(run: str | Path, test_shifts: int, chosen: str) -> RunRecord:
+    """Record in the ``config.json`` of the run in folder ``run`` the test-time shift to score with.
+
+    ``test_shifts`` (pixels, 0 for none) must have been chosen on the validation alphabets with
+    the run's kept weights, and ``chosen`` says how (which tasks, which shifts gave what): from
+    then on ``load`` scores the run with it, whatever it trained with (its config stays as it
+    trained). A choice recorded earlier is replaced; the file is replaced atomically. Returns the
+    new record. ``run`` is a folder, never a shipped model's name: a shipped model's choice was
+    made before it shipped.
+
+    Raises ValueError if ``test_shifts`` is not a whole number from 0 to ``shifts.MAX_SHIFT`` or
+    ``chosen`` is empty, and ``run_folder.RunFolderError`` if the folder holds no run that can be
+    read, both before anything is written.
+    """
+    choice = ScoringChoice(test_shifts, chosen)
+    files = RunFiles(Path(run))
+    record = read_run_record(files).with_scoring(choice)
+    write_run_record(files, record)
+    return record

@@ -45,7 +45,9 @@ from oneshot_lib.training.callbacks import TrainingDiverged, check_validation_ta
 from oneshot_lib.training.config import TrainingConfig
 from oneshot_lib.training.distribute import check_device_options, make_strategy
 from oneshot_lib.training.kinds import MODEL_KINDS, check_replicas, kind_of
-from oneshot_lib.training.run_folder import RunFiles, RunFolderError, check_can_train_into, find_run, read_record
+from oneshot_lib.training.loading import find_run
+from oneshot_lib.training.resuming import check_can_train_into
+from oneshot_lib.training.run_folder import RunFiles, RunFolderError, read_run_record
 from oneshot_lib.training.trainer import CannotTrain, train, training_characters
 
 #: Fields with a flag of their own below (the budgets' flags are named for the user, not the field).
@@ -143,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         kind = kind_of(config)
         check_can_train_into(RunFiles(Path(args.output)), config)
         if config.start_from is not None:
-            read_record(RunFiles(find_run(config.start_from)))
+            read_run_record(RunFiles(find_run(config.start_from)))
         check_device_options(args.distribute, args.cpu_devices, config.mixed_precision)
     except ValueError as error:
         cli.error(str(error))

@@ -7,7 +7,6 @@ devices, and this process must stay as it is for the other tests.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -22,7 +21,7 @@ from oneshot_lib import pretrained, train
 from oneshot_lib.backend import keras, tf
 from oneshot_lib.data.omniglot import VALIDATION_ALPHABETS
 from oneshot_lib.models import selfsupervised
-from oneshot_lib.training import distribute, kinds, run_folder, trainer
+from oneshot_lib.training import distribute, kinds, loading, trainer
 from oneshot_lib.training.config import TrainingConfig
 
 TESTS = Path(__file__).resolve().parent
@@ -152,8 +151,8 @@ def test_distribute_without_a_gpu_trains_on_the_cpu_as_one_replica_and_says_so(n
         verbose=0,
         strategy=strategy,
     )
-    assert [e["pairs_seen"] for e in history["epochs"]] == [8, 16]
-    assert history["sessions"][0]["replicas"] == 1 and history["sessions"][0]["devices"] == ["CPU:0"]
+    assert [e.seen for e in history.epochs] == [8, 16]
+    assert history.sessions[0].replicas == 1 and history.sessions[0].devices == ("CPU:0",)
 
 
 def test_mixed_precision_builds_under_mixed_float16_and_restores_the_policy():
@@ -183,24 +182,21 @@ def distributed_runs(tmp_path_factory) -> Path:
     return folder
 
 
-def history(folder: Path) -> dict:
-    return json.loads((folder / "history.json").read_text())
-
-
 @pytest.mark.slow
 def test_two_replicas_keep_the_books_and_train_the_weights_of_one_device(distributed_runs, splits):
-    two, one = history(distributed_runs / "siamese-two"), history(distributed_runs / "siamese-one")
-    assert [(e["step"], e["pairs_seen"]) for e in two["epochs"]] == [(1, 8), (2, 16), (3, 24)]
-    assert [(e["step"], e["pairs_seen"]) for e in one["epochs"]] == [(1, 8), (2, 16), (3, 24)]
+    two, one = (pretrained.history(distributed_runs / f"siamese-{replicas}") for replicas in ("two", "one"))
+    assert [(e.step, e.seen) for e in two.epochs] == [(1, 8), (2, 16), (3, 24)]
+    assert [(e.step, e.seen) for e in one.epochs] == [(1, 8), (2, 16), (3, 24)]
+    assert {e.seen_name for e in two.epochs + one.epochs} == {"pairs_seen"}
     # Each run resumed on the other number of devices.
-    assert [(s["start_step"], s["replicas"], s.get("devices")) for s in two["sessions"]] == [
-        (0, 2, ["CPU:0", "CPU:1"]),
+    assert [(s.start_step, s.replicas, s.devices) for s in two.sessions] == [
+        (0, 2, ("CPU:0", "CPU:1")),
         (2, 1, None),
     ]
-    assert [(s["start_step"], s["replicas"]) for s in one["sessions"]] == [(0, 1), (2, 2)]
+    assert [(s.start_step, s.replicas) for s in one.sessions] == [(0, 1), (2, 2)]
     # No batch normalisation: both saw the same batches, and summed the same gradients.
-    last_two, _ = run_folder.load_run_model(distributed_runs / "siamese-two", "last")
-    last_one, _ = run_folder.load_run_model(distributed_runs / "siamese-one", "last")
+    last_two, _ = loading.load_run_model(distributed_runs / "siamese-two", "last")
+    last_one, _ = loading.load_run_model(distributed_runs / "siamese-one", "last")
     for a, b in zip(last_two.get_weights(), last_one.get_weights(), strict=True):
         np.testing.assert_allclose(a, b, atol=1e-6)
     scores = pretrained.load(distributed_runs / "siamese-two").scores(splits[0].images[0, :2], splits[0].images[1, :3])
@@ -211,11 +207,11 @@ def test_two_replicas_keep_the_books_and_train_the_weights_of_one_device(distrib
 @pytest.mark.parametrize("model", OTHER_KINDS)
 def test_every_kind_trains_on_two_replicas_and_loads_like_any_run(distributed_runs, splits, model):
     folder = distributed_runs / f"{model}-two"
-    recorded = history(folder)
+    recorded = pretrained.history(folder)
     seen, per_step = kinds.kind_of(tiny_run_config(model)).seen(tiny_run_config(model))
-    assert [(e["step"], e[seen]) for e in recorded["epochs"]] == [(1, per_step), (2, 2 * per_step)]
-    assert all(np.isfinite(e["loss"]) for e in recorded["epochs"])
-    assert recorded["sessions"][0]["replicas"] == 2
+    assert [(e.step, e.seen_name, e.seen) for e in recorded.epochs] == [(1, seen, per_step), (2, seen, 2 * per_step)]
+    assert all(np.isfinite(e.loss) for e in recorded.epochs)
+    assert recorded.sessions[0].replicas == 2
     scores = pretrained.load(folder).scores(splits[0].images[0, :2], splits[0].images[1, :3])
     assert scores.shape == (2, 3) and np.isfinite(scores).all()
 
@@ -238,9 +234,9 @@ def test_the_command_line_trains_on_two_cpu_devices(tmp_path):
     result = run_python(["-c", code], env={"OMNIGLOT_DIR": str(archive_dir), "XDG_CACHE_HOME": str(tmp_path)})
     assert result.returncode == 0, result.stderr[-3000:]
     assert "on 2 replica(s): CPU:0, CPU:1" in result.stdout
-    recorded = history(tmp_path / "run")
-    assert [e["episodes_seen"] for e in recorded["epochs"]] == [1, 2]
-    assert recorded["sessions"][0]["replicas"] == 2 and "--distribute" in recorded["sessions"][0]["command"]
+    recorded = pretrained.history(tmp_path / "run")
+    assert [(e.seen_name, e.seen) for e in recorded.epochs] == [("episodes_seen", 1), ("episodes_seen", 2)]
+    assert recorded.sessions[0].replicas == 2 and "--distribute" in recorded.sessions[0].command
     assert pretrained.load(tmp_path / "run").scores(np.zeros((1, 105, 105)), np.zeros((2, 105, 105))).shape == (1, 2)
 
     uneven_flags = flags.replace("--n-query 2", "--n-query 3").replace(str(tmp_path / "run"), str(tmp_path / "uneven"))
@@ -273,7 +269,7 @@ def test_a_mixed_precision_run_trains_and_resumes_with_its_loss_scaling(monkeypa
             validation_data=splits[1],
             verbose=0,
         )
-    assert [e["step"] for e in resumed["epochs"]] == [1, 2, 3] and np.isfinite(resumed["epochs"][-1]["loss"])
+    assert [e.step for e in resumed.epochs] == [1, 2, 3] and np.isfinite(resumed.last.loss)
     assert keras.config.dtype_policy().name == "float32"  # the policy is the run's only
     scores = pretrained.load(tmp_path).scores(splits[0].images[0, :2], splits[0].images[1, :3])
     assert scores.shape == (2, 3) and np.isfinite(scores).all()

@@ -95,16 +95,57 @@ def test_no_import_circle():
         visit(module, [])
 
 
+def private_names_crossing(source: str) -> list[str]:
+    """What ``source`` takes of another library module that is private (a leading underscore):
+    ``from oneshot_lib.x import _name``, or ``module._name`` on a library module it imported."""
+    tree = ast.parse(source)
+    library_modules = set(modules())
+    imported_modules = {}  # local name -> library module
+    crossing = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("oneshot_lib"):
+            for alias in node.names:
+                if alias.name.startswith("_"):
+                    crossing.append(f"imports {alias.name} from {node.module}")
+                if f"{node.module}.{alias.name}" in library_modules:
+                    imported_modules[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("oneshot_lib") and alias.asname:
+                    imported_modules[alias.asname] = alias.name
+    for node in sorted(ast.walk(tree), key=lambda node: getattr(node, "lineno", 0)):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in imported_modules
+            and node.attr.startswith("_")
+            and not node.attr.startswith("__")
+        ):
+            crossing.append(
+                f"uses {node.value.id}.{node.attr} of {imported_modules[node.value.id]} (line {node.lineno})"
+            )
+    return crossing
+
+
 def test_no_private_name_crosses_a_module_boundary():
     crossing = [
-        f"{module} imports {alias.name} from {node.module}"
-        for module, path in modules().items()
-        for node in ast.walk(ast.parse(path.read_text()))
-        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("oneshot_lib")
-        for alias in node.names
-        if alias.name.startswith("_")
+        f"{module} {what}" for module, path in modules().items() for what in private_names_crossing(path.read_text())
     ]
     assert not crossing, "\n".join(crossing)
+
+
+def test_a_private_name_taken_from_an_imported_module_is_caught():
+    source = (
+        "from oneshot_lib.models import conv4\n"
+        "import oneshot_lib.scoring.evaluate as evaluate\n"
+        "from oneshot_lib.scoring.shifts import _hidden\n"
+        "conv4._check_labels(1)\nevaluate._rule\nconv4.__name__\nconv4.prepare_images\n"
+    )
+    assert private_names_crossing(source) == [
+        "imports _hidden from oneshot_lib.scoring.shifts",
+        "uses conv4._check_labels of oneshot_lib.models.conv4 (line 4)",
+        "uses evaluate._rule of oneshot_lib.scoring.evaluate (line 5)",
+    ]
 
 
 def test_every_import_stands_at_the_top_of_its_module():

@@ -8,7 +8,7 @@ from conftest import synthetic_split, tiny_run_config
 
 from oneshot_lib import pretrained, train
 from oneshot_lib.backend import keras, tf
-from oneshot_lib.models import metalearning
+from oneshot_lib.models import adaptation, metalearning
 from oneshot_lib.scoring import evaluate
 from oneshot_lib.training import kinds, trainer
 from oneshot_lib.training.config import TrainingConfig
@@ -43,7 +43,7 @@ def test_the_functional_network_is_the_keras_embedding_in_training_mode():
     model = tiny_model()
     images = np.random.default_rng(0).random((5, 8, 8, 1)).astype("float32")
     expected = model.embedding(images, training=True)
-    np.testing.assert_allclose(metalearning.embed(start_of(model), images), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(adaptation.embed(start_of(model), images), expected, rtol=1e-5, atol=1e-6)
     assert metalearning.zero_head(start_of(model), images, 4)[-2].shape == (3 * 2 * 2, 4)  # 3 filters at 2x2
 
 
@@ -52,10 +52,10 @@ def test_the_inner_loop_lowers_the_support_loss_from_log_n():
     episode, _ = tiny_task()
     start = metalearning.zero_head(start_of(model), episode["support"], 3)
     images, labels = episode["support"], episode["support_labels"]
-    before = float(metalearning.cross_entropy(start, images, labels))
+    before = float(adaptation.cross_entropy(start, images, labels))
     assert before == pytest.approx(np.log(3), rel=1e-6)  # a zero head: every class equally likely
     losses = [
-        float(metalearning.cross_entropy(metalearning.adapt(start, images, labels, steps, 0.4), images, labels))
+        float(adaptation.cross_entropy(adaptation.adapt(start, images, labels, steps, 0.4), images, labels))
         for steps in (1, 5)
     ]
     assert before > losses[0] > losses[1]
@@ -65,13 +65,13 @@ def test_the_first_step_moves_only_the_zero_head_and_head_only_never_moves_the_b
     model = tiny_model()
     episode, _ = tiny_task()
     start = metalearning.zero_head(start_of(model), episode["support"], 3)
-    one = metalearning.adapt(start, episode["support"], episode["support_labels"], 1, 0.4)
+    one = adaptation.adapt(start, episode["support"], episode["support_labels"], 1, 0.4)
     for before, after in zip(start[:-2], one[:-2], strict=True):
         np.testing.assert_array_equal(before, after)  # features get no gradient through a zero head
     assert np.abs(one[-2].numpy()).max() > 0
-    two = metalearning.adapt(start, episode["support"], episode["support_labels"], 2, 0.4)
+    two = adaptation.adapt(start, episode["support"], episode["support_labels"], 2, 0.4)
     assert max(np.abs(a - b).max() for a, b in zip(start[:-2], two[:-2], strict=True)) > 0
-    head_only = metalearning.adapt(start, episode["support"], episode["support_labels"], 3, 0.4, head_only=True)
+    head_only = adaptation.adapt(start, episode["support"], episode["support_labels"], 3, 0.4, head_only=True)
     for before, after in zip(start[:-2], head_only[:-2], strict=True):
         np.testing.assert_array_equal(before, after)
 
@@ -113,13 +113,13 @@ def test_first_order_gradient_is_the_query_gradient_at_the_adapted_weights_and_n
     first, _, _ = metalearning.maml_task_gradients(blocks, episode, query_labels, 2, 0.4, first_order=True)
     # The same thing by hand: adapt without any outer tape, then differentiate the query loss with
     # respect to the adapted weights as if they were the starting point.
-    adapted = metalearning.adapt(
+    adapted = adaptation.adapt(
         metalearning.zero_head(blocks, episode["support"], 3), episode["support"], episode["support_labels"], 2, 0.4
     )
     with tf.GradientTape() as tape:
         tape.watch(adapted)
         both = tf.concat([episode["support"], episode["query"]], axis=0)
-        query_logits = metalearning.logits(adapted, both, 6)[6:]
+        query_logits = adaptation.logits(adapted, both, 6)[6:]
         loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(query_labels, query_logits))
     by_hand = tape.gradient(loss, adapted[:-2])
     for ours, theirs in zip(first, by_hand, strict=True):
@@ -241,8 +241,8 @@ def test_a_tiny_run_of_each_kind_loads_and_scores_with_evaluate(model, options, 
     config = tiny_run_config(model, meta_batch_size=2, inner_steps=2, test_inner_steps=2, **options)
     folder = tmp_path / model
     history = trainer.train(config, folder, train_data=train_data, validation_data=validation_data, verbose=0)
-    assert [record["step"] for record in history["epochs"]] == [1, 2]
-    assert history["epochs"][-1]["episodes_seen"] == 4 and np.isfinite(history["epochs"][-1]["loss"])
+    assert [record.step for record in history.epochs] == [1, 2]
+    assert history.last.seen == 4 and np.isfinite(history.last.loss)
     scorer = pretrained.load(folder)
     assert isinstance(scorer, metalearning.AdaptingScorer) and scorer.name == model and scorer.steps == 2
     data = synthetic_split((4, 4), drawings=5, seed=3)
@@ -256,7 +256,7 @@ def test_a_tiny_run_of_each_kind_loads_and_scores_with_evaluate(model, options, 
         validation_data=validation_data,
         verbose=0,
     )
-    assert [record["step"] for record in resumed["epochs"]] == [1, 2, 3]
+    assert [record.step for record in resumed.epochs] == [1, 2, 3]
 
 
 def test_first_order_maml_trains_through_the_trainer_and_records_its_option(splits, tmp_path):
@@ -264,7 +264,7 @@ def test_first_order_maml_trains_through_the_trainer_and_records_its_option(spli
     config = tiny_run_config("maml", meta_batch_size=2, first_order=True, max_steps=1)
     trainer.train(config, tmp_path, train_data=train_data, validation_data=validation_data, verbose=0)
     record = pretrained.run_record(tmp_path)
-    assert record["config"]["first_order"] is True and record["model"]["config"]["first_order"] is True
+    assert record.config.first_order is True and record.rebuild["model"]["config"]["first_order"] is True
     assert pretrained.load(tmp_path).steps == config.test_inner_steps
 
 

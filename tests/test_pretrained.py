@@ -15,7 +15,7 @@ from oneshot_lib import pretrained
 from oneshot_lib.models import siamese
 from oneshot_lib.models.siamese import Architecture
 from oneshot_lib.train import config_options, parser
-from oneshot_lib.training import run_folder, trainer
+from oneshot_lib.training import loading, trainer
 from oneshot_lib.training.config import TrainingConfig
 from oneshot_lib.training.run_folder import RunFolderError
 
@@ -54,19 +54,19 @@ def tiny_checkpoints(tmp_path_factory) -> object:
 
 
 def test_load_gives_a_named_scorer_of_the_right_shape(tiny_checkpoints, monkeypatch):
-    monkeypatch.setattr(run_folder, "CHECKPOINTS", tiny_checkpoints)
+    monkeypatch.setattr(loading, "CHECKPOINTS", tiny_checkpoints)
     assert pretrained.available() == ["tiny"]
     scorer = pretrained.load("tiny")
     images = synthetic_split((6,), drawings=2, seed=3).images
     scores = scorer.scores(images[:3, 0], images[:, 1])
     assert scorer.name == "tiny"
     assert scores.shape == (3, 6) and np.all((scores >= 0) & (scores <= 1))
-    assert pretrained.history("tiny")["epochs"][-1]["step"] == 2
-    assert pretrained.run_record("tiny")["config"]["size"] == "tiny"
+    assert pretrained.history("tiny").steps == 2
+    assert pretrained.run_record("tiny").config.size == "tiny"
 
 
 def test_an_unknown_name_raises_and_lists_the_known_ones(tiny_checkpoints, monkeypatch):
-    monkeypatch.setattr(run_folder, "CHECKPOINTS", tiny_checkpoints)
+    monkeypatch.setattr(loading, "CHECKPOINTS", tiny_checkpoints)
     with pytest.raises(ValueError, match=r"no reference model named 'siamse'.*\['tiny'\]"):
         pretrained.load("siamse")
     with pytest.raises(ValueError, match="not-a-run"):
@@ -82,12 +82,12 @@ def test_shipped_reference_models_load_offline_and_score_a_task(name):
     assert scores.shape == (5, 5) and np.isfinite(scores).all()
     assert pretrained.checkpoint_megabytes(name) < 20
     record = pretrained.run_record(name)
-    assert record["command"].startswith("python -m oneshot_lib.train")
-    minutes = pretrained.history(name)["epochs"][-1]["elapsed_seconds"] / 60
+    assert record.command.startswith("python -m oneshot_lib.train")
+    minutes = pretrained.history(name).minutes
     assert minutes <= SHIPPED[name] + 1  # a budget stops a run at the end of the epoch that used it up
-    assert record["config"]["model"] == name.split("-")[0]
+    assert record.config.model == name.split("-")[0]
     if name in NAMED_FOR_DISTORTIONS:
-        assert record["config"]["augment"] == NAMED_FOR_DISTORTIONS[name]
+        assert record.config.augment == NAMED_FOR_DISTORTIONS[name]
 
 
 def test_every_shipped_model_is_tested():
@@ -142,7 +142,7 @@ def test_load_takes_the_folder_of_a_run(copied_run):
     assert scorer.name == "my-prototypical-run"
     shipped = pretrained.load("prototypical-25")
     np.testing.assert_array_equal(scorer.scores(query, support), shipped.scores(query, support))
-    assert pretrained.history(copied_run)["best_epoch"] == pretrained.history("prototypical-25")["best_epoch"]
+    assert pretrained.history(copied_run) == pretrained.history("prototypical-25")
 
 
 def test_flipped_checkpoint_bytes_are_refused(copied_run):
@@ -174,10 +174,10 @@ def test_an_unreadable_config_gets_an_error_naming_it(copied_run):
 @pytest.mark.parametrize("name", sorted(SHIPPED))
 def test_the_command_that_made_a_shipped_model_still_parses_to_its_config(name):
     record = pretrained.run_record(name)
-    argv = shlex.split(record["command"])[3:]  # after "python -m oneshot_lib.train"
+    argv = shlex.split(record.command)[3:]  # after "python -m oneshot_lib.train"
     options = config_options(parser().parse_args(argv))
     config = TrainingConfig(**options)
-    recorded = TrainingConfig.from_json(record["config"]).to_json()
-    assert {k: v for k, v in config.to_json().items() if k in record["config"]} == {
-        k: v for k, v in recorded.items() if k in record["config"]
+    recorded = record.config.to_json()
+    assert {k: v for k, v in config.to_json().items() if k in record.config_fields} == {
+        k: v for k, v in recorded.items() if k in record.config_fields
     }

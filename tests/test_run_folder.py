@@ -16,7 +16,8 @@ from test_training import TINY, tiny_config
 from oneshot_lib import pretrained, train
 from oneshot_lib.files import sha256_of
 from oneshot_lib.models import siamese
-from oneshot_lib.training import callbacks, run_folder, trainer
+from oneshot_lib.training import callbacks, loading, run_folder, trainer
+from oneshot_lib.training.records import History
 from oneshot_lib.training.run_folder import RunFolderError
 
 
@@ -30,7 +31,7 @@ def fingerprint(folder) -> dict[str, str]:
     return {path.name: sha256_of(path) for path in sorted(folder.iterdir())}
 
 
-def tiny_run(folder, splits, **changes) -> dict:
+def tiny_run(folder, splits, **changes) -> History:
     config = tiny_config(**{"steps_per_epoch": 1, "max_steps": 2, **changes})
     return trainer.train(config, folder, train_data=splits[0], validation_data=splits[1], verbose=0)
 
@@ -147,16 +148,16 @@ def test_an_output_that_is_a_file_or_in_the_shipped_models_is_a_usage_error(tmp_
     outputs = {
         tmp_path / "notes.txt": "notes.txt is a file, not a folder",
         tmp_path / "notes.txt" / "run": "notes.txt is a file, not a folder",
-        run_folder.CHECKPOINTS / "newrun": "the package's folder of shipped reference models",
-        run_folder.CHECKPOINTS: "the package's folder of shipped reference models",
-        run_folder.CHECKPOINTS / "siamese" / ".." / "x": "the package's folder of shipped reference models",
+        loading.CHECKPOINTS / "newrun": "the package's folder of shipped reference models",
+        loading.CHECKPOINTS: "the package's folder of shipped reference models",
+        loading.CHECKPOINTS / "siamese" / ".." / "x": "the package's folder of shipped reference models",
     }
     shipped_before = pretrained.available()
     for output, message in outputs.items():
         with pytest.raises(SystemExit) as stopped:
             train.main(["--model", "prototypical", "--steps", "1", "--output", str(output)])
         assert stopped.value.code == 2 and message in capsys.readouterr().err
-    assert pretrained.available() == shipped_before and not (run_folder.CHECKPOINTS / "newrun").exists()
+    assert pretrained.available() == shipped_before and not (loading.CHECKPOINTS / "newrun").exists()
 
 
 def test_an_empty_output_is_a_usage_error(monkeypatch, capsys):
@@ -287,10 +288,10 @@ def test_a_kill_between_history_and_checkpoint_resumes_with_consistent_epochs(tm
     # The kill: history.json holds epoch 3, but last.keras never moved past step 2.
     (folder / "last.keras").write_bytes(checkpoint_at_step_2)
     with pytest.raises(RunFolderError, match=r"last\.keras holds the model at step 2, behind history.json"):
-        run_folder.load_run_model(folder, "last")
+        loading.load_run_model(folder, "last")
     resumed = tiny_run(folder, splits, max_steps=4)
-    assert [(record["epoch"], record["step"]) for record in resumed["epochs"]] == [(1, 1), (2, 2), (3, 3), (4, 4)]
-    model, _ = run_folder.load_run_model(folder, "last")
+    assert [(record.epoch, record.step) for record in resumed.epochs] == [(1, 1), (2, 2), (3, 3), (4, 4)]
+    model, _ = loading.load_run_model(folder, "last")
     assert int(model.optimizer.iterations) == 4
 
 
@@ -302,7 +303,7 @@ def test_a_truncated_checkpoint_gets_an_error_that_names_it(tmp_path, splits):
     with pytest.raises(RunFolderError, match=r"last\.keras cannot be loaded.*damaged or truncated"):
         tiny_run(folder, splits, max_steps=3)
     with pytest.raises(RunFolderError, match=r"last\.keras is damaged"):
-        run_folder.load_run_model(folder, "last")
+        loading.load_run_model(folder, "last")
 
 
 def test_a_checkpoint_with_changed_bytes_is_refused_on_resume(tmp_path, splits):
@@ -334,7 +335,7 @@ def kill_at(monkeypatch, instant: int | None) -> list[str]:
 
 
 def kept_weights(folder) -> list:
-    model, _ = run_folder.load_run_model(folder)
+    model, _ = loading.load_run_model(folder)
     return model.get_weights()
 
 
@@ -372,8 +373,8 @@ def test_a_kill_at_any_instant_leaves_a_run_that_loads_and_resumes(tmp_path, spl
         else:
             assert any(all(np.array_equal(a, b) for a, b in zip(kept, best, strict=True)) for best in bests), where
         history = tiny_run(folder, splits, **changes)  # the same command resumes
-        assert [record["step"] for record in history["epochs"]] == [1, 2], where
-        last, _ = run_folder.load_run_model(folder, "last")
+        assert [record.step for record in history.epochs] == [1, 2], where
+        last, _ = loading.load_run_model(folder, "last")
         for a, b in zip(kept_weights(folder), last.get_weights(), strict=True):
             np.testing.assert_array_equal(a, b)  # the last epoch's weights were kept, and both load
         assert not (folder / "best.pending.weights.h5").exists(), where
@@ -387,9 +388,9 @@ def test_a_run_stopped_in_its_first_epoch_resumes_with_the_same_command(tmp_path
             tiny_run(folder, splits)
     assert {"config.json", "history.json", "last.keras"} <= {path.name for path in folder.iterdir()}
     history = tiny_run(folder, splits)
-    assert [record["step"] for record in history["epochs"]] == [1, 2]
-    assert [session["start_step"] for session in history["sessions"]] == [0, 0]
-    run_folder.load_run_model(folder)
+    assert [record.step for record in history.epochs] == [1, 2]
+    assert [session.start_step for session in history.sessions] == [0, 0]
+    loading.load_run_model(folder)
 
 
 def test_after_ctrl_c_in_the_first_epoch_the_same_command_resumes(tmp_path, splits, monkeypatch, capsys):
@@ -421,7 +422,7 @@ def test_after_ctrl_c_in_the_first_epoch_the_same_command_resumes(tmp_path, spli
         assert train.main(argv) == 130
     assert "run the same command again to resume" in capsys.readouterr().err
     assert train.main(argv) == 0
-    assert [record["step"] for record in pretrained.history(tmp_path / "run")["epochs"]] == [1, 2]
+    assert [record.step for record in pretrained.history(tmp_path / "run").epochs] == [1, 2]
 
 
 def test_a_run_stopped_before_its_history_starts_afresh_with_its_config_only(tmp_path, splits):
@@ -432,8 +433,8 @@ def test_a_run_stopped_before_its_history_starts_afresh_with_its_config_only(tmp
     with pytest.raises(RunFolderError, match="another config"):
         tiny_run(folder, splits, seed=3)
     history = tiny_run(folder, splits)
-    assert [record["step"] for record in history["epochs"]] == [1, 2] and len(history["sessions"]) == 1
-    run_folder.load_run_model(folder)
+    assert [record.step for record in history.epochs] == [1, 2] and len(history.sessions) == 1
+    loading.load_run_model(folder)
 
 
 # ------------------------------------------------------------------ one writer per folder
@@ -488,7 +489,7 @@ def test_a_lock_file_left_by_a_killed_run_does_not_stop_the_next(tmp_path, split
     folder.mkdir()
     (folder / ".lock").write_text(f"{dead_pid}\n")  # no process holds it any more
     history = tiny_run(folder, splits)
-    assert len(history["epochs"]) == 2 and not (folder / ".lock").exists()
+    assert len(history.epochs) == 2 and not (folder / ".lock").exists()
 
 
 def test_a_folder_that_cannot_be_written_gets_an_error_naming_it(tmp_path, splits, monkeypatch):

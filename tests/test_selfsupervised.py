@@ -13,7 +13,7 @@ from oneshot_lib.data import augment
 from oneshot_lib.data.omniglot import OmniglotSplit
 from oneshot_lib.models import conv4, selfsupervised, transfer
 from oneshot_lib.train import config_options, parser
-from oneshot_lib.training import kinds, run_folder, trainer
+from oneshot_lib.training import kinds, loading, trainer
 from oneshot_lib.training.config import TrainingConfig
 
 ops = keras.ops
@@ -316,10 +316,10 @@ def test_each_self_supervised_kind_trains_without_labels_writes_its_files_and_re
     assert {"config.json", "history.json", "best.weights.h5", "last.keras", "log.txt"} <= {
         p.name for p in folder.iterdir()
     }
-    assert [record["step"] for record in history["epochs"]] == [1, 2]
-    record = history["epochs"][-1]
-    assert 0.0 <= record["val_oneshot_accuracy"] <= 1.0 and np.isfinite(record["loss"])
-    assert record["drawings_seen"] == 2 * 6
+    assert [record.step for record in history.epochs] == [1, 2]
+    record = history.last
+    assert 0.0 <= record.val_oneshot_accuracy <= 1.0 and np.isfinite(record.loss)
+    assert (record.seen_name, record.seen) == ("drawings_seen", 2 * 6)
     saved = json.loads((folder / "config.json").read_text())
     assert set(saved["config"]) == set(kinds.MODEL_KINDS[model].options) | RUN_FIELDS | {"halve_lr_every"}
     assert "rotate_classes" not in saved["config"] and saved["model"]["config"]["image_size"] == 16
@@ -327,17 +327,17 @@ def test_each_self_supervised_kind_trains_without_labels_writes_its_files_and_re
     assert expected_log in (folder / "log.txt").read_text()
 
     for which in ("best", "last"):
-        scorer = run_folder.load_run_scorer(folder, which)
-        assert type(scorer) is transfer.CosineScorer
+        scorer = loading.load_run_scorer(folder, which)
+        assert type(scorer) is conv4.CosineScorer
         scores = scorer.scores(train_data.images[0, :2], train_data.images[1, :3])
         assert scores.shape == (2, 3) and np.all(np.isfinite(scores))
 
     resumed = trainer.train(
         ssl_config(model, max_steps=3), folder, train_data=unlabelled, validation_data=validation_data, verbose=0
     )
-    assert [record["step"] for record in resumed["epochs"]] == [1, 2, 3]
-    assert resumed["epochs"][:2] == history["epochs"]
-    best, _ = run_folder.load_run_model(folder, "best")
+    assert [record.step for record in resumed.epochs] == [1, 2, 3]
+    assert resumed.epochs[:2] == history.epochs
+    best, _ = loading.load_run_model(folder, "best")
     assert type(best) is selfsupervised.METHODS[model]
     with pytest.raises(ValueError, match="another config.*distortion_strength"):
         trainer.train(

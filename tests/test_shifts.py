@@ -8,10 +8,13 @@ import numpy as np
 import pytest
 from conftest import tiny_run_config
 
+from oneshot_lib import pretrained
 from oneshot_lib.models import episodic
 from oneshot_lib.scoring import contract, shifts
 from oneshot_lib.training import config as config_module
-from oneshot_lib.training import run_folder, trainer
+from oneshot_lib.training import loading, trainer
+from oneshot_lib.training.records import ScoringChoice
+from oneshot_lib.training.run_folder import RunFolderError
 
 
 class RowInk:
@@ -103,12 +106,12 @@ def test_a_run_without_selection_keeps_its_last_weights_and_scores_with_its_shif
     train_data, validation_data = splits
     config = tiny_run_config("prototypical", max_steps=3, train_on_validation_alphabets=True, test_shifts=2)
     history = trainer.train(config, tmp_path, train_data=train_data, validation_data=validation_data, verbose=0)
-    assert history["best_epoch"] == 3  # the last epoch, whatever its validation accuracy
-    last, _ = run_folder.load_run_model(tmp_path, "last")
-    best, _ = run_folder.load_run_model(tmp_path, "best")
+    assert history.best_epoch == 3  # the last epoch, whatever its validation accuracy
+    last, _ = loading.load_run_model(tmp_path, "last")
+    best, _ = loading.load_run_model(tmp_path, "best")
     for a, b in zip(best.get_weights(), last.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
-    scorer = run_folder.load_run_scorer(tmp_path)
+    scorer = loading.load_run_scorer(tmp_path)
     assert isinstance(scorer, shifts.ShiftAveragedClasses) and scorer.pixels == 2
     saved = json.loads((tmp_path / "config.json").read_text())["config"]
     assert saved["test_shifts"] == 2 and saved["train_on_validation_alphabets"] is True
@@ -151,10 +154,10 @@ def test_a_run_can_start_its_embedding_from_another_run(splits, tmp_path):
         validation_data=validation_data,
         verbose=0,
     )
-    source, _ = run_folder.load_run_model(tmp_path / "pretext")
+    source, _ = loading.load_run_model(tmp_path / "pretext")
     config = tiny_run_config("prototypical", start_from=str(tmp_path / "pretext"), max_steps=1, learning_rate=1e-9)
     trainer.train(config, tmp_path / "tuned", train_data=train_data, validation_data=validation_data, verbose=0)
-    tuned, _ = run_folder.load_run_model(tmp_path / "tuned", "last")
+    tuned, _ = loading.load_run_model(tmp_path / "tuned", "last")
     # A step at 1e-9 barely moves the copied weights (batch norm's running statistics do move).
     for a, b in zip(
         trainer.embedding_of(source).trainable_weights, trainer.embedding_of(tuned).trainable_weights, strict=True
@@ -165,14 +168,26 @@ def test_a_run_can_start_its_embedding_from_another_run(splits, tmp_path):
         trainer.copy_embedding(str(tmp_path / "pretext"), narrower)
 
 
-def test_a_scoring_entry_chosen_after_training_sets_the_shifts(splits, tmp_path):
+def test_a_scoring_choice_recorded_after_training_sets_the_shifts(splits, tmp_path):
     train_data, validation_data = splits
     trainer.train(
         tiny_run_config("prototypical"), tmp_path, train_data=train_data, validation_data=validation_data, verbose=0
     )
-    assert not isinstance(run_folder.load_run_scorer(tmp_path), shifts.ShiftAveraged)
-    record = json.loads((tmp_path / "config.json").read_text())
-    record["scoring"] = {"test_shifts": 3, "chosen": "on validation"}
-    run_folder.write_json(tmp_path / "config.json", record)
-    scorer = run_folder.load_run_scorer(tmp_path)
+    assert not isinstance(loading.load_run_scorer(tmp_path), shifts.ShiftAveraged)
+    before = (tmp_path / "config.json").read_text()
+    for pixels, chosen, message in [(11, "why", "at most 10"), (2.5, "why", "a whole number"), (3, " ", "say how")]:
+        with pytest.raises(ValueError, match=message):
+            pretrained.record_scoring_choice(tmp_path, pixels, chosen)
+    with pytest.raises(RunFolderError, match="config.json is missing"):
+        pretrained.record_scoring_choice(tmp_path / "no-run", 3, "on validation")
+    assert (tmp_path / "config.json").read_text() == before  # refused before anything was written
+
+    record = pretrained.record_scoring_choice(tmp_path, 3, "on validation")
+    assert record.scoring == ScoringChoice(3, "on validation") and record.config.test_shifts == 0
+    written = json.loads((tmp_path / "config.json").read_text())
+    assert written == {**json.loads(before), "scoring": {"test_shifts": 3, "chosen": "on validation"}}
+    assert pretrained.run_record(tmp_path) == record
+    scorer = loading.load_run_scorer(tmp_path)
     assert isinstance(scorer, shifts.ShiftAveraged) and scorer.pixels == 3
+    pretrained.record_scoring_choice(tmp_path, 0, "on validation, again")  # a later choice replaces it
+    assert not isinstance(loading.load_run_scorer(tmp_path), shifts.ShiftAveraged)

@@ -17,7 +17,7 @@ from oneshot_lib.models.pairs import pair_dataset
 from oneshot_lib.models.siamese import Architecture
 from oneshot_lib.scoring import contract, evaluate
 from oneshot_lib.train import parser
-from oneshot_lib.training import callbacks, kinds, optimizers, run_folder, trainer
+from oneshot_lib.training import callbacks, kinds, loading, optimizers, trainer
 from oneshot_lib.training.config import TrainingConfig
 
 TINY = Architecture(input_size=28, filters=(2, 3, 3, 4), kernels=(3, 3, 2, 2), dense_units=8)
@@ -191,34 +191,34 @@ def test_a_tiny_run_writes_its_files_and_resumes(tiny_size, splits, tmp_path, mo
     )
     names = {"config.json", "history.json", "best.weights.h5", "last.keras", "log.txt"}
     assert names <= {p.name for p in folder.iterdir()}
-    assert [record["step"] for record in history["epochs"]] == [2, 4]
-    assert "step budget" in history["stopped"]
+    assert [record.step for record in history.epochs] == [2, 4]
+    assert "step budget" in history.stopped
     saved = json.loads((folder / "config.json").read_text())
     assert saved["command"] == "python -m oneshot_lib.train --steps 4"
     assert saved["config"]["size"] == "tiny" and saved["architecture"]["dense_units"] == 8
-    record = history["epochs"][0]
+    record = json.loads((folder / "history.json").read_text())["epochs"][0]
     assert {"loss", "accuracy", "val_oneshot_accuracy", "learning_rate", "elapsed_seconds"} <= set(record)
-    assert 0.0 <= record["val_oneshot_accuracy"] <= 1.0
+    assert 0.0 <= history.epochs[0].val_oneshot_accuracy <= 1.0
     monkeypatch.delitem(siamese.ARCHITECTURES, "tiny")  # the run records its architecture: no name needed
-    best_scorer = run_folder.load_run_scorer(folder)
+    best_scorer = loading.load_run_scorer(folder)
     assert best_scorer.scores(train_data.images[0, :2], train_data.images[1, :3]).shape == (2, 3)
     monkeypatch.setitem(siamese.ARCHITECTURES, "tiny", TINY)
 
     # The same budget again: nothing left to do.
     again = trainer.train(tiny_config(), folder, train_data=train_data, validation_data=validation_data, verbose=0)
-    assert len(again["epochs"]) == 2
+    assert len(again.epochs) == 2
 
     # A larger budget resumes at step 4, keeping the history.
     resumed = trainer.train(
         tiny_config(max_steps=6), folder, train_data=train_data, validation_data=validation_data, verbose=0
     )
-    assert [record["step"] for record in resumed["epochs"]] == [2, 4, 6]
-    assert resumed["epochs"][:2] == history["epochs"]
-    assert [session["start_step"] for session in resumed["sessions"]] == [0, 4]
+    assert [record.step for record in resumed.epochs] == [2, 4, 6]
+    assert resumed.epochs[:2] == history.epochs
+    assert [session.start_step for session in resumed.sessions] == [0, 4]
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    assert [session["cpu_cores"] for session in resumed["sessions"]] == [cores, cores]
-    assert json.loads((folder / "history.json").read_text())["epochs"] == resumed["epochs"]
-    last, _ = run_folder.load_run_model(folder, "last")
+    assert [session.cpu_cores for session in resumed.sessions] == [cores, cores]
+    assert json.loads((folder / "history.json").read_text()) == resumed.to_json()
+    last, _ = loading.load_run_model(folder, "last")
     assert int(last.optimizer.iterations) == 6
 
 

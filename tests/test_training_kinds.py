@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -13,10 +14,11 @@ from conftest import RUN_FIELDS, synthetic_split, tiny_run_config
 
 import oneshot_lib
 from oneshot_lib.data import streams
+from oneshot_lib.files import sha256_of
 from oneshot_lib.models import episodic, pairs, transfer
 from oneshot_lib.scoring import evaluate, rules
 from oneshot_lib.train import config_options, parser
-from oneshot_lib.training import callbacks, kinds, run_folder, trainer
+from oneshot_lib.training import callbacks, kinds, loading, run_folder, trainer
 from oneshot_lib.training.config import TrainingConfig
 
 #: The config fields every run records, whatever its kind (optimiser options aside).
@@ -130,36 +132,36 @@ def test_each_kind_trains_writes_its_files_and_resumes(model, splits, tmp_path):
     )
     names = {"config.json", "history.json", "best.weights.h5", "last.keras", "log.txt"}
     assert names <= {p.name for p in folder.iterdir()}
-    assert [record["step"] for record in history["epochs"]] == [1, 2]
-    record = history["epochs"][-1]
-    assert 0.0 <= record["val_oneshot_accuracy"] <= 1.0 and np.isfinite(record["loss"])
+    assert [record.step for record in history.epochs] == [1, 2]
+    record = history.last
+    assert 0.0 <= record.val_oneshot_accuracy <= 1.0 and np.isfinite(record.loss)
     seen = {"prototypical": "episodes_seen", "matching": "episodes_seen", "transfer": "images_seen"}[model]
-    assert record[seen] == 2 * (1 if seen == "episodes_seen" else 8)
+    assert record.seen_name == seen and record.seen == 2 * (1 if seen == "episodes_seen" else 8)
     saved = json.loads((folder / "config.json").read_text())
     assert saved["config"]["model"] == model and saved["model"]["config"]["image_size"] == 16
     # Only what applies to the kind is recorded: no siamese L2 factors, no SGD schedule.
     assert set(saved["config"]) == set(kinds.kind_of(tiny_run_config(model)).options) | RUN_FIELDS | {"halve_lr_every"}
 
-    scorer = run_folder.load_run_scorer(folder)
+    scorer = loading.load_run_scorer(folder)
     assert type(scorer) is EXPECTED_SCORERS[model]
     scores = scorer.scores(train_data.images[0, :2], train_data.images[1, :3])
     assert scores.shape == (2, 3) and np.all(np.isfinite(scores))
-    assert type(run_folder.load_run_scorer(folder, "last")) is EXPECTED_SCORERS[model]
+    assert type(loading.load_run_scorer(folder, "last")) is EXPECTED_SCORERS[model]
 
     resumed = trainer.train(
         tiny_run_config(model, max_steps=3), folder, train_data=train_data, validation_data=validation_data, verbose=0
     )
-    assert [record["step"] for record in resumed["epochs"]] == [1, 2, 3]
-    assert resumed["epochs"][:2] == history["epochs"]
+    assert [record.step for record in resumed.epochs] == [1, 2, 3]
+    assert resumed.epochs[:2] == history.epochs
     assert "resuming" in (folder / "log.txt").read_text()
 
     # The best checkpoint loads in full: put the last weights there and read them back.
-    last, _ = run_folder.load_run_model(folder, "last")
+    last, _ = loading.load_run_model(folder, "last")
     callbacks.save_weights_only(last, folder / "best.weights.h5")
-    record = json.loads((folder / "history.json").read_text())
-    record["best_sha256"] = run_folder.sha256_of(folder / "best.weights.h5")  # as the run records it
-    run_folder.write_json(folder / "history.json", record)
-    best, _ = run_folder.load_run_model(folder, "best")
+    files = run_folder.RunFiles(folder)
+    recorded = run_folder.read_history(files)
+    run_folder.write_history(files, dataclasses.replace(recorded, best_sha256=sha256_of(files.best)))  # as runs do
+    best, _ = loading.load_run_model(folder, "best")
     assert type(best) is type(last)
     for a, b in zip(best.get_weights(), last.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
@@ -287,10 +289,10 @@ def test_an_objective_trains_on_the_other_backbone_and_reloads(model, changes, s
     train_data, validation_data = splits
     config = tiny_run_config(model, **changes)
     trainer.train(config, tmp_path, train_data=train_data, validation_data=validation_data, verbose=0)
-    model_now, _ = run_folder.load_run_model(tmp_path, "last")
-    best, _ = run_folder.load_run_model(tmp_path, "best")
+    model_now, _ = loading.load_run_model(tmp_path, "last")
+    best, _ = loading.load_run_model(tmp_path, "best")
     assert best.count_params() == model_now.count_params()
-    scores = run_folder.load_run_scorer(tmp_path).scores(train_data.images[0, :2], train_data.images[1, :3])
+    scores = loading.load_run_scorer(tmp_path).scores(train_data.images[0, :2], train_data.images[1, :3])
     assert scores.shape == (2, 3) and np.isfinite(scores).all()
 
 

@@ -9,7 +9,9 @@ every model built on it shares:
 - ``build_embedding``: the network itself;
 - ``cosine_similarities``: the comparison of two sets of embeddings by angle;
 - ``EmbeddingNetworkScorer``: the base of every scorer that embeds each image with such a
-  network once and compares the embeddings (an ``evaluate.EmbeddingScorer``).
+  network once and compares the embeddings (an ``evaluate.EmbeddingScorer``);
+- ``CosineScorer``: such a scorer by the cosine of the embeddings, with which the transfer and
+  self-supervised models score.
 """
 
 from __future__ import annotations
@@ -173,3 +175,19 @@ class EmbeddingNetworkScorer:
     ) -> np.ndarray:
         """(Q, n_way) float64 class scores from embeddings: here each class's mean ``compare`` score."""
         return mean_class_scores(self.compare(query, support), support_labels, n_way)
+
+
+class CosineScorer(EmbeddingNetworkScorer):
+    """Scores by the cosine similarity of a network's features (the transfer and self-supervised models).
+
+    ``scores`` returns the (Q, S) cosines, in [-1, 1]. With one shot, the pick is the nearest
+    neighbour by cosine. With k > 1 shots it is not the nearest drawing: the scorer has no class
+    rule of its own, so ``evaluate`` averages a class's cosines, which is the dot product of the
+    unit query feature with the mean of the class's unit support features: a prototype of
+    normalised features.
+    """
+
+    name = "transfer (cosine)"
+
+    def compare(self, query, support):
+        return ops.convert_to_numpy(cosine_similarities(query, support)).astype(np.float64)

@@ -22,7 +22,7 @@ Training is plain ``model.fit``: a model's ``call`` takes an episode
 ``{"support", "support_labels", "query"}`` and returns (Q, N) logits, so Keras's own sparse
 categorical cross-entropy, accuracy metric and callbacks apply unchanged
 (``episode_dataset`` streams the episodes). ``model.scorer()`` turns a trained model into a
-scorer for ``oneshot_lib.scoring.evaluate``. ``oneshot_lib.training.kinds`` says how a training run builds and
+scorer for ``oneshot_lib.scoring.evaluate``. ``oneshot_lib.training.families`` says how a training run builds and
 feeds them (``python -m oneshot_lib.train --model prototypical|matching``).
 """
 

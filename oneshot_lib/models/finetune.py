@@ -8,7 +8,7 @@ can be used as they are, or the support set can be used to *train* something, at
    blocks. Earlier blocks keep more of the drawing (strokes, positions), later ones more of what
    told the background characters apart. No new scorer is needed to compare them: wrap the cut
    network in the transfer baseline's scorer,
-   ``transfer.CosineScorer(block_features(embedding, 3), image_size=28)``. It scores
+   ``conv4.CosineScorer(block_features(embedding, 3), image_size=28)``. It scores
    by cosine, and with k shots ``evaluate`` averages a class's cosines, which is the dot product
    of the unit query feature with the mean of the class's unit features: a prototype.
 2. **A linear head on frozen features** (``LinearHead``): a new softmax classifier over the

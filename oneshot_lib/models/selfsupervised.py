@@ -4,7 +4,7 @@ The other models of the course learn from the character labels of the training a
 (which drawings show the same character). The two here never see them: they make up a
 *pretext task* whose answers come from the images themselves, train the embedding on it, and
 are then scored like the transfer baseline, by the cosine similarity of their
-embeddings (``transfer.CosineScorer``). Whatever one-shot accuracy they reach was
+embeddings (``conv4.CosineScorer``). Whatever one-shot accuracy they reach was
 learnt with no labelled example at all; only model selection (the one-shot validation on the
 validation alphabets) uses labels, as for every kind.
 
@@ -34,8 +34,14 @@ Both models compute their pretext logits in ``call`` and train with Keras's spar
 cross-entropy, so ``model.fit`` and its callbacks are the one loop: for the rotation network the
 targets are the turns; for the contrastive network the logits of each view are its scaled
 cosine similarities to the other 2B - 1 views, and the target is the index of its partner,
-which makes the cross-entropy exactly NT-Xent. ``oneshot_lib.training.kinds`` says how a training run
-builds and feeds them (``python -m oneshot_lib.train --model rotation|contrastive``).
+which makes the cross-entropy exactly NT-Xent. ``oneshot_lib.training.families`` says how a training
+run builds and feeds them (``python -m oneshot_lib.train --model rotation|contrastive``).
+
+The module runs past 400 lines (this docstring is 45 of them) because each method's stream, loss
+and network are read together in chapter 8, and both methods share the pool of drawings and the
+strengthened distortions. Its seam, if it grows, is the one the siamese network has: the streams
+(the pool, the distortions, ``rotation_dataset``, ``contrastive_dataset``) in a module of their own,
+as ``pairs`` holds the siamese network's.
 """
 
 from __future__ import annotations
@@ -49,8 +55,7 @@ from oneshot_lib.backend import keras, tf
 from oneshot_lib.data import augment
 from oneshot_lib.data.streams import gathered_dataset, seeded_index_stream, step_seed
 from oneshot_lib.models.backbones import BackboneModel, build_method
-from oneshot_lib.models.conv4 import BLOCKS, FILTERS, IMAGE_SIZE, cosine_similarities, prepare_images
-from oneshot_lib.models.transfer import CosineScorer
+from oneshot_lib.models.conv4 import BLOCKS, FILTERS, IMAGE_SIZE, CosineScorer, cosine_similarities, prepare_images
 
 ops = keras.ops
 

@@ -5,11 +5,12 @@ The advice of the limited-data literature, and the "baseline classifier" row of 
 character), throw its last layer away, and compare new characters by the cosine similarity of
 their penultimate features. No episode, no pair: the features are learnt for a 807-way (or,
 with rotations, 3,228-way) classification, and one-shot learning is a nearest neighbour on top
-(with k shots, each class's mean cosine: ``CosineScorer``).
+(with k shots, each class's mean cosine: ``conv4.CosineScorer``, which the self-supervised
+models score with too).
 
 The classifier uses the same embedding network as the prototypical and matching networks
 (``conv4.build_embedding``) plus one dense softmax layer, so the comparison isolates the
-training objective. ``oneshot_lib.training.kinds`` says how a training run builds and feeds it
+training objective. ``oneshot_lib.training.families`` says how a training run builds and feeds it
 (``python -m oneshot_lib.train --model transfer``).
 """
 
@@ -24,16 +25,7 @@ from oneshot_lib.data import augment
 from oneshot_lib.data.omniglot import OmniglotSplit
 from oneshot_lib.data.streams import gathered_dataset, seeded_index_stream, step_seed
 from oneshot_lib.models.backbones import BackboneModel
-from oneshot_lib.models.conv4 import (
-    BLOCKS,
-    FILTERS,
-    IMAGE_SIZE,
-    EmbeddingNetworkScorer,
-    cosine_similarities,
-    prepare_images,
-)
-
-ops = keras.ops
+from oneshot_lib.models.conv4 import BLOCKS, FILTERS, IMAGE_SIZE, CosineScorer, prepare_images
 
 
 def n_classes(data: OmniglotSplit, rotate_classes: bool = False) -> int:
@@ -167,19 +159,3 @@ def classification_dataset(
         signature,
         gather,
     )
-
-
-class CosineScorer(EmbeddingNetworkScorer):
-    """Scores by the cosine similarity of a network's features (the transfer and self-supervised models).
-
-    ``scores`` returns the (Q, S) cosines, in [-1, 1]. With one shot, the pick is the nearest
-    neighbour by cosine. With k > 1 shots it is not the nearest drawing: the scorer has no class
-    rule of its own, so ``evaluate`` averages a class's cosines, which is the dot product of the
-    unit query feature with the mean of the class's unit support features: a prototype of
-    normalised features.
-    """
-
-    name = "transfer (cosine)"
-
-    def compare(self, query, support):
-        return ops.convert_to_numpy(cosine_similarities(query, support)).astype(np.float64)

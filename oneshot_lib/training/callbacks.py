@@ -27,7 +27,8 @@ from oneshot_lib.data.tasks import sample_task_indices
 from oneshot_lib.files import save_atomically, sha256_of, staged
 from oneshot_lib.scoring.evaluate import Accuracy, accuracy
 from oneshot_lib.training.optimizers import KochSGD
-from oneshot_lib.training.run_folder import RunFiles, promote_best, write_json
+from oneshot_lib.training.records import EpochRecord, History
+from oneshot_lib.training.run_folder import RunFiles, promote_best, write_history
 
 _BARE_COPIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -182,13 +183,14 @@ class RunRecorder(keras.callbacks.Callback):
     once the history naming it is written, so a kill at any instant leaves a best that loads.
 
     Runs after ``OneShotValidation`` (put it later in the callback list), so the record holds
-    the epoch's validation accuracy; ``history`` is the list of records of the whole run.
+    the epoch's validation accuracy; ``history`` is the run's ``records.History`` so far, replaced
+    by a longer one after every epoch.
     """
 
     def __init__(
         self,
         files: RunFiles,
-        history: dict,
+        history: History,
         budget: Budget,
         validation: OneShotValidation,
         batch_size: int,
@@ -223,7 +225,7 @@ class RunRecorder(keras.callbacks.Callback):
         logs = logs or {}
         optimizer = self.model.optimizer
         steps = int(optimizer.iterations.numpy())
-        record = {
+        values = {
             "epoch": epoch + 1,
             "step": steps,
             self.seen: steps * self.batch_size,
@@ -232,36 +234,36 @@ class RunRecorder(keras.callbacks.Callback):
             "learning_rate": float(keras.ops.convert_to_numpy(optimizer.learning_rate)),
         }
         if isinstance(optimizer, KochSGD):
-            record["momentum"] = float(keras.ops.convert_to_numpy(optimizer.momentum()))
+            values["momentum"] = float(keras.ops.convert_to_numpy(optimizer.momentum()))
         with staged(self.model.save, self.files.last) as checkpoint:
-            record["last_sha256"] = sha256_of(checkpoint)
-            self.history["epochs"].append(record)
-            self.history["best_epoch"] = self.validation.best_epoch
-            self.history["best_val_oneshot_accuracy"] = self.validation.best
-            self.history["best_sha256"] = self.validation.best_sha256
-            # The history is written before the checkpoint lands: after a kill in between, the
-            # record is one epoch ahead of last.keras, and a resume drops it (run_folder.resume).
-            write_json(self.files.history, self.history)
-            promote_best(self.files, self.history)
-        self.log(
-            describe_epoch(
-                record, self.validation.best, self.validation.best_epoch, self.validation.n_way, self.accuracy_name
+            record = EpochRecord.from_json({**values, "last_sha256": sha256_of(checkpoint)})
+            validation = self.validation
+            self.history = self.history.with_epoch(
+                record, validation.best_epoch, validation.best, validation.best_sha256
             )
-        )
+            # The history is written before the checkpoint lands: after a kill in between, the
+            # record is one epoch ahead of last.keras, and a resume drops it (resuming.resume).
+            write_history(self.files, self.history)
+            promote_best(self.files, self.history)
+        self.log(describe_epoch(record, validation.best, validation.best_epoch, validation.n_way, self.accuracy_name))
 
 
 def describe_epoch(
-    record: dict, best: float, best_epoch: int | None, n_way: int = 20, accuracy_name: str = "pair acc"
+    record: EpochRecord, best: float, best_epoch: int | None, n_way: int = 20, accuracy_name: str = "pair acc"
 ) -> str:
     """One readable log line for an epoch record; ``accuracy_name`` labels its training accuracy."""
     parts = [
-        f"epoch {record['epoch']:3d}",
-        f"step {record['step']:6d}",
-        f"{record['elapsed_seconds'] / 60:6.1f} min",
-        f"loss {record.get('loss', math.nan):.4f}",
-        f"{accuracy_name} {record.get('accuracy', math.nan):.1%}",
-        f"val {n_way}-way {record.get('val_oneshot_accuracy', math.nan):.1%}",
+        f"epoch {record.epoch:3d}",
+        f"step {record.step:6d}",
+        f"{record.minutes:6.1f} min",
+        f"loss {_or_nan(record.loss):.4f}",
+        f"{accuracy_name} {_or_nan(record.accuracy):.1%}",
+        f"val {n_way}-way {_or_nan(record.val_oneshot_accuracy):.1%}",
         f"best {best:.1%} (epoch {best_epoch})",
-        f"lr {record['learning_rate']:.2g}",
+        f"lr {record.learning_rate:.2g}",
     ]
     return " | ".join(parts)
+
+
+def _or_nan(value: float | None) -> float:
+    return math.nan if value is None else value

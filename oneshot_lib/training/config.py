@@ -12,8 +12,9 @@ groups, told apart by their metadata:
 
 ``to_json(kind_options)`` records only the fields that apply to a run, so a prototypical run's
 ``config.json`` holds no siamese L2 factors. Each field's ``help`` is also the command line's
-(``python -m oneshot_lib.train``). This module knows no model kind: ``kinds.kind_of`` checks a
-config against its kind.
+(``python -m oneshot_lib.train``). This module knows no model kind and imports no model: its
+defaults are its own (``tests/test_config.py`` checks that they are the models' defaults), its
+checks need no model, and ``kinds.kind_of`` checks a config against its kind.
 """
 
 from __future__ import annotations
@@ -22,10 +23,6 @@ import math
 from collections.abc import Iterable
 from dataclasses import MISSING, Field, asdict, dataclass, field, fields
 from numbers import Integral, Real
-
-from oneshot_lib.models.selfsupervised import TEMPERATURE
-from oneshot_lib.models.siamese import L2_CONV, L2_DENSE
-from oneshot_lib.scoring.shifts import MAX_SHIFT
 
 #: The blog's Adam learning rate. Far too slow for a CPU budget: the CPU-sized network reached
 #: 18.7% validation 20-way accuracy after 3 minutes with it, 42.4% with 1e-3 (see siamese.py).
@@ -38,6 +35,8 @@ OPTIMIZER_NAMES = {"adam": "Adam", "sgd": "Koch's SGD"}
 RESUMABLE_CHANGES = ("minutes", "max_steps", "patience")
 #: The largest seed a run may ask for (Keras seeds its initialisers with 32-bit numbers).
 MAX_SEED = 2**32 - 1
+#: The largest test-time shift, in pixels: ``scoring.shifts.MAX_SHIFT`` (larger ones wrap the drawing).
+MAX_TEST_SHIFTS = 10
 
 
 def _field(
@@ -98,9 +97,9 @@ class TrainingConfig:
     test_shifts: int = _field(
         0,
         "test-time augmentation: average each image's embedding over a 3x3 grid of shifts by this many "
-        f"pixels at 105x105 (0: none, at most {MAX_SHIFT}); used by validation and by the loaded model's scorer",
+        f"pixels at 105x105 (0: none, at most {MAX_TEST_SHIFTS}); used by validation and by the loaded model's scorer",
         minimum=0,
-        maximum=MAX_SHIFT,
+        maximum=MAX_TEST_SHIFTS,
     )
     train_on_validation_alphabets: bool = _field(
         False,
@@ -136,8 +135,8 @@ class TrainingConfig:
         maximum=4096,
     )
     hard_negatives: bool = _field(False, "draw the different pairs from one alphabet (harder)", kind_option=True)
-    l2_conv: float = _field(L2_CONV, "L2 factor on the convolution kernels", kind_option=True, minimum=0)
-    l2_dense: float = _field(L2_DENSE, "L2 factor on the dense kernel", kind_option=True, minimum=0)
+    l2_conv: float = _field(2e-4, "L2 factor on the convolution kernels", kind_option=True, minimum=0)
+    l2_dense: float = _field(1e-3, "L2 factor on the dense kernel", kind_option=True, minimum=0)
     n_way: int = _field(20, "classes per training episode", kind_option=True, minimum=2)
     k_shot: int = _field(1, "support images per class of an episode", kind_option=True, minimum=1)
     n_query: int = _field(5, "query images per class of an episode", kind_option=True, minimum=1)
@@ -161,7 +160,7 @@ class TrainingConfig:
         kind_option=True,
         positive=True,
     )
-    temperature: float = _field(TEMPERATURE, "NT-Xent temperature (SimCLR's default)", kind_option=True, positive=True)
+    temperature: float = _field(0.1, "NT-Xent temperature (SimCLR's default)", kind_option=True, positive=True)
     erase_probability: float = _field(
         0.0,
         "chance that each view also has a random rectangle erased (random erasing)",

@@ -3,13 +3,15 @@
 The loop knows no concrete model: the run's kind (``kinds.kind_of``) builds the model and
 streams its batches, ``optimizers.make_optimizer`` gives the optimiser, the callbacks
 (``oneshot_lib.training.callbacks``) validate, stop and record, and ``model.fit`` is the loop itself.
-The folder's files and the rules for resuming are ``oneshot_lib.training.run_folder``'s.
+The folder's files are ``oneshot_lib.training.run_folder``'s, the rules for resuming
+``oneshot_lib.training.resuming``'s, and the typed history and record of a run
+``oneshot_lib.training.records``'s.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
-import os
 import sys
 from pathlib import Path
 
@@ -18,23 +20,17 @@ import numpy as np
 from oneshot_lib.backend import keras, tf
 from oneshot_lib.data.omniglot import OmniglotSplit
 from oneshot_lib.files import save_atomically
+from oneshot_lib.machine import cores_available
 from oneshot_lib.scoring.shifts import average_over_shifts
 from oneshot_lib.training.callbacks import Budget, OneShotValidation, RunRecorder
 from oneshot_lib.training.config import TrainingConfig
 from oneshot_lib.training.distribute import check_mixed_precision, distributed_dataset, dtype_policy, short_names
 from oneshot_lib.training.kinds import check_replicas, kind_of
+from oneshot_lib.training.loading import find_run, load_run_model
 from oneshot_lib.training.optimizers import make_optimizer
-from oneshot_lib.training.run_folder import (
-    RunFiles,
-    RunFolderError,
-    check_can_train_into,
-    find_run,
-    hold_lock,
-    load_run_model,
-    new_history,
-    resume,
-    write_json,
-)
+from oneshot_lib.training.records import History, RunRecord, Session
+from oneshot_lib.training.resuming import check_can_train_into, resume
+from oneshot_lib.training.run_folder import RunFiles, RunFolderError, hold_lock, write_history, write_run_record
 
 
 class CannotTrain(ValueError):
@@ -64,8 +60,8 @@ def train(
     command: str | None = None,
     verbose: int = 1,
     strategy: tf.distribute.Strategy | None = None,
-) -> dict:
-    """Train (or resume) a run in ``output``; return its history.
+) -> History:
+    """Train (or resume) a run in ``output``; return its history (``records.History``, as written).
 
     The folder receives the files ``run_folder`` describes. If ``output`` already holds a run,
     it resumes from ``last.keras`` with its history, its step count and its time used; its
@@ -107,7 +103,7 @@ def _train_locked(
     command: str | None,
     verbose: int,
     strategy: tf.distribute.Strategy | None,
-) -> dict:
+) -> History:
     kind = kind_of(config)
     replicas = 1 if strategy is None else strategy.num_replicas_in_sync
     resuming = check_can_train_into(files, config)  # again: the folder may have changed before the lock
@@ -121,39 +117,38 @@ def _train_locked(
     record, history, model, dataset, validation = prepared
     if strategy is not None:
         dataset = distributed_dataset(strategy, dataset, lambda inputs, targets: kind.shares(inputs, targets, replicas))
-    write_json(files.config, record)
+    write_run_record(files, record)
     if not resuming:  # a run stopped in its first epoch resumes from step 0 like any other
         save_atomically(model.save, files.last)
     steps_done = int(model.optimizer.iterations.numpy())  # .numpy(): int() fails on a mirrored variable
-    elapsed = history["epochs"][-1]["elapsed_seconds"] if history["epochs"] else 0.0
+    elapsed = history.last.elapsed_seconds if history.epochs else 0.0
     budget = Budget(None if config.minutes is None else 60.0 * config.minutes, config.max_steps, elapsed)
 
     seen, per_step = kind.seen(config)
     recorder = RunRecorder(files, history, budget, validation, per_step, verbose, seen, kind.accuracy_name)
-    epochs_done = len(history["epochs"])
-    reason = budget.exhausted(steps_done) or _patience_used_up(history["best_epoch"], epochs_done, config.patience)
+    epochs_done = len(history.epochs)
+    reason = budget.exhausted(steps_done) or _patience_used_up(history.best_epoch, epochs_done, config.patience)
     if reason:
         recorder.log(f"nothing to do in {files.folder}: {reason}")
         return history
 
     name = f"{config.model} ({config.size})" if config.model == "siamese" else config.model
-    session = {
-        "command": command,
-        "start_step": steps_done,
-        "start_epoch": epochs_done,
-        "cpu_cores": _cores_available(),
-        "replicas": replicas,
-    }
-    if strategy is not None:
-        session["devices"] = short_names(strategy)
+    session = Session(
+        command=command,
+        start_step=steps_done,
+        start_epoch=epochs_done,
+        cpu_cores=cores_available(),
+        replicas=replicas,
+        devices=None if strategy is None else tuple(short_names(strategy)),
+    )
     recorder.log(
         ("resuming" if resuming else "training")
         + f" {name} in {files.folder}: epoch {epochs_done + 1}, step {steps_done}, "
         + f"{elapsed / 60:.1f} min used"
-        + (f", on {replicas} replica(s): {', '.join(session['devices'])}" if strategy is not None else "")
+        + (f", on {replicas} replica(s): {', '.join(session.devices)}" if strategy is not None else "")
     )
-    history["sessions"].append(session)
-    write_json(files.history, history)  # from now on the folder resumes, even if stopped in this epoch
+    recorder.history = history.with_session(session)
+    write_history(files, recorder.history)  # from now on the folder resumes, even if stopped in this epoch
     epochs = (
         10**6
         if config.max_steps is None
@@ -170,11 +165,11 @@ def _train_locked(
     )
     reason = (
         budget.reason
-        or _patience_used_up(validation.best_epoch, len(history["epochs"]), config.patience)
+        or _patience_used_up(validation.best_epoch, len(recorder.history.epochs), config.patience)
         or "all epochs done"
     )
-    history["stopped"] = reason
-    write_json(files.history, history)
+    history = dataclasses.replace(recorder.history, stopped=reason)
+    write_history(files, history)
     recorder.log(
         f"done: {reason}; best validation {config.val_way}-way accuracy {validation.best:.1%} "
         f"at epoch {validation.best_epoch}, saved in {files.best}"
@@ -189,20 +184,19 @@ def _prepare(
     validation_data: OmniglotSplit,
     command: str | None,
     resuming: bool,
-) -> tuple[dict, dict, keras.Model, tf.data.Dataset, OneShotValidation]:
-    """(config.json record, history, compiled model, training stream, validation) of a run.
+) -> tuple[RunRecord, History, keras.Model, tf.data.Dataset, OneShotValidation]:
+    """(record, history, compiled model, training stream, validation) of a run.
 
-    Writes nothing, except that a resumed run settles a best left pending (``run_folder.resume``).
+    Writes nothing, except that a resumed run settles a best left pending (``resuming.resume``).
     Called in the scope of the run's distribution strategy, if it has one.
     """
     kind = kind_of(config)
     if resuming:
         with dtype_policy(config.mixed_precision):  # a functional model takes the policy it loads under
             record, history, model = resume(files)
-        record["config"] = config.to_json(kind.options)
-        record.setdefault("resumed_with", []).append(command)
+        record = record.resumed(config, kind.options, command)
     else:
-        history = new_history()
+        history = History()
         keras.utils.set_random_seed(config.seed)
         with dtype_policy(config.mixed_precision):
             model = kind.build(config, train_data)
@@ -210,13 +204,18 @@ def _prepare(
             copy_embedding(config.start_from, model)
         model = compile_model(model, config)
         model.optimizer.build(model.trainable_variables)  # so its untrained checkpoint holds its variables
-        record = {"config": config.to_json(kind.options), "command": command, "versions": _versions()}
-        record.update(kind.record(model, config))
-        record["parameters"] = model.count_params()
+        record = RunRecord(
+            config=config,
+            config_fields=tuple(config.applicable_fields(kind.options)),
+            command=command,
+            versions=_versions(),
+            rebuild=kind.record(model, config),
+            parameters=model.count_params(),
+        )
 
     steps_done = int(model.optimizer.iterations.numpy())
     dataset = kind.dataset(train_data, config, steps_done)  # raises now if the data cannot feed it
-    best = history["best_val_oneshot_accuracy"]
+    best = history.best_val_oneshot_accuracy
     validation = OneShotValidation(
         validation_data,
         lambda model: average_over_shifts(kind.scorer(model), config.test_shifts),
@@ -227,8 +226,8 @@ def _prepare(
         best_path=files.pending_best,
         patience=config.patience,
         best=-math.inf if best is None else best,
-        best_epoch=history["best_epoch"],
-        best_sha256=history.get("best_sha256"),
+        best_epoch=history.best_epoch,
+        best_sha256=history.best_sha256,
         select=not config.train_on_validation_alphabets,
     )
     return record, history, model, dataset, validation
@@ -262,11 +261,6 @@ def _patience_used_up(best_epoch: int | None, epochs_done: int, patience: int) -
     if best_epoch is not None and epochs_done - best_epoch >= patience:
         return f"stopped early: no better validation accuracy for {patience} epochs"
     return None
-
-
-def _cores_available() -> int:
-    """How many CPU cores this process may run on (a ``taskset`` pin counts), for the run's record."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
 def _versions() -> dict:
