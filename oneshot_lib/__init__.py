@@ -40,7 +40,17 @@ MODULES = {
     **dict.fromkeys(("evaluate", "baselines", "shifts", "identity"), "scoring"),
     **dict.fromkeys(("analysis", "comparisons"), "scoring"),
     **dict.fromkeys(
-        ("conv4", "backbones", "siamese", "pairs", "episodic", "transfer", "selfsupervised", "metalearning")
+        (
+            "conv4",
+            "backbones",
+            "siamese",
+            "pairs",
+            "episodic",
+            "transfer",
+            "selfsupervised",
+            "metalearning",
+            "adaptation",
+        )
         + ("adaptation", "finetune", "steps"),
         "models",
     ),

@@ -14,7 +14,7 @@ kernel_B, bias_B, gamma_B, beta_B, head_weights, head_bias]``: the trainable wei
 
 Two choices, documented where MAML implementations differ:
 
-- **The head starts every task at zero** (the "zeroing trick" of Kao, Chao and Ye, 2022). A head
+- **The head starts every task at zero** (the "zeroing trick" of Kao, Chiu and Chen, 2022). A head
   learnt as part of the initialisation ties each of its N rows to a position in the support set,
   which is arbitrary, and fixes N (this course trains 5- or 20-way and validates 20-way). A head
   whose rows all start equal is the same as one at zero: softmax ignores what every class shares.

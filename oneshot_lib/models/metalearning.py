@@ -267,6 +267,17 @@ class AdaptingScorer:
             start, support, support_labels, query, self.steps, self.learning_rate, head_only=self.head_only
         )
 
+    def with_options(self, *, steps: int | None = None, head_only: bool | None = None) -> AdaptingScorer:
+        """The same initialisation, adapting with another number of steps, or the head only (ANIL's test)."""
+        return AdaptingScorer(
+            self.embedding,
+            self.image_size,
+            self.steps if steps is None else steps,
+            self.learning_rate,
+            head_only=self.head_only if head_only is None else head_only,
+            name=self.name,
+        )
+
     def scores(self, query: np.ndarray, support: np.ndarray) -> np.ndarray:
         """(Q, S) float64 adapted logits of query (Q, H, H) images, each support (S, H, H) image its own class."""
         return self.class_scores(query, support, np.arange(len(support)), len(support))

@@ -3,9 +3,11 @@
 - ``style``: the colours that mean something (the answer, a wrong pick, the query), alphabet names;
 - ``drawings``: drawings themselves: a character, the alphabets, tasks, episodes, pairs, mistakes;
 - ``data_figures``: the data set and its pairs: alphabet sizes, ink, the two protocols, pair counts;
-- ``results``: accuracy: N-way curves, training histories, controlled comparisons, labels used;
+- ``results``: accuracy: N-way curves, accuracy against any setting, training histories,
+  controlled comparisons, labels used;
 - ``scores``: what scorers give: score bars, scores that are not a distribution, distances;
-- ``diagrams``: how networks work: the siamese network, pairs against episodes, prototypes;
+- ``diagrams``: how networks work: the siamese network, pairs against episodes, prototypes, the
+  families of few-shot learners and what MAML learns;
 - ``embeddings``: embeddings on their principal axes, and how far each class spreads;
 - ``widgets``: the interactive explorers (imported on its own: ``from oneshot_lib import widgets``).
 
@@ -23,6 +25,8 @@ from oneshot_lib.viz.data_figures import (
     plot_same_class_fraction,
 )
 from oneshot_lib.viz.diagrams import (
+    plot_adaptation_paths,
+    plot_method_families,
     plot_pairs_against_episodes,
     plot_prototypes_and_attention,
     plot_siamese_diagram,
@@ -42,6 +46,7 @@ from oneshot_lib.viz.drawings import (
 )
 from oneshot_lib.viz.embeddings import plot_class_spread, plot_embedding_projections
 from oneshot_lib.viz.results import (
+    plot_accuracy_curves,
     plot_controlled_comparison,
     plot_labels_used,
     plot_n_way_curves,
@@ -57,6 +62,9 @@ from oneshot_lib.viz.scores import (
 )
 
 __all__ = [
+    "plot_accuracy_curves",
+    "plot_adaptation_paths",
+    "plot_method_families",
     "draw_drawing",
     "plot_alphabet_gallery",
     "plot_character",

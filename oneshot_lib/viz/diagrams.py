@@ -6,6 +6,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.patches import FancyBboxPatch
 
 from oneshot_lib.viz.drawings import draw_drawing
 from oneshot_lib.viz.style import ANSWER_COLOR, QUERY_COLOR, WRONG_COLOR
@@ -217,3 +218,106 @@ def plot_prototypes_and_attention(
     proto_ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     return fig
+
+
+# ---------------------------------------------------------------- where meta-learning sits, and what it learns
+
+#: The three families of few-shot learners: how the support set enters, and the methods of each.
+METHOD_FAMILIES = {
+    "metric-based": (
+        "the support set is\npoints to compare with",
+        [
+            "pixel nearest neighbour",
+            "Modified Hausdorff distance",
+            "siamese network",
+            "matching network",
+            "prototypical network",
+        ],
+    ),
+    "model-based": (
+        "the support set is\ninput to a network",
+        ["memory-augmented networks", "attentive meta-learners (SNAIL)", "(not built in this course)"],
+    ),
+    "optimisation-based": (
+        "the support set is\ntraining data",
+        ["MAML", "first-order MAML", "Reptile", "ANIL (head-only inner loop)"],
+    ),
+}
+#: Methods that use features learnt for something else, and the families whose way they can use a support set.
+BETWEEN_FAMILIES = (
+    "transfer learning: a classifier's or a self-supervised network's features,\n"
+    "compared (metric) or fine-tuned on the support set (optimisation)"
+)
+
+
+def plot_method_families(*, ax: Axes | None = None) -> Axes:
+    """The three families of few-shot learners, each with how the support set enters and its methods.
+
+    Draws into ``ax``, or a new figure's; returns the Axes.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(11, 4.4))
+    ax.set_xlim(0, 3)
+    ax.set_ylim(-0.55, 1.0)
+    ax.axis("off")
+    for column, (family, (how, methods)) in enumerate(METHOD_FAMILIES.items()):
+        left = column + 0.05
+        box = FancyBboxPatch(
+            (left, 0.02), 0.9, 0.93, boxstyle="round,pad=0.01", fc=f"C{column}", alpha=0.12, ec=f"C{column}"
+        )
+        ax.add_patch(box)
+        ax.text(column + 0.5, 0.89, family, ha="center", va="center", fontsize=12, weight="bold")
+        ax.text(column + 0.5, 0.74, how, ha="center", va="center", fontsize=9.5, style="italic")
+        for row, method in enumerate(methods):
+            ax.text(
+                column + 0.5,
+                0.55 - 0.1 * row,
+                method,
+                ha="center",
+                va="center",
+                fontsize=9.5,
+                color="0.45" if method.startswith("(") else "black",
+            )
+    bridge = FancyBboxPatch((0.05, -0.5), 2.9, 0.38, boxstyle="round,pad=0.01", fc="0.92", ec="0.6")
+    ax.add_patch(bridge)
+    ax.text(1.5, -0.31, BETWEEN_FAMILIES, ha="center", va="center", fontsize=9.5)
+    ax.set_title("Three families of few-shot learners: where the support set enters")
+    ax.figure.tight_layout()
+    return ax
+
+
+def plot_adaptation_paths(*, ax: Axes | None = None) -> Axes:
+    """A sketch of what MAML learns: an initialisation from which one short step nears every task's optimum.
+
+    Two starting points in a two-dimensional caricature of weight space: a random one, from which
+    one gradient step on each task's support set barely moves toward its optimum, and a
+    meta-learnt one, placed where one step lands close to any of them. A picture of the idea,
+    not of a measured network. Draws into ``ax``, or a new figure's; returns the Axes.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9.5, 4.2))
+    optima = np.array([[2.2, 2.6], [3.9, 0.9], [1.0, 0.6]])
+    meta_learnt, random_start = optima.mean(axis=0) + [0.05, 0.1], np.array([-1.3, 3.2])
+    for start, colour, label in (
+        (random_start, "0.5", "a random initialisation"),
+        (meta_learnt, "C0", "the meta-learnt initialisation θ"),
+    ):
+        ax.plot(*start, "o", color=colour, ms=9, label=label)
+        reach = 0.6 if colour == "C0" else 0.25  # how far one step gets toward each task's best weights
+        for optimum in optima:
+            step = start + reach * (optimum - start)
+            ax.annotate("", xy=step, xytext=start, arrowprops={"arrowstyle": "->", "color": colour, "lw": 1.6})
+    for task, optimum in enumerate(optima, start=1):
+        ax.plot(*optimum, "*", color="C3", ms=14)
+        ax.annotate(f"task {task}'s best weights", optimum, xytext=(8, 6), textcoords="offset points", fontsize=9)
+    ax.plot([], [], "*", color="C3", ms=12, label="each task's best weights")
+    ax.plot([], [], color="C0", lw=1.6, label="one inner step on each task's support set")
+    ax.set_xlim(-1.8, 5.4)
+    ax.set_ylim(0.2, 3.6)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_xlabel("weights (two of many)")
+    ax.legend(fontsize=8.5, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    ax.set_title("What MAML meta-learns: a start one step away from every task")
+    ax.figure.tight_layout()
+    return ax

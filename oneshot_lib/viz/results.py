@@ -214,3 +214,46 @@ def plot_support_methods(results: Mapping[str, Mapping[int, Accuracy]], *, ax: A
     ax.legend(loc="lower right", fontsize=8)
     ax.figure.tight_layout()
     return ax
+
+
+def plot_accuracy_curves(
+    curves: Mapping[str, Mapping[int, Accuracy]],
+    *,
+    xlabel: str,
+    title: str,
+    chance: float | None = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """Accuracy against a whole-number setting (steps, shots, ...), one line per entry of ``curves``.
+
+    ``curves`` is {label: {setting: Accuracy}}; error bars are one standard error over tasks;
+    ``chance`` draws a dashed line at that accuracy. Raises ValueError if ``curves`` is empty.
+    Draws into ``ax``, or a new figure's; returns the Axes.
+    """
+    if not curves:
+        raise ValueError("curves is empty: pass {label: {setting: Accuracy}} with at least one curve")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7.5, 4.2))
+    for index, (label, curve) in enumerate(curves.items()):
+        settings = sorted(curve)
+        ax.errorbar(
+            settings,
+            [curve[s].mean for s in settings],
+            yerr=[curve[s].stderr for s in settings],
+            marker="o",
+            ms=4,
+            capsize=3,
+            color=f"C{index}",
+            label=label,
+        )
+    if chance is not None:
+        ax.axhline(chance, ls="--", color="0.4", label=f"chance, {chance:.0%}")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("accuracy")
+    ax.set_ylim(0, 1)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title(title)
+    ax.figure.tight_layout()
+    return ax
