@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 from conftest import synthetic_split, tiny_run_config
@@ -287,3 +290,47 @@ def test_calling_the_model_on_an_episode_is_the_scorers_adaptation():
     )
     np.testing.assert_allclose(model(episode), expected, rtol=1e-5, atol=1e-6)
     assert model(episode).shape == (6, 3)
+
+
+# ------------------------------------------------------------------ the chapter's from-scratch code
+
+CHAPTER = Path(__file__).resolve().parent.parent / "chapters" / "08_maml_and_reptile.ipynb"
+
+
+def chapter_from_scratch() -> dict:
+    """The functions the learner writes in chapter 8 (its cells tagged ``from-scratch``), defined here."""
+    namespace = {"tf": tf, "adaptation": adaptation, "np": np}
+    cells = json.loads(CHAPTER.read_text())["cells"]
+    written = [cell for cell in cells if "from-scratch" in cell["metadata"].get("tags", [])]
+    assert len(written) >= 4, "chapter 8 lost its from-scratch cells (tag them 'from-scratch')"
+    for cell in written:
+        exec("".join(cell["source"]), namespace)
+    return namespace
+
+
+@pytest.mark.parametrize("first_order", [False, True])
+def test_the_chapters_maml_gradient_is_the_librarys(first_order):
+    chapter = chapter_from_scratch()
+    if first_order:  # the chapter's one-line change: query_loss calls the first-order inner loop
+        chapter["inner_loop"] = chapter["first_order_inner_loop"]
+    model = tiny_model()
+    episode, query_labels = tiny_task(k_shot=1)
+    task = (episode["support"], episode["support_labels"], episode["query"], query_labels)
+    ours, _ = chapter["maml_gradients"](model.block_weights, task, 2, 0.3)
+    library, _, _ = adaptation.maml_task_gradients(
+        model.block_weights, episode, query_labels, 2, 0.3, first_order=first_order
+    )
+    for mine, theirs in zip(ours, library, strict=True):
+        np.testing.assert_allclose(mine.numpy(), theirs.numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_the_chapters_reptile_direction_is_the_librarys():
+    chapter = chapter_from_scratch()
+    model = tiny_model("reptile")
+    episode, query_labels = tiny_task(k_shot=1)
+    images = tf.concat([episode["support"], episode["query"]], 0)
+    labels = tf.concat([episode["support_labels"], query_labels], 0)
+    ours = chapter["reptile_direction"](model.block_weights, images, labels, 3, 0.3)
+    library, _, _ = adaptation.reptile_task_difference(model.block_weights, images, labels, 3, 0.3)
+    for mine, theirs in zip(ours, library, strict=True):
+        np.testing.assert_allclose(mine.numpy(), theirs.numpy(), rtol=1e-4, atol=1e-6)
