@@ -52,7 +52,7 @@ def machine() -> dict:
 def provenance() -> dict:
     """The command, date and machine a results file starts with (``comparisons.BenchmarkResults``'s fields)."""
     return {
-        "command": shlex.join(["python", *sys.argv]),
+        "command": shlex.join(["python", "-m", f"benchmarks.{Path(sys.argv[0]).stem}", *sys.argv[1:]]),
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": machine(),
     }
