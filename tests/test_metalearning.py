@@ -155,6 +155,43 @@ def test_a_reptile_step_moves_the_initialisation_toward_the_adapted_weights_by_t
     assert max(np.abs(new - old).max() for new, old in zip(after, before, strict=True)) > 1e-3
 
 
+def test_class_balanced_order_deals_a_tasks_images_out_class_by_class():
+    labels = tf.constant([2, 0, 0, 1, 2, 1, 0, 2, 1], tf.int32)
+    order = adaptation.class_balanced_order(labels).numpy()
+    assert sorted(order) == list(range(9))
+    np.testing.assert_array_equal(labels.numpy()[order], [0, 1, 2, 0, 1, 2, 0, 1, 2])
+    np.testing.assert_array_equal(order[:3], [1, 3, 0])  # each class's first image, in label order
+
+
+def test_minibatches_cycle_through_whole_runs_of_images_and_drop_a_partial_one():
+    images, labels = tf.reshape(tf.range(7, dtype=tf.float32), (7, 1, 1, 1)), tf.range(7)
+    seen = [adaptation.minibatch(images, labels, step, 3)[1].numpy().tolist() for step in range(3)]
+    assert seen == [[0, 1, 2], [3, 4, 5], [0, 1, 2]]
+    assert adaptation.minibatch(images, labels, 5, 0)[1].numpy().tolist() == list(range(7))
+
+
+def test_reptile_with_minibatches_adapts_each_step_on_the_next_balanced_minibatch():
+    model = tiny_model("reptile")
+    episode, query_labels = tiny_task(seed=6, n_way=3, k_shot=2, n_query=2)
+    images = tf.concat([episode["support"], episode["query"]], axis=0)
+    labels = tf.concat([episode["support_labels"], query_labels], axis=0)
+    start = start_of(model)
+    differences, _, _ = adaptation.reptile_task_difference(start, images, labels, 3, 0.3, batch_size=6)
+    order = adaptation.class_balanced_order(labels)
+    dealt_images, dealt_labels = tf.gather(images, order), tf.gather(labels, order)
+    parameters = adaptation.zero_head(start, images, 3)
+    for step in range(3):  # by hand: minibatches [0, 6), [6, 12), [0, 6)
+        batch = slice(6 * (step % 2), 6 * (step % 2) + 6)
+        with tf.GradientTape() as tape:
+            tape.watch(parameters)
+            loss = adaptation.cross_entropy(parameters, dealt_images[batch], dealt_labels[batch])
+        parameters = [p - 0.3 * g for p, g in zip(parameters, tape.gradient(loss, parameters), strict=True)]
+    for difference, initial, moved in zip(differences, start, parameters[:-2], strict=True):
+        np.testing.assert_allclose(difference.numpy(), (initial - moved).numpy(), rtol=1e-5, atol=1e-6)
+    full_batch, _, _ = adaptation.reptile_task_difference(start, images, labels, 3, 0.3)
+    assert max(np.abs((a - b).numpy()).max() for a, b in zip(differences, full_batch, strict=True)) > 1e-4
+
+
 # ------------------------------------------------------------------ the scorer
 
 
@@ -217,6 +254,7 @@ def test_bad_inner_loop_values_are_usage_errors_before_any_data_is_loaded(change
         (dict(model="reptile", test_shifts=2), "drop --test-shifts"),
         (dict(model="reptile", first_order=True), "first_order applies to maml only"),
         (dict(model="reptile", inner_steps=1), "reptile needs --inner-steps of at least 2"),
+        (dict(model="reptile", n_way=5, k_shot=1, n_query=1, inner_batch_size=11), "more than a training task's 10"),
     ],
 )
 def test_configs_a_meta_learner_cannot_run_are_refused(changes, message):
@@ -231,6 +269,8 @@ def test_bad_inner_loop_values_are_refused_by_the_library_too():
         tiny_model(test_inner_steps=0)
     with pytest.raises(ValueError, match="Reptile needs inner_steps >= 2"):
         tiny_model("reptile", inner_steps=1)
+    with pytest.raises(ValueError, match="inner_batch_size must be a whole number"):
+        tiny_model("reptile", inner_batch_size=-1)
     with pytest.raises(ValueError, match="unknown meta-learning method"):
         metalearning.build_metalearner("anil")
 
@@ -238,7 +278,9 @@ def test_bad_inner_loop_values_are_refused_by_the_library_too():
 # ------------------------------------------------------------------ whole runs
 
 
-@pytest.mark.parametrize("model, options", [("maml", dict(first_order=False)), ("reptile", {})])
+@pytest.mark.parametrize(
+    "model, options", [("maml", dict(first_order=False)), ("reptile", {}), ("reptile", dict(inner_batch_size=4))]
+)
 def test_a_tiny_run_of_each_kind_loads_and_scores_with_evaluate(model, options, splits, tmp_path):
     train_data, validation_data = splits
     config = tiny_run_config(model, meta_batch_size=2, inner_steps=2, test_inner_steps=2, **options)

@@ -113,6 +113,7 @@ def adapt(
     *,
     first_order: bool = False,
     head_only: bool = False,
+    batch_size: int = 0,
 ) -> Parameters:
     """The parameters after ``steps`` steps of gradient descent on one task's images.
 
@@ -126,22 +127,53 @@ def adapt(
             of the parameters): first-order MAML, whose outer gradient skips the second derivatives.
         head_only: adapt only the head (the last two parameters), the rest staying as given:
             ANIL's inner loop (Raghu et al., 2020).
+        batch_size: step i takes the i-th run of ``batch_size`` consecutive images (starting
+            again at the first when the images run out), batch-normalised with that minibatch's
+            statistics; 0 (the default): every step takes all the images.
     """
     parameters = list(parameters)
     first_adapted = len(parameters) - 2 if head_only else 0
-    for _ in range(steps):
+    for step in range(steps):
+        step_images, step_labels = minibatch(images, labels, step, batch_size)
         # First order: the gradient is taken at a copy cut off from any outer tape, so that tape
         # neither records the inner gradient's computation nor differentiates through it.
         at = [tf.stop_gradient(parameter) for parameter in parameters] if first_order else parameters
         with tf.GradientTape() as tape:
             tape.watch(at)
-            loss = cross_entropy(at, images, labels)
+            loss = cross_entropy(at, step_images, step_labels)
         gradients = tape.gradient(loss, at[first_adapted:])
         parameters[first_adapted:] = [
             parameter - learning_rate * gradient
             for parameter, gradient in zip(parameters[first_adapted:], gradients, strict=True)
         ]
     return parameters
+
+
+def minibatch(images: tf.Tensor, labels: tf.Tensor, step: int, batch_size: int) -> tuple[tf.Tensor, tf.Tensor]:
+    """Step ``step``'s slice of ``batch_size`` consecutive images (B, H, H, 1) and labels (B,), cycling.
+
+    With m = B // batch_size whole minibatches, step i takes images [j * batch_size, (j + 1) * batch_size)
+    for j = i mod m (a last partial minibatch is never used). ``batch_size`` 0: all of them.
+    """
+    if not batch_size:
+        return images, labels
+    whole_batches = tf.shape(images)[0] // batch_size
+    start = (step % whole_batches) * batch_size
+    return images[start : start + batch_size], labels[start : start + batch_size]
+
+
+def class_balanced_order(labels: tf.Tensor) -> tf.Tensor:
+    """(B,) int32 order of a task's images that deals them out class by class, like cards.
+
+    labels (B,) int in [0, N). The order lists each class's first image (by label), then each
+    class's second image, and so on, so that consecutive runs of a multiple of N images hold every
+    class equally (when every class has as many images).
+    """
+    labels = tf.cast(labels, tf.int32)
+    n_way = tf.reduce_max(labels) + 1
+    one_hot = tf.one_hot(labels, n_way, dtype=tf.int32)
+    rank_in_class = tf.reduce_sum(tf.cumsum(one_hot, axis=0, exclusive=True) * one_hot, axis=1)
+    return tf.argsort(rank_in_class * n_way + labels, stable=True)
 
 
 def adapted_query_logits(
@@ -210,17 +242,30 @@ def maml_task_gradients(
 
 
 def reptile_task_difference(
-    block_weights: list, images: tf.Tensor, labels: tf.Tensor, steps: int, learning_rate: float
+    block_weights: list,
+    images: tf.Tensor,
+    labels: tf.Tensor,
+    steps: int,
+    learning_rate: float,
+    *,
+    batch_size: int = 0,
 ) -> tuple[list[tf.Tensor], tf.Tensor, tf.Tensor]:
-    """Reptile's step for one task: (initial - adapted) block weights, after ``adapt`` on all its images.
+    """Reptile's step for one task: (initial - adapted) block weights, after ``adapt`` on its images.
 
     images (B, H, H, 1) float32, labels (B,) int in [0, N). The head starts at zero for every task
-    and is not part of the initialisation, so only the blocks' weights move. Returns (differences,
-    one per block weight; the adapted network's loss and accuracy on the images, scalar float32).
+    and is not part of the initialisation, so only the blocks' weights move. With ``batch_size`` 0
+    every inner step takes all the images; otherwise the images are dealt out class by class
+    (``class_balanced_order``) and each step takes the next ``batch_size`` of them, as Nichol et
+    al. do: their analysis shows Reptile's gain over joint training comes from the steps seeing
+    *different* minibatches of a task. Returns (differences, one per block weight; the adapted
+    network's loss and accuracy on all the images, scalar float32).
     """
     n_way = tf.reduce_max(labels) + 1
+    if batch_size:
+        order = class_balanced_order(labels)
+        images, labels = tf.gather(images, order), tf.gather(labels, order)
     start = [tf.convert_to_tensor(weight) for weight in block_weights]
-    adapted = adapt(zero_head(start, images, n_way), images, labels, steps, learning_rate)
+    adapted = adapt(zero_head(start, images, n_way), images, labels, steps, learning_rate, batch_size=batch_size)
     fitted = logits(adapted, images)
     loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(tf.cast(labels, tf.int32), fitted))
     differences = [initial - moved for initial, moved in zip(start, adapted[:-2], strict=True)]

@@ -184,18 +184,42 @@ class Reptile(MetaLearner):
     ``theta <- theta + epsilon * (mean adapted - theta)``, and Nichol et al. note that Adam can
     take it instead. Each training task adapts on its support and query images together (Reptile
     has no train/test split within a task); the reported loss and accuracy are the adapted
-    network's on those images. The head starts at zero, so the first inner step moves only the
-    head: Reptile needs at least 2 inner steps for the blocks' weights to move at all.
+    network's on those images. ``inner_batch_size`` > 0 makes each inner step take the next
+    minibatch of that many of them (Nichol et al.'s setting) instead of all. The head starts at
+    zero, so the first inner step moves only the head: Reptile needs at least 2 inner steps for the
+    blocks' weights to move at all.
     """
 
     method = "Reptile"
     minimum_inner_steps = 2
 
+    def __init__(self, *args, inner_batch_size: int = 0, **kwargs):
+        super().__init__(*args, **kwargs)
+        if (
+            isinstance(inner_batch_size, bool)
+            or not isinstance(inner_batch_size, int | np.integer)
+            or inner_batch_size < 0
+        ):
+            raise ValueError(
+                f"inner_batch_size must be a whole number >= 0 (0: all of a task's images), got {inner_batch_size!r}"
+            )
+        self.inner_batch_size = int(inner_batch_size)
+
     def task_gradients(self, task):
         support, support_labels, query, query_labels = task
         images = tf.concat([support, query], axis=0)
         labels = tf.concat([tf.cast(support_labels, tf.int32), tf.cast(query_labels, tf.int32)], axis=0)
-        return reptile_task_difference(self.block_weights, images, labels, self.inner_steps, self.inner_learning_rate)
+        return reptile_task_difference(
+            self.block_weights,
+            images,
+            labels,
+            self.inner_steps,
+            self.inner_learning_rate,
+            batch_size=self.inner_batch_size,
+        )
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "inner_batch_size": self.inner_batch_size}
 
 
 METHODS: dict[str, type[MetaLearner]] = {"maml": MAML, "reptile": Reptile}

@@ -185,6 +185,12 @@ class TrainingConfig:
         minimum=1,
     )
     meta_batch_size: int = _field(16, "tasks per outer step", kind_option=True, minimum=1)
+    inner_batch_size: int = _field(
+        0,
+        "Reptile: images per inner step, each step the next minibatch of a task's images (0: all of them)",
+        kind_option=True,
+        minimum=0,
+    )
     first_order: bool = _field(
         False, "first-order MAML: the outer gradient skips the inner loop's second derivatives", kind_option=True
     )

@@ -249,7 +249,10 @@ SELF_SUPERVISED_OPTIONS = ("batch_size", "distortion_strength")
 
 
 def _build_metalearner(config: TrainingConfig, data: OmniglotSplit | None = None) -> metalearning.MetaLearner:
-    options = {"first_order": config.first_order} if config.model == "maml" else {}
+    if config.model == "maml":
+        options = {"first_order": config.first_order}
+    else:
+        options = {"inner_batch_size": config.inner_batch_size}
     return metalearning.build_metalearner(
         config.model,
         image_size=config.image_size,
@@ -284,6 +287,12 @@ def _check_metalearner(config: TrainingConfig) -> None:
         )
     if config.model == "reptile" and config.first_order:
         raise ValueError("first_order applies to maml only (Reptile uses no second derivatives): drop --first-order")
+    task_images = config.n_way * (config.k_shot + config.n_query)
+    if config.model == "reptile" and config.inner_batch_size > task_images:
+        raise ValueError(
+            f"--inner-batch-size {config.inner_batch_size} is more than a training task's {task_images} images "
+            f"(n_way * (k_shot + n_query)): lower it, or raise --n-query"
+        )
 
 
 METALEARNING_OPTIONS = (*EPISODE_OPTIONS, "inner_steps", "inner_learning_rate", "test_inner_steps", "meta_batch_size")
@@ -346,4 +355,4 @@ CONTRASTIVE = backbone_kind(
     shares=_contrastive_shares,
 )
 MAML = _metalearning_kind((*METALEARNING_OPTIONS, "first_order"), "query acc")
-REPTILE = _metalearning_kind(METALEARNING_OPTIONS, "adapted acc")
+REPTILE = _metalearning_kind((*METALEARNING_OPTIONS, "inner_batch_size"), "adapted acc")
