@@ -39,7 +39,7 @@ MODULES = {
     **dict.fromkeys(("tasks", "counting", "augment", "streams"), "data"),
     **dict.fromkeys(("evaluate", "baselines", "shifts", "identity", "analysis", "comparisons"), "scoring"),
     **dict.fromkeys(
-        ("conv4", "backbones", "siamese", "pairs", "episodic", "transfer", "selfsupervised")
+        ("conv4", "backbones", "siamese", "pairs", "episodic", "transfer", "selfsupervised", "masked")
         + ("metalearning", "adaptation", "finetune", "steps"),
         "models",
     ),

@@ -9,8 +9,9 @@ to train further. One process at a time trains into a folder: a second is refuse
 ``--model`` picks what to train: the siamese network (pairs), a prototypical or matching
 network (episodes: ``--n-way``, ``--k-shot``, ``--n-query``), the transfer baseline (a
 classifier over the training characters, then the cosine of its features) or a self-supervised
-network that never sees a training label (``rotation`` prediction, or ``contrastive`` learning
-with ``--temperature``, ``--distortion-strength``, ``--erase-probability``), or a meta-learnt
+network that never sees a training label (``rotation`` prediction, ``contrastive`` learning
+with ``--temperature``, ``--distortion-strength``, ``--erase-probability``, or ``masked``
+prediction of hidden patches with ``--mask-ratio``, ``--patch-size``), or a meta-learnt
 initialisation that adapts on each task's support set (``maml``, with ``--first-order``, and
 ``reptile``: ``--inner-steps``, ``--inner-learning-rate``, ``--test-inner-steps``,
 ``--meta-batch-size``, and the episode flags). All are validated,
@@ -22,6 +23,7 @@ Examples (5 minutes each)::
     python -m oneshot_lib.train --size cpu --minutes 5 --output runs/siamese-cpu
     python -m oneshot_lib.train --model prototypical --rotate-classes --minutes 5 --output runs/proto
     python -m oneshot_lib.train --model contrastive --minutes 5 --output runs/contrastive
+    python -m oneshot_lib.train --model masked --mask-ratio 0.5 --patch-size 4 --minutes 5 --output runs/masked
     python -m oneshot_lib.train --model maml --first-order --n-way 5 --meta-batch-size 4 --minutes 5 --output runs/maml
 
 ``--distribute`` trains on every visible GPU at once (``oneshot_lib.training.distribute``); without a

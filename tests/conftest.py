@@ -87,6 +87,14 @@ def split() -> OmniglotSplit:
     return synthetic_split()
 
 
+class DrawingsOnly:
+    """A stand-in for a training split that holds drawings and nothing else: no characters, no
+    alphabets, no length. Anything that reads a label from it fails with AttributeError."""
+
+    def __init__(self, images: np.ndarray):
+        self.images = images
+
+
 #: A training run small enough for a unit test on ``splits``: two one-step epochs, every kind's
 #: options tiny, 3-way validation on 4 tasks.
 TINY_RUN = dict(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from oneshot_lib.models import selfsupervised, siamese
+from oneshot_lib.models import masked, selfsupervised, siamese
 from oneshot_lib.scoring import shifts
 from oneshot_lib.training import config as config_module
 from oneshot_lib.training.config import TrainingConfig
@@ -15,6 +15,7 @@ def test_the_config_defaults_are_the_models_defaults():
     defaults = TrainingConfig()
     assert (defaults.l2_conv, defaults.l2_dense) == (siamese.L2_CONV, siamese.L2_DENSE)
     assert defaults.temperature == selfsupervised.TEMPERATURE
+    assert (defaults.mask_ratio, defaults.patch_size) == (masked.MASK_RATIO, masked.PATCH_SIZE)
 
 
 def test_the_largest_test_time_shift_is_the_scoring_layers():

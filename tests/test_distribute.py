@@ -26,7 +26,7 @@ from oneshot_lib.training.config import TrainingConfig
 
 TESTS = Path(__file__).resolve().parent
 PROJECT = TESTS.parent
-OTHER_KINDS = ["contrastive", "matching", "prototypical", "rotation", "transfer"]
+OTHER_KINDS = ["contrastive", "masked", "matching", "prototypical", "rotation", "transfer"]
 
 
 def rows(tensor) -> list:
@@ -175,7 +175,7 @@ def run_python(arguments: list[str], env: dict | None = None) -> subprocess.Comp
 
 @pytest.fixture(scope="module")
 def distributed_runs(tmp_path_factory) -> Path:
-    """The folder of ``distributed_runs.py``'s runs: nine training sessions, the slow part of this module."""
+    """The folder of ``distributed_runs.py``'s runs: ten training sessions, the slow part of this module."""
     folder = tmp_path_factory.mktemp("distributed")
     result = run_python([str(TESTS / "distributed_runs.py"), str(folder), *OTHER_KINDS])
     assert result.returncode == 0, result.stderr[-3000:]

@@ -6,12 +6,12 @@ import json
 
 import numpy as np
 import pytest
-from conftest import RUN_FIELDS, synthetic_split, tiny_run_config
+from conftest import RUN_FIELDS, DrawingsOnly, synthetic_split, tiny_run_config
 
 from oneshot_lib.backend import keras
 from oneshot_lib.data import augment
 from oneshot_lib.data.omniglot import OmniglotSplit
-from oneshot_lib.models import conv4, selfsupervised, transfer
+from oneshot_lib.models import conv4, masked, selfsupervised, transfer
 from oneshot_lib.train import config_options, parser
 from oneshot_lib.training import kinds, loading, trainer
 from oneshot_lib.training.config import TrainingConfig
@@ -35,14 +35,6 @@ def nt_xent_reference(first: np.ndarray, second: np.ndarray, temperature: float)
         others = [k for k in range(n) if k != i]
         losses.append(np.log(np.exp(similarities[i, others]).sum()) - similarities[i, partner])
     return float(np.mean(losses))
-
-
-class DrawingsOnly:
-    """A stand-in for a training split that holds drawings and nothing else: no characters, no
-    alphabets, no length. Anything that reads a label from it fails with AttributeError."""
-
-    def __init__(self, images: np.ndarray):
-        self.images = images
 
 
 def ssl_config(model: str, **changes) -> TrainingConfig:
@@ -176,7 +168,7 @@ def test_the_streams_refuse_anything_with_a_character_axis():
         selfsupervised.contrastive_dataset(pool, 1, image_size=16)
 
 
-@pytest.mark.parametrize("model", ["rotation", "contrastive"])
+@pytest.mark.parametrize("model", ["rotation", "contrastive", "masked"])
 def test_the_kinds_streams_never_read_a_label(model, splits):
     """Scrambled labels give the same batches, and a split with no labels at all feeds the kind."""
     train_data, _ = splits
@@ -305,7 +297,7 @@ def test_rotation_without_distortions_is_fine():
     assert kinds.kind_of(TrainingConfig(model="rotation", augment=False)) is kinds.MODEL_KINDS["rotation"]
 
 
-@pytest.mark.parametrize("model", ["rotation", "contrastive"])
+@pytest.mark.parametrize("model", ["rotation", "contrastive", "masked"])
 def test_each_self_supervised_kind_trains_without_labels_writes_its_files_and_resumes(model, splits, tmp_path):
     train_data, validation_data = splits
     unlabelled = DrawingsOnly(train_data.images)  # the run cannot read a training label
@@ -323,7 +315,7 @@ def test_each_self_supervised_kind_trains_without_labels_writes_its_files_and_re
     saved = json.loads((folder / "config.json").read_text())
     assert set(saved["config"]) == set(kinds.MODEL_KINDS[model].options) | RUN_FIELDS | {"halve_lr_every"}
     assert "rotate_classes" not in saved["config"] and saved["model"]["config"]["image_size"] == 16
-    expected_log = {"rotation": "turn acc", "contrastive": "partner acc"}[model]
+    expected_log = {"rotation": "turn acc", "contrastive": "partner acc", "masked": "hidden pixel acc"}[model]
     assert expected_log in (folder / "log.txt").read_text()
 
     for which in ("best", "last"):
@@ -338,7 +330,7 @@ def test_each_self_supervised_kind_trains_without_labels_writes_its_files_and_re
     assert [record.step for record in resumed.epochs] == [1, 2, 3]
     assert resumed.epochs[:2] == history.epochs
     best, _ = loading.load_run_model(folder, "best")
-    assert type(best) is selfsupervised.METHODS[model]
+    assert type(best) is {**selfsupervised.METHODS, "masked": masked.MaskedNetwork}[model]
     with pytest.raises(ValueError, match="another config.*distortion_strength"):
         trainer.train(
             ssl_config(model, distortion_strength=2.0),

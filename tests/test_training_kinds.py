@@ -22,7 +22,7 @@ from oneshot_lib.training import callbacks, kinds, loading, run_folder, trainer
 from oneshot_lib.training.config import TrainingConfig
 
 #: The config fields every run records, whatever its kind (optimiser options aside).
-ALL_KINDS = ["contrastive", "maml", "matching", "prototypical", "reptile", "rotation", "siamese", "transfer"]
+ALL_KINDS = ["contrastive", "maml", "masked", "matching", "prototypical", "reptile", "rotation", "siamese", "transfer"]
 NEW_FIELDS = ("n_way", "k_shot", "n_query", "episode_within_alphabet", "rotate_classes", "image_size")
 
 

@@ -163,6 +163,30 @@ def test_plot_distortion_gallery_has_one_row_per_original():
     assert len(fig.axes) == 2 * 6
 
 
+def test_plot_masked_reconstructions_shows_each_drawing_masked_and_restored():
+    images = np.zeros((3, 8, 8, 1))
+    images[:, 2:6, 4] = 1.0  # a vertical stroke
+    masks = np.zeros((3, 8, 8, 1))
+    masks[:, :4, :4] = 1  # the top-left patch hidden
+    reconstructions = np.full((3, 8, 8, 1), 0.5)
+    fig = viz.plot_masked_reconstructions(images, masks, reconstructions)
+    assert len(fig.axes) == 3 * 3
+    assert [ax.get_ylabel() for ax in fig.axes[::3]] == ["drawing", "masked input", "restored"]
+    drawing, masked_input, restored = (fig.axes[3 * row].get_images()[0].get_array() for row in range(3))
+    hidden_tint = to_rgba(style.HIDDEN_COLOR)[:3]
+    np.testing.assert_allclose(drawing[0, 0], (1, 1, 1))  # paper, untinted
+    np.testing.assert_allclose(drawing[3, 4], (0, 0, 0))  # ink
+    np.testing.assert_allclose(masked_input[3, 3], hidden_tint)  # hidden: paper on the tint
+    np.testing.assert_allclose(masked_input[5, 4], (0, 0, 0))  # visible ink
+    np.testing.assert_allclose(restored[0, 0], np.multiply(hidden_tint, 0.5))  # grey ink on the tint
+    np.testing.assert_allclose(restored[7, 7], (0.5, 0.5, 0.5))
+    assert len(viz.plot_masked_reconstructions(images[:1, ..., 0], masks[:1, ..., 0] > 0, images[:1, ..., 0]).axes) == 3
+    with pytest.raises(ValueError, match="one shape"):
+        viz.plot_masked_reconstructions(images, masks[:2], reconstructions)
+    with pytest.raises(ValueError, match="n >= 1"):
+        viz.plot_masked_reconstructions(images[:0], masks[:0], reconstructions[:0])
+
+
 def test_plot_training_history_draws_loss_and_accuracy_per_run():
     epochs = [
         {"elapsed_seconds": 60.0 * i, "loss": 1.0 / i, "val_oneshot_accuracy": 0.1 * i, "val_oneshot_stderr": 0.01}

@@ -24,6 +24,9 @@ validation alphabets) uses labels, as for every kind.
   same character are negatives too, when a batch holds them: instance discrimination cannot
   know better without labels.
 
+The third idea, masked prediction (hide patches of a drawing, restore them), has a module of its
+own, ``oneshot_lib.models.masked``, built on this one's pool of drawings, stream and base class.
+
 Labels are out of reach by construction: the streams (``rotation_dataset``,
 ``contrastive_dataset``) read a flat pool of drawings, (n_drawings, 105, 105), with no
 character axis (``drawing_pool`` makes one from a split), and their index sampler is told only
@@ -37,7 +40,7 @@ cosine similarities to the other 2B - 1 views, and the target is the index of it
 which makes the cross-entropy exactly NT-Xent. ``oneshot_lib.training.families`` says how a training
 run builds and feeds them (``python -m oneshot_lib.train --model rotation|contrastive``).
 
-The module runs past 400 lines (this docstring is 45 of them) because each method's stream, loss
+The module runs past 400 lines (this docstring is 48 of them) because each method's stream, loss
 and network are read together in chapter 9, and both methods share the pool of drawings and the
 strengthened distortions. Its seam, if it grows, is the one the siamese network has: the streams
 (the pool, the distortions, ``rotation_dataset``, ``contrastive_dataset``) in a module of their own,
@@ -69,8 +72,9 @@ TURNS = 4
 #: (seed 0, default options) 0.1 reached 36.0% 20-way within-alphabet accuracy and 0.5 34.1%,
 #: about two standard errors apart on one seed: a hint, not a verdict, for longer runs to settle.
 TEMPERATURE = 0.1
-#: Width of the hidden layer of both heads, and the projection's output: the Conv-4 embedding's
-#: size. SimCLR found the projection's output size to matter little (its Figure 8).
+#: Width of the hidden layer of both heads (and masked prediction's decoder's channels), and the
+#: projection's output: the Conv-4 embedding's size. SimCLR found the projection's output size
+#: to matter little (its Figure 8).
 HEAD_UNITS = 64
 #: Side of the erased rectangles, as a fraction of the image side (uniform in this range).
 ERASED_SIDES = (0.2, 0.5)
@@ -128,7 +132,7 @@ def unlabelled_indices_stream(
     return seeded_index_stream(sample, seed=seed, start_step=start_step)
 
 
-def _unlabelled_dataset(
+def unlabelled_dataset(
     drawings: np.ndarray,
     batch_size: int,
     image_size: int,
@@ -137,7 +141,9 @@ def _unlabelled_dataset(
     make_batch: Callable[[tf.Tensor, tf.Tensor], tuple[tf.Tensor, tf.Tensor]],
 ) -> tf.data.Dataset:
     """The pool resized once; each batch's drawings gathered and passed, with the step, to
-    ``make_batch`` (images (B, image_size, image_size, 1) float32, step) -> (inputs, targets)."""
+    ``make_batch`` (images (B, image_size, image_size, 1) float32, step) -> (inputs, targets).
+
+    The stream every self-supervised kind shares (masked prediction's too, ``masked.masked_dataset``)."""
     images = prepare_images(drawings, image_size)
     signature = (tf.TensorSpec((batch_size,), tf.int64), tf.TensorSpec((), tf.int64))
     return gathered_dataset(
@@ -249,7 +255,7 @@ def rotation_dataset(
             images = augment.distort(images, step_seed(seed, step), distortions)
         return quarter_turned(images)
 
-    return _unlabelled_dataset(drawings, batch_size, image_size, seed, start_step, make_batch)
+    return unlabelled_dataset(drawings, batch_size, image_size, seed, start_step, make_batch)
 
 
 # ------------------------------------------------------------------ contrastive learning
@@ -330,7 +336,7 @@ def contrastive_dataset(
     def make_batch(images, step):
         return two_views(images, step_seed(seed, step), distortions, erase_probability), partners
 
-    return _unlabelled_dataset(drawings, batch_size, image_size, seed, start_step, make_batch)
+    return unlabelled_dataset(drawings, batch_size, image_size, seed, start_step, make_batch)
 
 
 # ------------------------------------------------------------------ the models

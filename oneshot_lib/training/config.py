@@ -168,6 +168,20 @@ class TrainingConfig:
         minimum=0,
         maximum=1,
     )
+    mask_ratio: float = _field(
+        0.5,
+        "masked prediction: the fraction of each drawing's square patches hidden, strictly between 0 and 1",
+        kind_option=True,
+        positive=True,
+        maximum=1,
+    )
+    patch_size: int = _field(
+        4,
+        "masked prediction: side of the hidden square patches, in pixels at image_size (at most image_size, "
+        "and dividing it)",
+        kind_option=True,
+        minimum=1,
+    )
     # MAML's defaults are Finn et al.'s for 20-way Omniglot (the default n_way): 5 inner steps of 0.1, 16 tasks.
     inner_steps: int = _field(
         5, "inner-loop gradient steps on each training task (reptile: at least 2)", kind_option=True, minimum=1
@@ -228,6 +242,11 @@ class TrainingConfig:
                 "train_on_validation_alphabets needs a step budget and no minutes: the validation "
                 "alphabets can no longer choose the weights, so fix the number of steps on a run that "
                 "held them out (the step of its best validation) and give it as --steps"
+            )
+        if self.mask_ratio >= 1:
+            raise ValueError(
+                f"mask_ratio must lie strictly between 0 and 1 (the fraction of patches hidden: 1 leaves nothing "
+                f"to see), got {self.mask_ratio}"
             )
         if self.seed > MAX_SEED:
             raise ValueError(f"seed must be at most {MAX_SEED}, got {self.seed}")

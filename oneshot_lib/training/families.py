@@ -4,8 +4,8 @@
   (``oneshot_lib.models.pairs``), binary cross-entropy;
 - ``EPISODIC``: the prototypical and matching networks (``oneshot_lib.models.episodic``), on episodes;
 - ``TRANSFER``: the softmax classifier over the training characters (``oneshot_lib.models.transfer``);
-- ``ROTATION``, ``CONTRASTIVE``: the self-supervised networks (``oneshot_lib.models.selfsupervised``),
-  trained on the training drawings without their character labels;
+- ``ROTATION``, ``CONTRASTIVE``, ``MASKED``: the self-supervised networks (``oneshot_lib.models.selfsupervised``
+  and ``oneshot_lib.models.masked``), trained on the training drawings without their character labels;
 - ``MAML`` (first-order with ``first_order``), ``REPTILE``: meta-learnt initialisations
   (``oneshot_lib.models.metalearning``), on meta-batches of episodes; their scorers adapt on each support set.
 
@@ -21,7 +21,7 @@ from oneshot_lib.backend import keras, tf
 from oneshot_lib.data.augment import scaled_distortions
 from oneshot_lib.data.omniglot import OmniglotSplit
 from oneshot_lib.data.tasks import check_task_request, sample_pair_indices
-from oneshot_lib.models import episodic, metalearning, selfsupervised, siamese, transfer
+from oneshot_lib.models import episodic, masked, metalearning, selfsupervised, siamese, transfer
 from oneshot_lib.models.pairs import pair_dataset
 from oneshot_lib.training.config import TrainingConfig
 from oneshot_lib.training.distribute import repeat_rows, split_rows
@@ -220,6 +220,35 @@ def _check_contrastive(config: TrainingConfig) -> None:
         )
 
 
+def _build_masked(config: TrainingConfig, data: OmniglotSplit | None = None) -> masked.MaskedNetwork:
+    return masked.build_masked(
+        image_size=config.image_size,
+        backbone=config.backbone,
+        seed=config.seed,
+        patch_size=config.patch_size,
+        mask_ratio=config.mask_ratio,
+    )
+
+
+def _masked_dataset(data: OmniglotSplit, config: TrainingConfig, start_step: int) -> tf.data.Dataset:
+    return masked.masked_dataset(
+        selfsupervised.drawing_pool(data),
+        config.batch_size,
+        patch_size=config.patch_size,
+        mask_ratio=config.mask_ratio,
+        distortions=_strong_distortions(config) if config.augment else None,
+        image_size=config.image_size,
+        seed=config.seed,
+        start_step=start_step,
+    )
+
+
+def _check_masked(config: TrainingConfig) -> None:
+    _strong_distortions(config)
+    masked.check_masking(config.image_size, config.patch_size, config.mask_ratio)
+    masked.check_decoder(config.image_size, masked.DECODER_BLOCKS)
+
+
 def _check_pool(minimum_batch: int) -> Callable[[OmniglotSplit, TrainingConfig], None]:
     def check(data: OmniglotSplit, config: TrainingConfig) -> None:
         selfsupervised.check_pool(selfsupervised.drawing_pool(data), config.batch_size, minimum_batch)
@@ -353,6 +382,17 @@ CONTRASTIVE = backbone_kind(
     "partner acc",
     check=_check_contrastive,
     shares=_contrastive_shares,
+)
+MASKED = backbone_kind(
+    _build_masked,
+    _masked_dataset,
+    (*SELF_SUPERVISED_OPTIONS, "mask_ratio", "patch_size"),
+    _check_pool(1),
+    _drawings,
+    "hidden pixel acc",
+    check=_check_masked,
+    loss=masked.MaskedReconstructionLoss,
+    metrics=lambda: [masked.HiddenPixelAccuracy()],
 )
 MAML = _metalearning_kind((*METALEARNING_OPTIONS, "first_order"), "query acc")
 REPTILE = _metalearning_kind((*METALEARNING_OPTIONS, "inner_batch_size"), "adapted acc")

@@ -10,14 +10,14 @@ flow one way: models -> families -> kinds -> the trainer -> the command line.
 - ``"siamese"``: Koch's siamese network or its CPU sibling, on pairs;
 - ``"prototypical"``, ``"matching"``: the episodic networks;
 - ``"transfer"``: the softmax classifier over the training characters;
-- ``"rotation"``, ``"contrastive"``: the self-supervised networks, without character labels;
+- ``"rotation"``, ``"contrastive"``, ``"masked"``: the self-supervised networks, without character labels;
 - ``"maml"`` (first-order with ``first_order``), ``"reptile"``: meta-learnt initialisations.
 """
 
 from __future__ import annotations
 
 from oneshot_lib.training.config import TrainingConfig
-from oneshot_lib.training.families import CONTRASTIVE, EPISODIC, MAML, REPTILE, ROTATION, SIAMESE, TRANSFER
+from oneshot_lib.training.families import CONTRASTIVE, EPISODIC, MAML, MASKED, REPTILE, ROTATION, SIAMESE, TRANSFER
 from oneshot_lib.training.model_kind import ModelKind
 
 #: Every kind a run can train, by the name ``TrainingConfig.model`` and ``--model`` use.
@@ -27,6 +27,7 @@ MODEL_KINDS: dict[str, ModelKind] = {
     "transfer": TRANSFER,
     "rotation": ROTATION,
     "contrastive": CONTRASTIVE,
+    "masked": MASKED,
     "maml": MAML,
     "reptile": REPTILE,
 }

@@ -110,12 +110,17 @@ def backbone_kind(
     seen: Callable[[TrainingConfig], tuple[str, int]],
     accuracy_name: str,
     check: Callable[[TrainingConfig], None] | None = None,
+    *,
+    loss: Callable[[], keras.losses.Loss] = episodic.episode_loss,
+    metrics: Callable[[], list] = episodic.episode_metrics,
     **distribution,
 ) -> ModelKind:
-    """A kind whose model reads integer labels with logits and has a ``scorer()`` method.
+    """A kind whose model has a ``scorer()`` method, and by default reads integer labels with logits.
 
-    ``check``, if given, runs after the backbone's check (``check_backbone``); ``distribution``
-    may give the kind's ``shares``, ``split_size`` and ``one_device`` (see ``ModelKind``).
+    ``check``, if given, runs after the backbone's check (``check_backbone``); ``loss`` and
+    ``metrics`` replace the cross-entropy of logits and integer labels (``episodic.episode_loss``)
+    for a model with other targets; ``distribution`` may give the kind's ``shares``,
+    ``split_size`` and ``one_device`` (see ``ModelKind``).
     """
 
     def rebuild(record: dict, config: TrainingConfig) -> keras.Model:
@@ -132,8 +137,8 @@ def backbone_kind(
         build=build,
         dataset=dataset,
         scorer=lambda model: model.scorer(),
-        loss=episodic.episode_loss,
-        metrics=episodic.episode_metrics,
+        loss=loss,
+        metrics=metrics,
         options=(*options, "image_size", "backbone"),
         record=_record_model,
         rebuild=rebuild,

@@ -1,7 +1,8 @@
 """The figures the chapters draw, grouped by subject; a chapter calls them as ``viz.plot_task(...)``.
 
 - ``style``: the colours that mean something (the answer, a wrong pick, the query), alphabet names;
-- ``drawings``: drawings themselves: a character, the alphabets, tasks, episodes, pairs, mistakes;
+- ``drawings``: drawings themselves: a character, the alphabets, tasks, episodes, pairs, mistakes,
+  masked drawings and their reconstructions;
 - ``data_figures``: the data set and its pairs: alphabet sizes, ink, the two protocols, pair counts;
 - ``results``: accuracy: N-way curves, accuracy against any setting, training histories,
   controlled comparisons, labels used;
@@ -39,6 +40,7 @@ from oneshot_lib.viz.drawings import (
     plot_distortion_gallery,
     plot_drawing_row,
     plot_episode,
+    plot_masked_reconstructions,
     plot_mistakes,
     plot_pair_batch,
     plot_shifted_copies,
@@ -81,6 +83,7 @@ __all__ = [
     "plot_independent_scores",
     "plot_ink_fraction",
     "plot_labels_used",
+    "plot_masked_reconstructions",
     "plot_mistakes",
     "plot_monte_carlo_rate",
     "plot_n_way_curves",

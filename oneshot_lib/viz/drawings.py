@@ -1,4 +1,5 @@
-"""Figures of drawings: one character, the alphabets, a task, an episode, pairs, distortions, mistakes.
+"""Figures of drawings: one character, the alphabets, a task, an episode, pairs, distortions, mistakes,
+masked drawings and what a network restores of them.
 
 Each shows ink masks as black on white (``draw_drawing``); a frame's colour says what a drawing
 is (``style``). Every function here draws several panels, so it makes its own Figure and returns
@@ -19,6 +20,7 @@ from oneshot_lib.data.omniglot import OmniglotSplit
 from oneshot_lib.data.tasks import Task
 from oneshot_lib.viz.style import (
     ANSWER_COLOR,
+    HIDDEN_COLOR,
     HIGHLIGHT_COLOR,
     ORIGINAL_COLOR,
     QUERY_COLOR,
@@ -344,3 +346,53 @@ def plot_mistakes(
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def _on_patches(ink: np.ndarray, masks: np.ndarray) -> np.ndarray:
+    """(H, W, 3) RGB: ink (H, W) in [0, 1] drawn black on white, the pixels where ``masks`` is set tinted."""
+    paper = np.where(masks[..., None], plt.matplotlib.colors.to_rgb(HIDDEN_COLOR), 1.0)
+    return paper * (1.0 - np.clip(ink, 0.0, 1.0)[..., None])
+
+
+def plot_masked_reconstructions(
+    images: np.ndarray, masks: np.ndarray, reconstructions: np.ndarray, *, panel_inches: float = 0.9
+) -> Figure:
+    """Masked prediction, one column per drawing: the drawing, what the network reads, what it restores.
+
+    ``images`` are (n, H, W) floats in [0, 1] (ink 1) or bool, ``masks`` (n, H, W) bool or 0/1
+    (True where a patch is hidden) and ``reconstructions`` (n, H, W) probabilities of ink, as a
+    masked-prediction network gives them; a trailing channel axis of 1 is dropped from each.
+    The hidden patches are tinted in the second row (they read as paper, shown here blank) and
+    the third (where the loss counts the restored ink).
+
+    Raises ValueError unless the three hold the same number of images of the same shape.
+
+    Returns a new Figure of 3 rows of n panels.
+    """
+    images, masks, reconstructions = (
+        _drop_channel(np.asarray(a, dtype=float)) for a in (images, masks, reconstructions)
+    )
+    if not images.shape == masks.shape == reconstructions.shape or images.ndim != 3 or len(images) == 0:
+        raise ValueError(
+            "expected images, masks and reconstructions of one shape (n, H, W), n >= 1, got "
+            f"{images.shape}, {masks.shape} and {reconstructions.shape}"
+        )
+    hidden = masks > 0.5
+    n = len(images)
+    fig, axes = plt.subplots(3, n, figsize=(panel_inches * n + 0.9, panel_inches * 3 + 0.5), squeeze=False)
+    rows = [
+        ("drawing", np.zeros_like(hidden), images),
+        ("masked input", hidden, np.where(hidden, 0.0, images)),
+        ("restored", hidden, reconstructions),
+    ]
+    for ax_row, (label, tints, inks) in zip(axes, rows, strict=True):
+        for ax, tint, ink in zip(ax_row, tints, inks, strict=True):
+            draw_drawing(ax, _on_patches(ink, tint))
+        ax_row[0].set_ylabel(label, fontsize=8)
+    fig.suptitle("Masked prediction: hidden patches (tinted) filled with paper, then restored", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _drop_channel(array: np.ndarray) -> np.ndarray:
+    return array[..., 0] if array.ndim == 4 and array.shape[-1] == 1 else array

@@ -15,6 +15,7 @@ HIGHLIGHT_COLOR = "tab:orange"
 PICK_COLOR = "tab:blue"  # a scorer's pick, where right and wrong are not to be shown
 SHIFTED_COLOR = "tab:orange"  # a shifted copy of a drawing
 ORIGINAL_COLOR = "tab:blue"  # the drawing it was shifted from
+HIDDEN_COLOR = "#ffd9a8"  # light orange: the hidden patches of masked prediction, behind the ink
 QUIET_FRAME = "0.8"  # the thin grey frame of a drawing that is not marked
 
 
