@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from oneshot_lib.models.metalearning import METHODS as METALEARNING_METHODS
 from oneshot_lib.training.loading import find_run, load_run_scorer, shipped_models
 from oneshot_lib.training.records import History, RunRecord, ScoringChoice
 from oneshot_lib.training.run_folder import RunFiles, read_history, read_run_record, write_run_record
@@ -67,22 +68,31 @@ def checkpoint_megabytes(name: str) -> float:
     return RunFiles(folder(name)).best.stat().st_size / 1e6
 
 
-def record_scoring_choice(run: str | Path, test_shifts: int, chosen: str) -> RunRecord:
+def record_scoring_choice(
+    run: str | Path, test_shifts: int, chosen: str, *, test_inner_steps: int | None = None
+) -> RunRecord:
     """Record in the ``config.json`` of the run in folder ``run`` the test-time shift to score with.
 
-    ``test_shifts`` (pixels, 0 for none) must have been chosen on the validation alphabets with
-    the run's kept weights, and ``chosen`` says how (which tasks, which shifts gave what): from
-    then on ``load`` scores the run with it, whatever it trained with (its config stays as it
-    trained). A choice recorded earlier is replaced; the file is replaced atomically. Returns the
+    ``test_shifts`` (pixels, 0 for none), and for a meta-learner ``test_inner_steps`` (the inner
+    steps it adapts with on a task's support set), must have been chosen on the validation
+    alphabets with the run's kept weights, and ``chosen`` says how (which tasks, which values gave
+    what): from then on ``load`` scores the run with them, whatever it trained with (its config
+    stays as it trained). A choice recorded earlier is replaced; the file is replaced atomically. Returns the
     new record. ``run`` is a folder, never a shipped model's name: a shipped model's choice was
     made before it shipped.
 
-    Raises ValueError if ``test_shifts`` is not a whole number from 0 to ``shifts.MAX_SHIFT`` or
+    Raises ValueError if ``test_shifts`` is not a whole number from 0 to ``shifts.MAX_SHIFT``,
+    ``test_inner_steps`` is not None or a whole number >= 1 or the run is no meta-learner's, or
     ``chosen`` is empty, and ``run_folder.RunFolderError`` if the folder holds no run that can be
     read, both before anything is written.
     """
-    choice = ScoringChoice(test_shifts, chosen)
+    choice = ScoringChoice(test_shifts, chosen, test_inner_steps)
     files = RunFiles(Path(run))
-    record = read_run_record(files).with_scoring(choice)
+    record = read_run_record(files)
+    if test_inner_steps is not None and record.config.model not in METALEARNING_METHODS:
+        raise ValueError(
+            f"test_inner_steps applies to meta-learners (maml, reptile), and {run} holds a {record.config.model} run"
+        )
+    record = record.with_scoring(choice)
     write_run_record(files, record)
     return record

@@ -304,6 +304,31 @@ def test_a_tiny_run_of_each_kind_loads_and_scores_with_evaluate(model, options, 
     assert [record.step for record in resumed.epochs] == [1, 2, 3]
 
 
+def test_inner_steps_chosen_after_training_are_what_the_loaded_scorer_adapts_with(splits, tmp_path):
+    train_data, validation_data = splits
+    config = tiny_run_config("reptile", meta_batch_size=2, inner_steps=2, test_inner_steps=2, max_steps=1)
+    trainer.train(config, tmp_path, train_data=train_data, validation_data=validation_data, verbose=0)
+    written = (tmp_path / "config.json").read_text()
+    for steps in (0, 2.5, True):
+        with pytest.raises(ValueError, match="test_inner_steps must be a whole number"):
+            pretrained.record_scoring_choice(tmp_path, 0, "on validation", test_inner_steps=steps)
+    assert (tmp_path / "config.json").read_text() == written
+    record = pretrained.record_scoring_choice(tmp_path, 0, "10 steps best on validation", test_inner_steps=10)
+    assert record.test_inner_steps == 10 and record.config.test_inner_steps == 2
+    assert json.loads((tmp_path / "config.json").read_text())["scoring"]["test_inner_steps"] == 10
+    assert pretrained.load(tmp_path).steps == 10
+    pretrained.record_scoring_choice(tmp_path, 0, "the trained steps, again")  # a later choice replaces it
+    assert pretrained.load(tmp_path).steps == 2
+
+
+def test_inner_steps_are_refused_as_the_scoring_choice_of_a_model_that_does_not_adapt(splits, tmp_path):
+    train_data, validation_data = splits
+    config = tiny_run_config("prototypical", max_steps=1)
+    trainer.train(config, tmp_path, train_data=train_data, validation_data=validation_data, verbose=0)
+    with pytest.raises(ValueError, match="applies to meta-learners"):
+        pretrained.record_scoring_choice(tmp_path, 0, "on validation", test_inner_steps=3)
+
+
 def test_first_order_maml_trains_through_the_trainer_and_records_its_option(splits, tmp_path):
     train_data, validation_data = splits
     config = tiny_run_config("maml", meta_batch_size=2, first_order=True, max_steps=1)

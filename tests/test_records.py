@@ -185,7 +185,15 @@ def test_a_malformed_history_is_refused_naming_the_file_and_the_entry(values, me
         (lambda record: record.update(scoring=[5]), 'its "scoring" entry must be an object'),
         (lambda record: record.update(scoring={"test_shifts": 11, "chosen": "x"}), "test_shifts must be at most 10"),
         (lambda record: record.update(scoring={"chosen": "x"}), "scoring.test_shifts must be a whole number"),
-        (lambda record: record.update(scoring={"test_shifts": 3}), '"test_shifts" and "chosen" only'),
+        (lambda record: record.update(scoring={"test_shifts": 3}), 'must hold "test_shifts" and "chosen"'),
+        (
+            lambda record: record.update(scoring={"test_shifts": 0, "chosen": "x", "steps": 3}),
+            'may hold "test_inner_steps"',
+        ),
+        (
+            lambda record: record.update(scoring={"test_shifts": 0, "chosen": "x", "test_inner_steps": 0}),
+            "test_inner_steps must be a whole number",
+        ),
         (lambda record: record.update(scoring={"test_shifts": 3, "chosen": ""}), "scoring.chosen must say how"),
     ],
 )

@@ -380,18 +380,24 @@ class ScoringChoice:
 
     ``test_shifts``: the test-time shift (pixels at 105x105, 0 for none; see ``scoring.shifts``),
     chosen on the validation alphabets with the kept weights; ``chosen``: how, in words.
+    ``test_inner_steps``: for a meta-learner, the inner steps it adapts with on a task's support
+    set, chosen the same way (None: the ``test_inner_steps`` it trained with).
     """
 
     test_shifts: int
     chosen: str
+    test_inner_steps: int | None = None
 
     def __post_init__(self):
         check_shift(self.test_shifts, "scoring.test_shifts")
         if not isinstance(self.chosen, str) or not self.chosen.strip():
             raise ValueError(
-                f"scoring.chosen must say how the shift was chosen (on which tasks, with which weights), "
+                f"scoring.chosen must say how the choice was made (on which tasks, with which weights), "
                 f"got {self.chosen!r}"
             )
+        steps = self.test_inner_steps
+        if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
+            raise ValueError(f"scoring.test_inner_steps must be a whole number of at least 1, got {steps!r}")
 
     @classmethod
     def from_json(cls, values: dict, source: str = "the run record") -> ScoringChoice:
@@ -399,14 +405,18 @@ class ScoringChoice:
             raise MalformedRecord(f'{source}: its "scoring" entry must be an object, got {values!r}')
         try:
             check_shift(values.get("test_shifts"), "scoring.test_shifts")
-            if set(values) != {"test_shifts", "chosen"}:
-                raise ValueError(f'the "scoring" entry must hold "test_shifts" and "chosen" only, got {values!r}')
-            return cls(values["test_shifts"], values["chosen"])
+            if not {"test_shifts", "chosen"} <= set(values) <= {"test_shifts", "chosen", "test_inner_steps"}:
+                raise ValueError(
+                    'the "scoring" entry must hold "test_shifts" and "chosen", and may hold "test_inner_steps"; '
+                    f"got {values!r}"
+                )
+            return cls(values["test_shifts"], values["chosen"], values.get("test_inner_steps"))
         except ValueError as error:
             raise MalformedRecord(f"{source} cannot be used: {error}") from None
 
     def to_json(self) -> dict:
-        return {"test_shifts": self.test_shifts, "chosen": self.chosen}
+        steps = {} if self.test_inner_steps is None else {"test_inner_steps": self.test_inner_steps}
+        return {"test_shifts": self.test_shifts, **steps, "chosen": self.chosen}
 
 
 #: The entries of ``config.json`` that rebuild the model, as its kind records them (``ModelKind.record``).
@@ -445,6 +455,12 @@ class RunRecord:
     def test_shifts(self) -> int:
         """The test-time shift its scorer uses: the scoring choice's, else the one it trained with."""
         return self.config.test_shifts if self.scoring is None else self.scoring.test_shifts
+
+    @property
+    def test_inner_steps(self) -> int:
+        """A meta-learner's inner steps at test time: the scoring choice's, else the ones it trained with."""
+        chosen = None if self.scoring is None else self.scoring.test_inner_steps
+        return self.config.test_inner_steps if chosen is None else chosen
 
     def with_scoring(self, scoring: ScoringChoice) -> RunRecord:
         return dataclasses.replace(self, scoring=scoring)
