@@ -391,13 +391,17 @@ def test_the_chapters_maml_gradient_is_the_librarys(first_order):
         np.testing.assert_allclose(mine.numpy(), theirs.numpy(), rtol=1e-4, atol=1e-6)
 
 
-def test_the_chapters_reptile_direction_is_the_librarys():
+@pytest.mark.parametrize("batch_size, library_batch_size", [(3, 3), (9, 0)])
+def test_the_chapters_reptile_direction_is_the_librarys(batch_size, library_batch_size):
+    """With minibatches as the library deals them, and with one full batch (the library's 0)."""
     chapter = chapter_from_scratch()
     model = tiny_model("reptile")
     episode, query_labels = tiny_task(k_shot=1)
     images = tf.concat([episode["support"], episode["query"]], 0)
     labels = tf.concat([episode["support_labels"], query_labels], 0)
-    ours = chapter["reptile_direction"](model.block_weights, images, labels, 3, 0.3)
-    library, _, _ = adaptation.reptile_task_difference(model.block_weights, images, labels, 3, 0.3)
+    ours = chapter["reptile_direction"](model.block_weights, images, labels, 4, 0.3, batch_size)
+    library, _, _ = adaptation.reptile_task_difference(
+        model.block_weights, images, labels, 4, 0.3, batch_size=library_batch_size
+    )
     for mine, theirs in zip(ours, library, strict=True):
         np.testing.assert_allclose(mine.numpy(), theirs.numpy(), rtol=1e-4, atol=1e-6)
