@@ -37,7 +37,7 @@ from oneshot_lib.data.tasks import Task, sample_pair_indices, sample_task, sampl
 #: Short module names a chapter imports, and the subpackage each lives in.
 MODULES = {
     **dict.fromkeys(("tasks", "counting", "augment", "streams"), "data"),
-    **dict.fromkeys(("evaluate", "baselines", "shifts", "identity", "analysis", "comparisons"), "scoring"),
+    **dict.fromkeys(("evaluate", "baselines", "shifts", "identity", "analysis", "comparisons", "any_image"), "scoring"),
     **dict.fromkeys(
         ("conv4", "backbones", "siamese", "pairs", "episodic", "transfer", "selfsupervised")
         + ("metalearning", "adaptation", "finetune", "steps"),
