@@ -47,7 +47,7 @@ MODULES = {
         ("config", "kinds", "optimizers", "callbacks", "run_folder", "trainer", "distribute", "records", "loading"),
         "training",
     ),
-    "widgets": "viz",
+    **dict.fromkeys(("widgets", "drawing_pad"), "viz"),
 }
 
 

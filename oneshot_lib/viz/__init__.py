@@ -9,7 +9,8 @@
 - ``diagrams``: how networks work: the siamese network, pairs against episodes, prototypes, the
   families of few-shot learners and what MAML learns;
 - ``embeddings``: embeddings on their principal axes, and how far each class spreads;
-- ``widgets``: the interactive explorers (imported on its own: ``from oneshot_lib import widgets``).
+- ``widgets``: the interactive explorers (imported on its own: ``from oneshot_lib import widgets``);
+- ``drawing_pad``: a pad to draw new symbols on and see a model name them (``from oneshot_lib import drawing_pad``).
 
 A function that draws one Axes takes ``ax`` (by default a new figure's) and returns that Axes; one
 that draws several panels makes its own Figure and returns it. Every function takes data, records
