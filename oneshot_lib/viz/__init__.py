@@ -1,7 +1,8 @@
 """The figures the chapters draw, grouped by subject; a chapter calls them as ``viz.plot_task(...)``.
 
 - ``style``: the colours that mean something (the answer, a wrong pick, the query), alphabet names;
-- ``drawings``: drawings themselves: a character, the alphabets, tasks, episodes, pairs, mistakes;
+- ``drawings``: drawings themselves: a character, the alphabets, tasks, episodes, pairs, mistakes,
+  and the steps that make a picture from elsewhere a drawing;
 - ``data_figures``: the data set and its pairs: alphabet sizes, ink, the two protocols, pair counts;
 - ``results``: accuracy: N-way curves, accuracy against any setting, training histories,
   controlled comparisons, labels used;
@@ -39,6 +40,7 @@ from oneshot_lib.viz.drawings import (
     plot_character,
     plot_distortion_gallery,
     plot_drawing_row,
+    plot_drawing_steps,
     plot_episode,
     plot_mistakes,
     plot_pair_batch,
@@ -76,6 +78,7 @@ __all__ = [
     "plot_distinct_pairs_seen",
     "plot_distortion_gallery",
     "plot_drawing_row",
+    "plot_drawing_steps",
     "plot_embedding_projections",
     "plot_episode",
     "plot_identity_scores",
