@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from benchmarks.common import write_results
+from benchmarks.common import provenance, write_results
 
 WAYS = 20
 
@@ -115,20 +115,20 @@ def main() -> None:
     for alphabet, accuracies in tasks.items():
         lines.append(f"| {alphabet.replace('_', ' ')} | " + " | ".join(f"{accuracies[c]:.1%}" for c in columns) + " |")
     lines.append("| **all** | " + " | ".join(f"**{overall[c]:.1%}** ± {stderr[c]:.1%}" for c in columns) + " |")
-    write_results(
-        "classify_foreign_images",
-        {
-            "model": model,
-            "ways": WAYS,
-            "queries_per_character": args.queries,
-            "seed": args.seed,
-            "chance": 1 / WAYS,
-            "tasks": tasks,
-            "overall": overall,
-            "overall_stderr": stderr,
-        },
-        "\n".join(lines),
+    from oneshot_lib.scoring.comparisons import ForeignImages
+
+    results = ForeignImages(
+        **provenance(),
+        model=model,
+        ways=WAYS,
+        queries_per_character=args.queries,
+        seed=args.seed,
+        chance=1 / WAYS,
+        tasks=tasks,
+        overall=overall,
+        overall_stderr=stderr,
     )
+    write_results("classify_foreign_images", results, "\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -3,9 +3,10 @@
 ``benchmarks/objective_grid.py``, ``benchmarks/labels_used.py`` and ``benchmarks/optimizers.py``
 build these records and write each as ``dataclasses.asdict`` gives it, to
 ``benchmarks/results/<name>.json``; ``load_objective_grid``, ``load_labels_used`` and
-``load_optimizer_runs`` read them back. ``load_reference_models`` reads the scores of the shipped
-models that ``benchmarks/reference_models.py`` writes (``python -m oneshot_lib.classify`` picks
-its default model by them). The files' format is defined here and nowhere else: the
+``load_optimizer_runs`` read them back, as ``load_foreign_images`` reads
+``benchmarks/classify_foreign_images.py``'s. ``load_reference_models`` reads the scores of the
+shipped models that ``benchmarks/reference_models.py`` writes (``python -m oneshot_lib.classify``
+picks its default model by them). The files' format is defined here and nowhere else: the
 chapters and the figures take the records, never the JSON.
 
 The results belong to a source checkout (``benchmarks/results/`` beside the package), not to an
@@ -27,6 +28,7 @@ COMMANDS = {
     "labels_used": "python -m benchmarks.labels_used --steps 1000 --runs-folder runs/labels_used",
     "optimizers": "python -m benchmarks.optimizers --minutes 8 --learning-rate 0.1 --runs-folder runs/optimizers",
     "reference_models": "python -m benchmarks.reference_models",
+    "classify_foreign_images": "python -m benchmarks.classify_foreign_images",
 }
 
 
@@ -192,6 +194,33 @@ class ReferenceModels(BenchmarkResults):
     models: dict[str, ReferenceModel]
 
 
+@dataclass(frozen=True, kw_only=True)
+class ForeignImages(BenchmarkResults):
+    """``benchmarks/classify_foreign_images.py``'s results: the folder command on others' pictures.
+
+    Attributes:
+        model: the model that classified.
+        ways: the classes of each task, one support picture each.
+        queries_per_character: the query pictures of each class.
+        seed: the seed of the pictures' sizes, colours, pens and places.
+        chance: 1 / ways.
+        tasks: {alphabet: {condition: accuracy}}, one task per alphabet; the conditions are the
+            plain drawings scored directly, the plain drawings as PNGs through the command, and
+            the drawings dressed as others' pictures through the command.
+        overall, overall_stderr: each condition's accuracy over every task, and its binomial
+            standard error over all queries.
+    """
+
+    model: str
+    ways: int
+    queries_per_character: int
+    seed: int
+    chance: float
+    tasks: dict[str, dict[str, float]]
+    overall: dict[str, float]
+    overall_stderr: dict[str, float]
+
+
 def read_results(name: str) -> dict:
     """The JSON of ``benchmarks/results/<name>.json``, or FileNotFoundError naming the command that makes it."""
     path = RESULTS / f"{name}.json"
@@ -239,6 +268,11 @@ def load_optimizer_runs() -> OptimizerRuns:
 def load_reference_models() -> ReferenceModels:
     """The committed results of ``benchmarks/reference_models.py``."""
     return _build("reference_models", ReferenceModels, read_results("reference_models"), models=ReferenceModel)
+
+
+def load_foreign_images() -> ForeignImages:
+    """The committed results of ``benchmarks/classify_foreign_images.py``."""
+    return _build("classify_foreign_images", ForeignImages, read_results("classify_foreign_images"))
 
 
 def load_history(cell: ComparisonCell) -> dict:
