@@ -9,7 +9,7 @@ in this list:
   measures of embeddings, the benchmarks' committed comparisons;
 - ``models``: the networks and their training steps;
 - ``training``: configs, the registry of model kinds, run folders, the trainer;
-- ``pretrained`` and ``train`` (the command line) on top.
+- ``pretrained``, ``train`` and ``classify`` (the command lines) on top.
 
 ``viz`` (figures and widgets) reads only ``data`` and ``scoring``. The names a chapter types
 stay short: ``from oneshot_lib import evaluate, pretrained`` imports the module of that name

@@ -2,7 +2,7 @@
 
 A module may import modules of its own folder and of the layers below it, never above:
 
-    backend, files, notebook  <-  data  <-  scoring  <-  models  <-  training  <-  pretrained, train
+    backend, files, notebook  <-  data  <-  scoring  <-  models  <-  training  <-  pretrained, train, classify
 
 ``viz`` stands beside them and reads only ``data`` and ``scoring``. The layers come from the
 folders themselves, so a new module is checked the moment it is added.
