@@ -9,7 +9,7 @@ in this list:
   measures of embeddings, the benchmarks' committed comparisons;
 - ``models``: the networks and their training steps;
 - ``training``: configs, the registry of model kinds, run folders, the trainer;
-- ``pretrained`` and ``train`` (the command line) on top.
+- ``pretrained``, ``train`` and ``classify`` (the command lines) on top.
 
 ``viz`` (figures and widgets) reads only ``data`` and ``scoring``. The names a chapter types
 stay short: ``from oneshot_lib import evaluate, pretrained`` imports the module of that name
@@ -37,7 +37,7 @@ from oneshot_lib.data.tasks import Task, sample_pair_indices, sample_task, sampl
 #: Short module names a chapter imports, and the subpackage each lives in.
 MODULES = {
     **dict.fromkeys(("tasks", "counting", "augment", "streams"), "data"),
-    **dict.fromkeys(("evaluate", "baselines", "shifts", "identity", "analysis", "comparisons"), "scoring"),
+    **dict.fromkeys(("evaluate", "baselines", "shifts", "identity", "analysis", "comparisons", "any_image"), "scoring"),
     **dict.fromkeys(
         ("conv4", "backbones", "siamese", "pairs", "episodic", "transfer", "selfsupervised", "masked")
         + ("metalearning", "adaptation", "finetune", "steps"),
@@ -47,7 +47,7 @@ MODULES = {
         ("config", "kinds", "optimizers", "callbacks", "run_folder", "trainer", "distribute", "records", "loading"),
         "training",
     ),
-    "widgets": "viz",
+    **dict.fromkeys(("widgets", "drawing_pad"), "viz"),
 }
 
 

@@ -42,10 +42,11 @@ def chapter_page(site: Path, chapter: Path) -> Path:
 
 
 def explorer_cells(chapter: Path) -> int:
-    """How many of the chapter's code cells show an explorer."""
+    """How many of the chapter's code cells show an explorer (the drawing pad is one too)."""
     cells = json.loads(chapter.read_text(encoding="utf-8"))["cells"]
     return sum(
-        cell["cell_type"] == "code" and re.search(r"widgets\.\w+_explorer\(", "".join(cell["source"])) is not None
+        cell["cell_type"] == "code"
+        and re.search(r"widgets\.\w+_explorer\(|drawing_pad\.drawing_pad\(", "".join(cell["source"])) is not None
         for cell in cells
     )
 
@@ -73,7 +74,7 @@ def test_explorers_show_a_still_picture_and_how_to_run_them(site):
         explorers = explorer_cells(chapter)
         assert stills == explorers, f"{chapter.name}: {explorers} explorers, {stills} still pictures"
         assert page.count("<code>jupyter lab chapters/</code>") >= stills
-        assert "Explorer('" not in page, f"{chapter.name} shows an explorer's repr instead of its picture"
+        assert "Explorer('" not in page and "DrawingPad(" not in page, f"{chapter.name} shows a repr, not a picture"
         assert "widget-view+json" not in page and "widget-state+json" not in page
 
 

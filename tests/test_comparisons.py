@@ -13,6 +13,8 @@ LOADERS = {
     "objective_grid": comparisons.load_objective_grid,
     "labels_used": comparisons.load_labels_used,
     "optimizers": comparisons.load_optimizer_runs,
+    "reference_models": comparisons.load_reference_models,
+    "classify_foreign_images": comparisons.load_foreign_images,
 }
 
 

@@ -1,14 +1,17 @@
-"""The live course in a browser: JupyterLab runs chapter 1's task explorer, and a reader uses it.
+"""The live course in a browser: JupyterLab runs chapter 1's task explorer and chapter 10's drawing pad.
 
-JupyterLab serves a copy of chapter 1 (outputs cleared) on 127.0.0.1, on a free port, behind a
-token. Headless Chromium opens it, runs the set-up cells and the task explorer's cell, presses
-"new task" and checks that the figure changes, then unticks "show answer" and checks that the
-page no longer shows the answer. The server is always shut down. Needs Chromium (see
-tests/browser.py) and the Omniglot data (see the README's Data section).
+JupyterLab serves a copy of the chapter (outputs cleared) on 127.0.0.1, on a free port, behind a
+token. Headless Chromium opens it and runs the cells the widget needs. Chapter 1: it presses "new
+task" and checks that the figure changes, then unticks "show answer" and checks that the page no
+longer shows the answer. Chapter 10 (the pad starting empty): it draws three symbols on the
+canvas with the mouse, adding each, draws a stray stroke and undoes it, draws one symbol again,
+classifies, and checks the model's pick and that the scores are shown. The server is always shut
+down. Needs Chromium (see tests/browser.py) and the Omniglot data (see the README's Data section).
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -67,18 +70,24 @@ def cells_to_run(notebook) -> list[int]:
     ]
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    """(base URL, token, notebook) of a JupyterLab serving a cleared copy of chapter 1; stopped after."""
-    home = tmp_path_factory.mktemp("lab")
-    notebooks = home / "notebooks"
-    notebooks.mkdir()
-    notebook = nbformat.read(CHAPTER, as_version=4)
+def cleared_copy(chapter, folder, edit=None):
+    """The chapter, outputs and widget state cleared (``edit`` applied to each code cell's source), written
+    into ``folder``; returns the notebook."""
+    notebook = nbformat.read(chapter, as_version=4)
     for cell in notebook.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
+            if edit is not None:
+                cell.source = edit(cell.source)
     notebook.metadata.pop("widgets", None)
-    nbformat.write(notebook, notebooks / CHAPTER.name)
+    nbformat.write(notebook, folder / chapter.name)
+    return notebook
+
+
+@contextlib.contextmanager
+def jupyter_lab(home):
+    """(base URL, token) of a JupyterLab serving ``home/notebooks`` on 127.0.0.1; shut down on exit."""
+    notebooks = home / "notebooks"
     for name, values in LAB_SETTINGS.items():
         path = home / "settings" / "@jupyterlab" / f"{name}.jupyterlab-settings"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -120,7 +129,7 @@ def lab(tmp_path_factory):
                     server.wait(timeout=0.2)
                 except subprocess.TimeoutExpired:
                     pass
-        yield base, token, notebook
+        yield base, token
     finally:
         try:  # shuts the kernels down too
             request = urllib.request.Request(f"{base}/api/shutdown", method="POST")
@@ -135,6 +144,16 @@ def lab(tmp_path_factory):
                 server.kill()
                 server.wait()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """(base URL, token, notebook) of a JupyterLab serving a cleared copy of chapter 1; stopped after."""
+    home = tmp_path_factory.mktemp("lab")
+    (home / "notebooks").mkdir()
+    notebook = cleared_copy(CHAPTER, home / "notebooks")
+    with jupyter_lab(home) as (base, token):
+        yield base, token, notebook
 
 
 ANSWER_RGB = np.array([round(255 * channel) for channel in to_rgb(style.ANSWER_COLOR)])
@@ -167,24 +186,32 @@ def test_task_explorer_runs_live_and_hides_the_answer(browser, lab):
         page.close()
 
 
-def use_the_explorer(page, url: str, notebook) -> None:
-    """Run the explorer's cells in JupyterLab at ``url``, then use it as a reader would."""
+def run_cells(page, url: str, notebook, to_run: list[int]):
+    """Open the notebook at ``url`` and run the cells ``to_run`` in order, each without an error; returns the cells."""
     from playwright.sync_api import expect
 
     page.goto(url)
     cells = page.locator(".jp-NotebookPanel .jp-Notebook .jp-Cell")
-    expect(cells).to_have_count(len(notebook.cells))
+    # On a busy machine the notebook and its kernel take a while: wait for them as for a cell.
+    expect(cells).to_have_count(len(notebook.cells), timeout=CELL_SECONDS * 1000)
     # Keys pressed before the kernel is ready are lost: wait for it.
-    expect(page.locator(".jp-StatusBar-Widget").get_by_text(re.compile(r"\| Idle$"))).to_be_visible()
-    to_run = cells_to_run(notebook)
+    idle = page.locator(".jp-StatusBar-Widget").get_by_text(re.compile(r"\| Idle$"))
+    expect(idle).to_be_visible(timeout=CELL_SECONDS * 1000)
     for count, index in enumerate(to_run, start=1):
         cell = cells.nth(index)
         cell.locator(".jp-InputArea-editor").click()
         page.keyboard.press("Control+Enter")  # run this cell, stay on it
         expect(cell.locator(".jp-InputPrompt")).to_have_text(f"[{count}]:", timeout=CELL_SECONDS * 1000)
         expect(cell.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")).to_have_count(0)
+    return cells
 
-    explorer = cells.nth(to_run[-1]).locator(".jp-OutputArea-output")
+
+def use_the_explorer(page, url: str, notebook) -> None:
+    """Run the explorer's cells in JupyterLab at ``url``, then use it as a reader would."""
+    from playwright.sync_api import expect
+
+    to_run = cells_to_run(notebook)
+    explorer = run_cells(page, url, notebook, to_run).nth(to_run[-1]).locator(".jp-OutputArea-output")
     figure, status = explorer.locator(".oneshot-figure"), explorer.locator(".oneshot-status")
     expect(status).to_have_text("a task from 'background/train', across alphabets")
     figure.scroll_into_view_if_needed()
@@ -225,3 +252,106 @@ def use_the_explorer(page, url: str, notebook) -> None:
     assert answer_pixels(hidden) == 0, "with the answer hidden, nothing is framed in green"
     assert not re.search(r"\b(right|wrong|answer framed)\b", explorer.inner_text())
     explorer.screenshot(path=SCREENSHOTS / "live_task_explorer_answer_hidden.png")
+
+
+# ------------------------------------------------------------------ chapter 10's drawing pad, drawn on with the mouse
+
+PAD_CHAPTER = ROOT / "chapters" / "10_your_own_drawings.ipynb"
+#: Symbols drawn with the mouse, strokes of (x, y) points in the pad's pixels: a zigzag, a ring, a fork.
+SYMBOLS = {
+    "A": [[(60, 90), (110, 190), (150, 90), (190, 190), (230, 90)]],
+    "B": [[(140 + 70 * np.cos(t), 140 + 70 * np.sin(t)) for t in np.linspace(0, 2 * np.pi, 25)]],
+    "C": [[(140, 235), (140, 125)], [(140, 125), (85, 55)], [(140, 125), (195, 55)]],
+}
+#: The zigzag drawn again, smaller, lower and with one more turn.
+QUERY = [[(95, 140), (113, 196), (136, 138), (157, 201), (178, 141), (197, 194), (214, 146)]]
+PRESS_MS = 30_000  # a press runs the model or redraws a figure in the kernel: slow on a busy machine
+PICK_RGB = np.array([round(255 * channel) for channel in to_rgb(style.PICK_COLOR)])
+
+
+def pad_cells(notebook) -> list[int]:
+    """Indices of the cells the pad needs: set-up (SEED), the example strokes, and the pad's own."""
+    sources = [cell.source if cell.cell_type == "code" else "" for cell in notebook.cells]
+    wanted = [r"^SEED\s*=", r"^EXAMPLE_SYMBOLS\s*=", r"drawing_pad\.drawing_pad\("]
+    found = [next((i for i, source in enumerate(sources) if re.search(w, source, re.M)), None) for w in wanted]
+    assert None not in found, f"{PAD_CHAPTER.name} lacks a cell matching one of {wanted}: update this test with it"
+    return found
+
+
+@pytest.fixture(scope="module")
+def pad_lab(tmp_path_factory):
+    """(base URL, token, notebook) of a JupyterLab serving chapter 10, its pad starting empty; stopped after."""
+    home = tmp_path_factory.mktemp("pad-lab")
+    (home / "notebooks").mkdir()
+    notebook = cleared_copy(
+        PAD_CHAPTER,
+        home / "notebooks",
+        edit=lambda source: re.sub(r"^EXAMPLE = True", "EXAMPLE = False", source, flags=re.M),
+    )
+    assert any("EXAMPLE = False" in cell.source for cell in notebook.cells), "the pad's cell has no EXAMPLE switch"
+    with jupyter_lab(home) as (base, token):
+        yield base, token, notebook
+
+
+def draw_with_mouse(page, canvas, strokes) -> None:
+    """Press, drag through each stroke's points and release, as a hand on a mouse would."""
+    box = canvas.bounding_box()
+    for stroke in strokes:
+        page.mouse.move(box["x"] + stroke[0][0], box["y"] + stroke[0][1])
+        page.mouse.down()
+        for x, y in stroke[1:]:
+            page.mouse.move(box["x"] + x, box["y"] + y, steps=4)
+        page.mouse.up()
+
+
+def pick_pixels(png: bytes) -> int:
+    """How many pixels of a screenshot are (nearly) the pick's blue."""
+    pixels = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+    return int((np.abs(pixels - PICK_RGB).max(axis=-1) < 24).sum())
+
+
+def test_the_drawing_pad_names_a_symbol_drawn_with_the_mouse(browser, pad_lab):
+    base, token, notebook = pad_lab
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(60_000)
+    try:
+        draw_symbols_and_a_query(page, f"{base}/lab/tree/{PAD_CHAPTER.name}?token={token}", notebook)
+    except Exception:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=SCREENSHOTS / "live_pad_failure.png")
+        raise
+    finally:
+        page.close()
+
+
+def draw_symbols_and_a_query(page, url: str, notebook) -> None:
+    """Run the pad's cells, draw three symbols and a query with the mouse, classify, read the verdict."""
+    from playwright.sync_api import expect
+
+    to_run = pad_cells(notebook)
+    pad = run_cells(page, url, notebook, to_run).nth(to_run[-1]).locator(".jp-OutputArea-output")
+    canvas, status, figure = (
+        pad.locator("canvas.oneshot-pad"),
+        pad.locator(".oneshot-pad-status"),
+        pad.locator(".oneshot-pad-figure"),
+    )
+    expect(status).to_have_text(re.compile(r"^Draw a symbol on the pad"), timeout=PRESS_MS)
+    canvas.scroll_into_view_if_needed()
+    for count, (name, strokes) in enumerate(SYMBOLS.items(), start=1):
+        draw_with_mouse(page, canvas, strokes)
+        pad.get_by_role("button", name="add as a new symbol").click()
+        expect(status).to_have_text(re.compile(rf"^Added symbol {name}; {count} so far"), timeout=PRESS_MS)
+    draw_with_mouse(page, canvas, [[(20, 20), (40, 30)]])  # a slip of the hand...
+    pad.get_by_role("button", name="undo stroke").click()  # ...taken back
+    draw_with_mouse(page, canvas, QUERY)
+    pad.get_by_role("button", name="classify the drawing").click()
+    expect(status).to_have_text(re.compile(r"^prototypical picks A; runner-up [BC]\.$"), timeout=PRESS_MS)
+    figure.scroll_into_view_if_needed()
+    page.wait_for_function("image => image.complete && image.naturalWidth > 0", arg=figure.element_handle())
+    shown = figure.screenshot()
+    # The scores are shown: the pick's bar and frame in blue, and a bar for each other symbol in grey.
+    assert pick_pixels(shown) > 500, "the pick's bar is not on screen"
+    grey = np.asarray(Image.open(io.BytesIO(shown)).convert("RGB")).astype(int)
+    assert int((np.abs(grey - 153).max(axis=-1) < 6).sum()) > 500, "the other symbols' bars are not on screen"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    pad.screenshot(path=SCREENSHOTS / "live_drawing_pad.png")

@@ -2,7 +2,7 @@
 
 A module may import modules of its own folder and of the layers below it, never above:
 
-    backend, files, notebook  <-  data  <-  scoring  <-  models  <-  training  <-  pretrained, train
+    backend, files, notebook  <-  data  <-  scoring  <-  models  <-  training  <-  pretrained, train, classify
 
 ``viz`` stands beside them and reads only ``data`` and ``scoring``. The layers come from the
 folders themselves, so a new module is checked the moment it is added.
@@ -17,7 +17,7 @@ import pytest
 
 LIBRARY = Path(__file__).resolve().parent.parent / "oneshot_lib"
 FOUNDATION = "foundation"  # the modules at the top of the package that others build on
-ENTRY_POINTS = {"pretrained", "train"}  # the modules at the top of the package that build on everything
+ENTRY_POINTS = {"pretrained", "train", "classify"}  # the modules at the top of the package that build on everything
 LAYERS = (FOUNDATION, "data", "scoring", "models", "training", "entry points")
 MAY_IMPORT = {layer: set(LAYERS[: index + 1]) for index, layer in enumerate(LAYERS)} | {
     "viz": {FOUNDATION, "data", "scoring", "viz"},

@@ -12,6 +12,7 @@ from matplotlib.colors import to_rgba
 from oneshot_lib import viz
 from oneshot_lib.data.omniglot import OmniglotSplit
 from oneshot_lib.data.tasks import sample_task
+from oneshot_lib.scoring.any_image import drawing_steps
 from oneshot_lib.scoring.comparisons import ComparisonCell, LabelsUsedCell
 from oneshot_lib.viz import style
 
@@ -432,3 +433,20 @@ def test_single_axes_figures_draw_into_the_axes_they_are_given(cpu_siamese):
         assert not other.has_data() and not other.texts, f"{what} drew outside the given Axes"
         assert len(fig.axes) == 2 and plt.gcf() is fig, f"{what} made another Axes or figure"
         plt.close(fig)
+
+
+def test_plot_drawing_steps_shows_each_step_and_the_square_cropped():
+    page = np.full((60, 80), 255, np.uint8)
+    page[20:40, 50:53] = 0  # a short bar near the right edge: the square reaches past the page
+    steps = drawing_steps(page)
+    fig = viz.plot_drawing_steps(steps, title="a bar")
+    assert [ax.get_title() for ax in fig.axes] == [
+        "the picture, 80x60",
+        "distance from the paper",
+        "the ink, and the square cropped",
+        "what the model reads, 105x105",
+    ]
+    (square,) = fig.axes[2].patches
+    top, left, bottom, right = steps.box
+    assert (square.get_x(), square.get_y(), square.get_width()) == (left - 0.5, top - 0.5, right - left)
+    assert fig.axes[2].get_xlim()[1] == max(right, 80) - 0.5

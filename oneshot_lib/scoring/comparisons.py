@@ -3,7 +3,10 @@
 ``benchmarks/objective_grid.py``, ``benchmarks/labels_used.py`` and ``benchmarks/optimizers.py``
 build these records and write each as ``dataclasses.asdict`` gives it, to
 ``benchmarks/results/<name>.json``; ``load_objective_grid``, ``load_labels_used`` and
-``load_optimizer_runs`` read them back. The files' format is defined here and nowhere else: the
+``load_optimizer_runs`` read them back, as ``load_foreign_images`` reads
+``benchmarks/classify_foreign_images.py``'s. ``load_reference_models`` reads the scores of the
+shipped models that ``benchmarks/reference_models.py`` writes (``python -m oneshot_lib.classify``
+picks its default model by them). The files' format is defined here and nowhere else: the
 chapters and the figures take the records, never the JSON.
 
 The results belong to a source checkout (``benchmarks/results/`` beside the package), not to an
@@ -24,6 +27,8 @@ COMMANDS = {
     "objective_grid": "python -m benchmarks.objective_grid --minutes 10 --runs-folder runs/objective_grid",
     "labels_used": "python -m benchmarks.labels_used --steps 1000 --runs-folder runs/labels_used",
     "optimizers": "python -m benchmarks.optimizers --minutes 8 --learning-rate 0.1 --runs-folder runs/optimizers",
+    "reference_models": "python -m benchmarks.reference_models",
+    "classify_foreign_images": "python -m benchmarks.classify_foreign_images",
 }
 
 
@@ -153,6 +158,69 @@ class OptimizerRuns(BenchmarkResults):
     runs: dict[str, OptimizerRun]
 
 
+@dataclass(frozen=True, kw_only=True)
+class ReferenceModel:
+    """A shipped reference model, scored once for reporting by ``benchmarks/reference_models.py``.
+
+    Attributes:
+        command: the training command.
+        test_shifts: the test-time shift it scores with, in pixels (0 for none).
+        minutes: the minutes it trained.
+        best_validation: its validation accuracy (what chose it), 20-way within-alphabet one-shot.
+        trained_on_validation_alphabets: whether it trained on those alphabets too (then its
+            validation accuracy chose nothing).
+        lake, lake_stderr: accuracy on Lake's 400 trials, and its standard error over his 20 runs.
+        evaluation_within_1shot, evaluation_within_1shot_stderr: accuracy on 400 20-way
+            within-alphabet one-shot tasks of the evaluation alphabets, and its standard error.
+        megabytes: the size of its weights file.
+    """
+
+    command: str
+    test_shifts: int
+    minutes: float
+    best_validation: float
+    trained_on_validation_alphabets: bool
+    lake: float
+    lake_stderr: float
+    evaluation_within_1shot: float
+    evaluation_within_1shot_stderr: float
+    megabytes: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReferenceModels(BenchmarkResults):
+    """``benchmarks/reference_models.py``'s results: every shipped model, by name."""
+
+    models: dict[str, ReferenceModel]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ForeignImages(BenchmarkResults):
+    """``benchmarks/classify_foreign_images.py``'s results: the folder command on others' pictures.
+
+    Attributes:
+        model: the model that classified.
+        ways: the classes of each task, one support picture each.
+        queries_per_character: the query pictures of each class.
+        seed: the seed of the pictures' sizes, colours, pens and places.
+        chance: 1 / ways.
+        tasks: {alphabet: {condition: accuracy}}, one task per alphabet; the conditions are the
+            plain drawings scored directly, the plain drawings as PNGs through the command, and
+            the drawings dressed as others' pictures through the command.
+        overall, overall_stderr: each condition's accuracy over every task, and its binomial
+            standard error over all queries.
+    """
+
+    model: str
+    ways: int
+    queries_per_character: int
+    seed: int
+    chance: float
+    tasks: dict[str, dict[str, float]]
+    overall: dict[str, float]
+    overall_stderr: dict[str, float]
+
+
 def read_results(name: str) -> dict:
     """The JSON of ``benchmarks/results/<name>.json``, or FileNotFoundError naming the command that makes it."""
     path = RESULTS / f"{name}.json"
@@ -195,6 +263,16 @@ def load_labels_used() -> LabelsUsed:
 def load_optimizer_runs() -> OptimizerRuns:
     """The committed results of ``benchmarks/optimizers.py``."""
     return _build("optimizers", OptimizerRuns, read_results("optimizers"), runs=OptimizerRun)
+
+
+def load_reference_models() -> ReferenceModels:
+    """The committed results of ``benchmarks/reference_models.py``."""
+    return _build("reference_models", ReferenceModels, read_results("reference_models"), models=ReferenceModel)
+
+
+def load_foreign_images() -> ForeignImages:
+    """The committed results of ``benchmarks/classify_foreign_images.py``."""
+    return _build("classify_foreign_images", ForeignImages, read_results("classify_foreign_images"))
 
 
 def load_history(cell: ComparisonCell) -> dict:

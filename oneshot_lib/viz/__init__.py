@@ -2,7 +2,8 @@
 
 - ``style``: the colours that mean something (the answer, a wrong pick, the query), alphabet names;
 - ``drawings``: drawings themselves: a character, the alphabets, tasks, episodes, pairs, mistakes,
-  masked drawings and their reconstructions;
+  masked drawings and their reconstructions, and the steps that make a picture from elsewhere a
+  drawing;
 - ``data_figures``: the data set and its pairs: alphabet sizes, ink, the two protocols, pair counts;
 - ``results``: accuracy: N-way curves, accuracy against any setting, training histories,
   controlled comparisons, labels used;
@@ -10,7 +11,8 @@
 - ``diagrams``: how networks work: the siamese network, pairs against episodes, prototypes, the
   families of few-shot learners and what MAML learns;
 - ``embeddings``: embeddings on their principal axes, and how far each class spreads;
-- ``widgets``: the interactive explorers (imported on its own: ``from oneshot_lib import widgets``).
+- ``widgets``: the interactive explorers (imported on its own: ``from oneshot_lib import widgets``);
+- ``drawing_pad``: a pad to draw new symbols on and see a model name them (``from oneshot_lib import drawing_pad``).
 
 A function that draws one Axes takes ``ax`` (by default a new figure's) and returns that Axes; one
 that draws several panels makes its own Figure and returns it. Every function takes data, records
@@ -39,6 +41,7 @@ from oneshot_lib.viz.drawings import (
     plot_character,
     plot_distortion_gallery,
     plot_drawing_row,
+    plot_drawing_steps,
     plot_episode,
     plot_masked_reconstructions,
     plot_mistakes,
@@ -77,6 +80,7 @@ __all__ = [
     "plot_distinct_pairs_seen",
     "plot_distortion_gallery",
     "plot_drawing_row",
+    "plot_drawing_steps",
     "plot_embedding_projections",
     "plot_episode",
     "plot_identity_scores",

@@ -1,5 +1,6 @@
 """Figures of drawings: one character, the alphabets, a task, an episode, pairs, distortions, mistakes,
-masked drawings and what a network restores of them.
+masked drawings and what a network restores of them, and how a picture from elsewhere becomes a
+drawing.
 
 Each shows ink masks as black on white (``draw_drawing``); a frame's colour says what a drawing
 is (``style``). Every function here draws several panels, so it makes its own Figure and returns
@@ -18,6 +19,7 @@ from matplotlib.figure import Figure, SubFigure
 
 from oneshot_lib.data.omniglot import OmniglotSplit
 from oneshot_lib.data.tasks import Task
+from oneshot_lib.scoring.any_image import DrawingSteps
 from oneshot_lib.viz.style import (
     ANSWER_COLOR,
     HIDDEN_COLOR,
@@ -396,3 +398,38 @@ def plot_masked_reconstructions(
 
 def _drop_channel(array: np.ndarray) -> np.ndarray:
     return array[..., 0] if array.ndim == 4 and array.shape[-1] == 1 else array
+
+
+def plot_drawing_steps(steps: DrawingSteps, *, title: str | None = None) -> Figure:
+    """How ``scoring.any_image.as_drawing`` made a drawing of a picture, one panel per step.
+
+    The picture as read; each pixel's distance from the paper's colour (dark: far, ink); the ink
+    found, with the square cropped around it (orange; it may reach past the picture); the
+    105x105 drawing the models read. Returns a new Figure.
+    """
+    fig, axes = plt.subplots(1, 4, figsize=(8.4, 2.5))
+    axes[0].imshow(steps.rgb, interpolation="antialiased")
+    axes[1].imshow(steps.ink, cmap="gray_r", vmin=0, vmax=1, interpolation="antialiased")
+    axes[2].imshow(steps.mask, cmap="gray_r", vmin=0, vmax=1, interpolation="antialiased")
+    top, left, bottom, right = steps.box
+    axes[2].add_patch(
+        plt.Rectangle((left - 0.5, top - 0.5), right - left, bottom - top, fill=False, color=HIGHLIGHT_COLOR, lw=1.5)
+    )
+    height, width = steps.mask.shape
+    axes[2].set_xlim(min(left, 0) - 0.5, max(right, width) - 0.5)
+    axes[2].set_ylim(max(bottom, height) - 0.5, min(top, 0) - 0.5)
+    draw_drawing(axes[3], steps.drawing)
+    labels = [
+        f"the picture, {width}x{height}",
+        "distance from the paper",
+        "the ink, and the square cropped",
+        "what the model reads, 105x105",
+    ]
+    for ax, label in zip(axes, labels, strict=True):
+        ax.set_title(label, fontsize=8, pad=3)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig

@@ -75,7 +75,7 @@ def show_png(image: ipywidgets.Image, png: bytes) -> None:
         image.layout.display = "none"
 
 
-def _still_image(png: bytes, alt: str) -> str:
+def still_image(png: bytes, alt: str) -> str:
     """An HTML <img> of ``png`` at its display size, for an explorer's static fallback."""
     width = round(png_size(png)[0] / RENDER_SCALE)
     data = base64.b64encode(png).decode("ascii")
@@ -85,10 +85,10 @@ def _still_image(png: bytes, alt: str) -> str:
     )
 
 
-class _Explorer(ipywidgets.VBox):
+class Explorer(ipywidgets.VBox):
     """An explorer: a VBox whose display also offers a still picture of it, as HTML, for static pages."""
 
-    def _still_parts(self) -> list[str]:
+    def still_parts(self) -> list[str]:
         """HTML paragraphs and images that picture the explorer as it is now."""
         raise NotImplementedError
 
@@ -98,7 +98,7 @@ class _Explorer(ipywidgets.VBox):
             "<p><em>A still picture of an interactive explorer. To use it, open the course in Jupyter "
             f"(<code>{RUN_LIVE}</code>) and run this chapter.</em></p>"
         )
-        return '<div class="oneshot-explorer-still">\n' + "\n".join([*self._still_parts(), line]) + "\n</div>"
+        return '<div class="oneshot-explorer-still">\n' + "\n".join([*self.still_parts(), line]) + "\n</div>"
 
     def _repr_mimebundle_(self, **kwargs) -> dict:
         bundle = super()._repr_mimebundle_(**kwargs)
@@ -107,7 +107,7 @@ class _Explorer(ipywidgets.VBox):
         return bundle
 
 
-class CharacterExplorer(_Explorer):
+class CharacterExplorer(Explorer):
     """Pick an alphabet and one of its characters; see all of that character's drawings.
 
     Attributes:
@@ -158,9 +158,9 @@ class CharacterExplorer(_Explorer):
     def _redraw(self, _change: dict | None = None) -> None:
         show_png(self.image, figure_png(plot_character(self.data, self.row)))
 
-    def _still_parts(self) -> list[str]:
+    def still_parts(self) -> list[str]:
         alphabet = str(self.alphabet.value).replace("_", " ")
-        return [_still_image(bytes(self.image.value), f"All drawings of {alphabet}, {self.data.characters[self.row]}")]
+        return [still_image(bytes(self.image.value), f"All drawings of {alphabet}, {self.data.characters[self.row]}")]
 
     def __repr__(self) -> str:
         return (
@@ -179,7 +179,7 @@ def character_explorer(
     return CharacterExplorer(data, alphabet, character)
 
 
-class TaskExplorer(_Explorer):
+class TaskExplorer(Explorer):
     """Draw N-way k-shot tasks from a split and look at them, optionally with scorers' picks and scores.
 
     Attributes:
@@ -313,7 +313,7 @@ class TaskExplorer(_Explorer):
         else:
             show_png(self.bars, b"")
 
-    def _still_parts(self) -> list[str]:
+    def still_parts(self) -> list[str]:
         protocol = "within one alphabet" if self.protocol.value else "across alphabets"
         settings = (
             f"A {self.n_way.value}-way {self.k_shot.value}-shot task from {self.data.name!r}, {protocol}, "
@@ -325,9 +325,9 @@ class TaskExplorer(_Explorer):
             settings += f". {self.status.value}"  # why there is no task
         parts = [f"<p>{html.escape(settings)}</p>"]
         if self.image.value:
-            parts.append(_still_image(bytes(self.image.value), f"A {self.n_way.value}-way task: {self.status.value}"))
+            parts.append(still_image(bytes(self.image.value), f"A {self.n_way.value}-way task: {self.status.value}"))
         if self.bars.value:
-            parts.append(_still_image(bytes(self.bars.value), "Each scorer's scores of the support images"))
+            parts.append(still_image(bytes(self.bars.value), "Each scorer's scores of the support images"))
         return parts
 
     def __repr__(self) -> str:
