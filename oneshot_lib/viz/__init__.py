@@ -1,9 +1,9 @@
 """The figures the chapters draw, grouped by subject; a chapter calls them as ``viz.plot_task(...)``.
 
 - ``style``: the colours that mean something (the answer, a wrong pick, the query), alphabet names;
-- ``drawings``: drawings themselves: a character, the alphabets, tasks, episodes, pairs, mistakes,
-  masked drawings and their reconstructions, and the steps that make a picture from elsewhere a
-  drawing;
+- ``drawings``: drawings themselves: a character, the alphabets, tasks, episodes, pairs, mistakes;
+- ``inputs``: what a model reads: masked drawings and their reconstructions, and the steps that
+  make a picture from elsewhere a drawing;
 - ``data_figures``: the data set and its pairs: alphabet sizes, ink, the two protocols, pair counts;
 - ``results``: accuracy: N-way curves, accuracy against any setting, training histories,
   controlled comparisons, labels used;
@@ -41,15 +41,14 @@ from oneshot_lib.viz.drawings import (
     plot_character,
     plot_distortion_gallery,
     plot_drawing_row,
-    plot_drawing_steps,
     plot_episode,
-    plot_masked_reconstructions,
     plot_mistakes,
     plot_pair_batch,
     plot_shifted_copies,
     plot_task,
 )
 from oneshot_lib.viz.embeddings import plot_class_spread, plot_embedding_projections
+from oneshot_lib.viz.inputs import plot_drawing_steps, plot_masked_reconstructions
 from oneshot_lib.viz.results import (
     plot_accuracy_curves,
     plot_controlled_comparison,
