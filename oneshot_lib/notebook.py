@@ -73,7 +73,10 @@ def check(
     equals=None,
     fmt: str = ".1%",
 ) -> None:
-    """Print ``label: value`` and the bound it must meet, on one line; raise AssertionError if it does not.
+    """Print ``label: value``; raise AssertionError, naming the bound, if ``value`` does not meet it.
+
+    The reader sees the number and what it is; the bound stays in the cell's code, where CI holds
+    the chapter's claim to it.
 
     ``value`` is a number, or anything with ``mean`` (an ``evaluate.Accuracy``, whose ``str`` is
     shown and whose mean is checked). ``between=(low, high)`` means low < value < high; ``above``
@@ -110,7 +113,7 @@ def check(
     bound = ", ".join(text for _, text in conditions)
     if not all(ok for ok, _ in conditions):
         raise AssertionError(f"{label}: {shown}, expected {bound}")
-    print(f"{label}: {shown} (checked: {bound})")
+    print(f"{label}: {shown}")
 
 
 def seed_everything(seed: int = 0) -> None:

@@ -10,6 +10,7 @@
 - ``scores``: what scorers give: score bars, scores that are not a distribution, distances;
 - ``diagrams``: how networks work: the siamese network, pairs against episodes, prototypes, the
   families of few-shot learners and what MAML learns;
+- ``tables``: result tables (Markdown) whose numbers read as numbers;
 - ``embeddings``: embeddings on their principal axes, and how far each class spreads;
 - ``widgets``: the interactive explorers (imported on its own: ``from oneshot_lib import widgets``);
 - ``drawing_pad``: a pad to draw new symbols on and see a model name them (``from oneshot_lib import drawing_pad``).
@@ -64,8 +65,11 @@ from oneshot_lib.viz.scores import (
     plot_score_bars,
     plot_shift_experiment,
 )
+from oneshot_lib.viz.tables import accuracy_cell, results_table
 
 __all__ = [
+    "accuracy_cell",
+    "results_table",
     "plot_accuracy_curves",
     "plot_adaptation_paths",
     "plot_method_families",
