@@ -9,9 +9,9 @@ fits code and tables to the column and sets the boxes the staging adds (see ``__
 
 from __future__ import annotations
 
+from importlib.util import find_spec
 from pathlib import Path
 
-import matplotlib
 from docutils import nodes
 from latex2mathml.converter import convert
 
@@ -51,7 +51,7 @@ html_show_sourcelink = False
 html_math_renderer = "mathml"
 # A math font for MathML (see static/oneshot.css): DejaVu Serif, which matplotlib ships, carries the
 # OpenType MATH table that Chromium needs to stretch a square root's sign and draw its bar.
-MATH_FONT = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSerif.ttf"
+MATH_FONT = Path(find_spec("matplotlib").origin).parent / "mpl-data" / "fonts" / "ttf" / "DejaVuSerif.ttf"
 html_static_path = ["static", str(MATH_FONT)]
 html_css_files = ["oneshot.css"]
 
