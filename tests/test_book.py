@@ -127,8 +127,9 @@ READ_PAGE = """() => {
   const article = document.querySelector("article") || document.body;
   const cells = [...article.querySelectorAll("div.cell")];
   const cellOf = element => cells.indexOf(element.closest("div.cell"));
-  const shown = element => element.getClientRects().length > 0;  // not folded away
-  const folded = element => { const box = element.closest("details"); return box !== null && !box.open; };
+  // Folded: inside a closed <details> (whose content Chromium may still lay out, unseen).
+  const folded = element => element.closest("details:not([open])") !== null;
+  const shown = element => !folded(element) && element.getClientRects().length > 0;
   const longestLine = text => text.split("\\n").reduce((a, b) => (b.length > a.length ? b : a), "");
   const scrolls = element => ["auto", "scroll"].includes(getComputedStyle(element).overflowX);
   const insideScrollBox = element => {
