@@ -6,8 +6,8 @@ driven without a browser: set a control's ``value`` and the explorer redraws its
 the explorer the last expression of a cell to show it.
 
 Figures are drawn at ``RENDER_SCALE`` times the size they are shown at (``DISPLAY_DPI`` CSS pixels
-per inch, as chapters show their inline figures), so they stay sharp on high-density screens and
-are never stretched. Where no widget can run (a static page of the course, a notebook viewer),
+per inch, as the book and the chapters show their figures: ``style``), so they stay sharp on
+high-density screens and are never stretched. Where no widget can run (a static page of the course, a notebook viewer),
 an explorer shows a still picture of itself and says how to run it: its display offers an HTML
 fallback beside the live widget.
 """
@@ -31,16 +31,13 @@ from oneshot_lib.scoring.contract import ScorerLike, score_function, scorer_name
 from oneshot_lib.scoring.rules import class_scores_of, predict
 from oneshot_lib.viz.drawings import plot_character, plot_task
 from oneshot_lib.viz.scores import plot_score_bars
+from oneshot_lib.viz.style import DPI, RENDER_SCALE
 
-DISPLAY_DPI = 100
-"""CSS pixels per inch of figure at which explorers show their figures (as chapters' inline figures)."""
-RENDER_SCALE = 2
-"""Pixels drawn per CSS pixel shown, so an explorer's figure is sharp on a high-density screen."""
 RUN_LIVE = "jupyter lab chapters/"
 """The command that opens the course, where explorers run."""
 
 
-def figure_png(fig: Figure, dpi: float = DISPLAY_DPI * RENDER_SCALE) -> bytes:
+def figure_png(fig: Figure, dpi: float = DPI) -> bytes:
     """The PNG bytes of ``fig``, trimmed to what is drawn; closes it, so a notebook does not also show it."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", facecolor="white")
