@@ -68,7 +68,7 @@ def plot_characters_per_alphabet(splits: Mapping[str, OmniglotSplit], *, ax: Axe
     Draws into ``ax``, or a new figure's; returns the Axes.
     """
     if ax is None:
-        _, ax = plt.subplots(figsize=(FIGURE_INCHES, 4.4))
+        _, ax = plt.subplots(figsize=(FIGURE_INCHES, 5.0))
     names = [name for split in splits.values() for name in split.alphabet_names]
     position, highest = 0, 0
     for index, (split_name, split) in enumerate(splits.items()):
@@ -80,10 +80,10 @@ def plot_characters_per_alphabet(splits: Mapping[str, OmniglotSplit], *, ax: Axe
     ax.axhline(20, color="0.3", linestyle="--", linewidth=1, label="20 characters: enough for 20-way within")
     ax.set_xticks(np.arange(len(names)), alphabet_labels(names), rotation=90, fontsize=SMALL_POINTS)
     ax.set_xlim(-0.7, len(names) - 0.3)
-    ax.set_ylim(0, 1.6 * highest)  # room for the legend above the bars
+    ax.set_ylim(0, (1.3 + 0.12 * len(splits)) * highest)  # room for the legend above the bars
     ax.set_ylabel("characters")
     ax.set_title("Characters per alphabet")
-    ax.legend(loc="upper left", ncols=2)
+    ax.legend(loc="upper left")
     ax.figure.tight_layout()
     return ax
 

@@ -268,7 +268,7 @@ def plot_method_families(*, ax: Axes | None = None) -> Axes:
     Draws into ``ax``, or a new figure's; returns the Axes.
     """
     if ax is None:
-        _, ax = plt.subplots(figsize=(FIGURE_INCHES, 4.4))
+        _, ax = plt.subplots(figsize=(FIGURE_INCHES, 4.0))
     ax.set_xlim(0, 3)
     ax.set_ylim(-0.55, 1.0)
     ax.axis("off")

@@ -339,9 +339,9 @@ class DrawingPad(Explorer):
         return p
 
     def show(self, message: str, figure: bool = False) -> None:
-        self.status.value = message
-        if figure:
+        if figure:  # the figure first: once the message says what was done, its figure is on show
             self.show_figure()
+        self.status.value = message
 
     def show_figure(self) -> None:
         if not self.session.symbols:

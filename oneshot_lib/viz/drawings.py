@@ -324,21 +324,27 @@ def plot_pair_batch(left: np.ndarray, right: np.ndarray, same: np.ndarray, *, n_
     n_pairs = min(n_pairs, len(same))
     bands, columns = balanced_grid(n_pairs, 8)
     panel = min(1.1, FIGURE_INCHES / columns)
-    fig, axes = plt.subplots(
-        2 * bands, columns, figsize=(panel * columns, bands * (2 * panel + 0.3) + 0.35), squeeze=False
+    gap = 0.4  # between bands, in panels: the two drawings of a pair sit closer than two pairs
+    height = bands * (2 + gap) * panel + 0.3
+    fig = plt.figure(figsize=(panel * columns, height))
+    grid = fig.add_gridspec(
+        3 * bands - 1,
+        columns,
+        height_ratios=([1, 1, gap] * bands)[:-1],
+        hspace=0.06,
+        wspace=0.1,
+        left=0.01,
+        right=0.99,
+        bottom=0.01,
+        top=1 - (0.3 + gap * panel) / height,
     )
-    for index in range(bands * columns):
+    for index in range(n_pairs):
         band, column = divmod(index, columns)
-        top, bottom = axes[2 * band, column], axes[2 * band + 1, column]
-        if index >= n_pairs:
-            top.set_axis_off()
-            bottom.set_axis_off()
-            continue
+        top, bottom = fig.add_subplot(grid[3 * band, column]), fig.add_subplot(grid[3 * band + 1, column])
         color = ANSWER_COLOR if same[index] else WRONG_COLOR
         draw_drawing(top, left[index], frame_color=color, title="same" if same[index] else "different")
         draw_drawing(bottom, right[index], frame_color=color)
     fig.suptitle(wrap("A training batch: pairs of drawings and their targets", panel * columns, TITLE_POINTS))
-    fig.tight_layout()
     return fig
 
 

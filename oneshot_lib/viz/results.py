@@ -229,8 +229,8 @@ def plot_support_methods(results: Mapping[str, Mapping[int, Accuracy]], *, ax: A
         errors = np.array([results[name][k].stderr for name in names])
         offset = (len(shots) - 1 - 2 * index) * height / 2
         ax.barh(rows + offset, values, xerr=errors, height=height, color=f"C{index}", capsize=2, label=f"{k}-shot")
-        for row, value in zip(rows, values, strict=True):
-            ax.text(value + 0.01, row + offset, f"{value:.1%}", va="center", fontsize=SMALL_POINTS)
+        for row, value, error in zip(rows, values, errors, strict=True):  # the number past the error bar
+            ax.text(value + error + 0.01, row + offset, f"{value:.1%}", va="center", fontsize=SMALL_POINTS)
     ax.set_yticks(rows, [textwrap.fill(name, 28) for name in names])
     ax.set(xlim=(0, 1.15), xlabel="20-way accuracy within an alphabet (evaluation alphabets)")
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))
