@@ -1,12 +1,13 @@
 """The live course in a browser: JupyterLab runs chapter 1's task explorer and chapter 10's drawing pad.
 
 One JupyterLab serves copies of both chapters (outputs cleared) on 127.0.0.1, on a free port, behind a
-token. Headless Chromium opens it and runs the cells the widget needs. Chapter 1: it presses "new
-task" and checks that the figure changes, then unticks "show answer" and checks that the page no
-longer shows the answer. Chapter 10 (the pad starting empty): it draws three symbols on the
-canvas with the mouse, adding each, draws a stray stroke and undoes it, draws one symbol again,
-classifies, and checks the model's pick and that the scores are shown. The server is always shut
-down. Needs Chromium (see tests/browser.py) and the Omniglot data (see the README's Data section).
+token. Headless Chromium opens it and runs the cells the widget needs. Chapter 1: it checks that the
+answer is hidden at first, presses "new task" and checks that the figure changes, then ticks "show
+answer" and checks that the answer shows, and unticks it and checks that it is gone again. Chapter
+10 (the pad starting empty): it draws three symbols on the canvas with the mouse, adding each, draws
+a stray stroke and undoes it, draws one symbol again, classifies, and checks the model's pick and
+that the scores are shown. The server is always shut down. Needs Chromium (see tests/browser.py) and
+the Omniglot data (see the README's Data section).
 """
 
 from __future__ import annotations
@@ -249,9 +250,10 @@ def use_the_explorer(page, url: str, notebook) -> None:
         assert needed <= width, f"the label {text!r} is cut: it needs {needed} px, its button is {width} px"
 
     first_src, first = drawn()
-    assert answer_pixels(first) > 0, "with the answer shown, it is framed in green"
+    assert answer_pixels(first) == 0, "before the reader asks, nothing is framed in green"
+    assert not re.search(r"\b(right|wrong|answer framed)\b", explorer.inner_text())
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    explorer.screenshot(path=SCREENSHOTS / "live_task_explorer.png")
+    explorer.screenshot(path=SCREENSHOTS / "live_task_explorer_answer_hidden.png")
 
     explorer.get_by_role("button", name="new task").click()
     expect(explorer.locator("input[type='number']")).to_have_value("1")  # the seed
@@ -264,12 +266,17 @@ def use_the_explorer(page, url: str, notebook) -> None:
     expect(figure).not_to_have_attribute("src", second_src)
     third_src, _ = drawn()
 
-    explorer.get_by_role("checkbox", name="show answer").uncheck()
+    explorer.get_by_role("checkbox", name="show answer").check()
     expect(figure).not_to_have_attribute("src", third_src)
+    shown_src, shown = drawn()
+    assert answer_pixels(shown) > 0, "with the answer shown, it is framed in green"
+    explorer.screenshot(path=SCREENSHOTS / "live_task_explorer.png")
+
+    explorer.get_by_role("checkbox", name="show answer").uncheck()
+    expect(figure).not_to_have_attribute("src", shown_src)
     _, hidden = drawn()
-    assert answer_pixels(hidden) == 0, "with the answer hidden, nothing is framed in green"
+    assert answer_pixels(hidden) == 0, "with the answer hidden again, nothing is framed in green"
     assert not re.search(r"\b(right|wrong|answer framed)\b", explorer.inner_text())
-    explorer.screenshot(path=SCREENSHOTS / "live_task_explorer_answer_hidden.png")
 
 
 # ------------------------------------------------------------------ chapter 10's drawing pad, drawn on with the mouse
