@@ -470,7 +470,7 @@ LONG_ALPHABETS = [
 ] * 4  # 48 alphabets, as many as Omniglot's 50 within a few, with its longest names
 
 
-def many_alphabets(n_alphabets: int = 48, side: int = 105) -> OmniglotSplit:
+def many_alphabets(n_alphabets: int = 48, side: int = 35) -> OmniglotSplit:
     """Two characters in each of ``n_alphabets`` alphabets named like Omniglot's longest, 20 drawings each."""
     rng = np.random.default_rng(0)
     images = rng.random((2 * n_alphabets, 20, side, side)) < 0.1
@@ -486,7 +486,7 @@ def figure_calls(siamese) -> dict:
 
     rng = np.random.default_rng(0)
     data = many_alphabets()
-    images = rng.random((12, 105, 105)) < 0.1
+    images = rng.random((12, 35, 35)) < 0.1
     accuracy = {n: Accuracy.from_tasks(rng.random(10)) for n in (2, 5, 10, 20, 40)}
     grid_names = [
         "pairs (siamese, binary cross-entropy)",
@@ -530,8 +530,10 @@ def figure_calls(siamese) -> dict:
     return {
         "draw_drawing": lambda: viz.draw_drawing(plt.subplots(figsize=(1, 1))[1], images[0], title="a drawing"),
         "plot_character": lambda: viz.plot_character(data, 3),
-        "plot_alphabet_gallery": lambda: viz.plot_alphabet_gallery(data, title="Background split: 48 alphabets"),
-        "plot_task": lambda: viz.plot_task(sample_task(data, 60, rng=0)),
+        "plot_alphabet_gallery": lambda: viz.plot_alphabet_gallery(
+            data.select(data.alphabet_names[:30]), title="Background split: 30 alphabets"
+        ),
+        "plot_task": lambda: viz.plot_task(sample_task(data, 49, rng=0)),  # 7 x 7: too wide at full size
         "plot_protocols": lambda: viz.plot_protocols(
             OmniglotSplit(data.images[:40], np.repeat(["Latin", "Greek"], 20), data.characters[:40], "e"), 20
         ),
@@ -708,3 +710,13 @@ def test_a_notebook_shows_figures_at_the_course_dpi_and_their_own_size(backend_f
     pixels, width = json.loads(shown.stdout.strip().splitlines()[-1])
     assert pixels == pytest.approx(style.RENDER_SCALE * width, abs=1)
     assert 6.5 * style.DISPLAY_DPI < width <= style.COLUMN_INCHES * style.DISPLAY_DPI  # a full-column figure
+
+
+def test_the_drawing_pads_figure_fits_the_column_with_many_symbols():
+    from oneshot_lib.scoring.named_classes import Prediction
+    from oneshot_lib.viz.drawing_pad import plot_pad
+
+    symbols = {name: np.eye(35, dtype=bool) for name in "ABCDEFGHIJ"}
+    fig = plot_pad(symbols, np.eye(35, dtype=bool), Prediction("the drawing", {name: 0.1 for name in symbols}))
+    width, small = column_check(fig)
+    assert width <= style.COLUMN_INCHES and not small and fig.dpi == style.DISPLAY_DPI

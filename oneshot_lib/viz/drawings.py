@@ -264,7 +264,7 @@ def plot_drawing_row(drawings: Mapping[str, np.ndarray], *, title: str, panel_in
     Returns a new Figure, one panel per drawing.
     """
     n_rows, n_cols = balanced_grid(len(drawings), int(FIGURE_INCHES // panel_inches))
-    labels = [wrap(label, 1.15 * panel_inches, SMALL_POINTS) for label in drawings]  # into the gaps
+    labels = [wrap(label, panel_inches, SMALL_POINTS) for label in drawings]
     lines = max(label.count("\n") + 1 for label in labels)
     title = wrap(title, panel_inches * n_cols, TITLE_POINTS)
     height = n_rows * (panel_inches + 0.18 * lines + 0.1) + 0.25 * (title.count("\n") + 1) + 0.1

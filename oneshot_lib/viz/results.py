@@ -84,7 +84,7 @@ def plot_training_history(
     if chance is not None:
         accuracy_ax.axhline(chance, ls="--", color="0.4", label="chance")
     loss_ax.set_yscale("log")
-    loss_ax.set(xlabel="training minutes", ylabel=wrap(loss_label, 2.6), title="Loss")
+    loss_ax.set(xlabel="training minutes", ylabel=wrap(loss_label, 3.0), title="Loss")
     accuracy_ax.set(
         xlabel="training minutes",
         ylabel="accuracy",
@@ -128,10 +128,11 @@ def plot_controlled_comparison(cells: Mapping[str, ComparisonCell], *, reference
         errors = None if error_key is None else np.array([getattr(cells[name], error_key) for name in names])
         colours = ["0.25" if name == reference else "C0" for name in names]
         ax.barh(rows, values, xerr=errors, color=colours, capsize=2, height=0.65)
-        for row, value in zip(rows, values, strict=True):
+        reach = values if errors is None else values + errors  # where the error bar ends
+        for row, value, end in zip(rows, values, reach, strict=True):
             inside = value > 0.45  # the number inside a long bar, after a short one
             ax.text(
-                value - 0.03 if inside else value + 0.03,
+                value - 0.03 if inside else end + 0.03,
                 row,
                 f"{value:.1%}",
                 va="center",

@@ -91,8 +91,8 @@ def show_figures_sharp() -> bool:
 
 
 def wrap(text: str, width_inches: float, points: float = TEXT_POINTS) -> str:
-    """``text`` broken into lines that fit ``width_inches`` at ``points`` (an average glyph: 0.55 em)."""
-    return textwrap.fill(text, max(8, int(width_inches * 72 / (0.55 * points))))
+    """``text`` broken into lines that fit ``width_inches`` at ``points`` (a glyph taken as 0.6 em wide)."""
+    return textwrap.fill(text, max(8, int(width_inches * 72 / (0.6 * points))))
 
 
 def balanced_grid(n: int, most_columns: int) -> tuple[int, int]:
