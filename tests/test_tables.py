@@ -31,3 +31,8 @@ def test_an_accuracy_cell_marks_a_networks_numbers_and_not_a_rules():
 def test_a_row_of_the_wrong_length_is_named():
     with pytest.raises(ValueError, match="row 1 has 1 cells but the header has 2"):
         results_table(["a", "b"], [[1, 2], [3]])
+
+
+def test_placeholders_leave_a_column_of_numbers_right_aligned():
+    table = results_table(["method", "ours", "note"], [["people", "-", "-"], ["MHD", "61.2%", "-"]])
+    assert table.data.splitlines()[1] == "|:---|---:|:---|"

@@ -18,6 +18,7 @@ from oneshot_lib.notebook import MEASURED_MARK, measured
 from oneshot_lib.scoring.evaluate import Accuracy
 
 NO_BREAK_SPACE = "\u00a0"
+NO_VALUE = frozenset({"", "-", "–", "—", "not measured"})  # placeholders, aligned with either
 _NUMBER_START = re.compile(rf"^[{MEASURED_MARK}]?[-+−]?[0-9.]")
 
 
@@ -34,20 +35,27 @@ def accuracy_cell(accuracy: Accuracy, *, network: bool = True) -> str:
 def results_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> Markdown:
     """A Markdown table with ``header`` (n strings) over ``rows`` (each n cells, any printable value).
 
-    A column whose every cell starts with a number is right-aligned; the others are left-aligned.
+    A column whose cells all start with a number is right-aligned, placeholders for no value
+    (``""``, ``"-"``, ``"not measured"``) aside; the others are left-aligned.
     Raises ValueError if a row's length differs from the header's, naming the row.
     """
     cells = [[_cell_text(cell) for cell in row] for row in rows]
     for index, row in enumerate(cells):
         if len(row) != len(header):
             raise ValueError(f"row {index} has {len(row)} cells but the header has {len(header)}: {row}")
-    numeric = [bool(cells) and all(_NUMBER_START.match(row[column]) for row in cells) for column in range(len(header))]
+    numeric = [_holds_numbers([row[column] for row in cells]) for column in range(len(header))]
     lines = [
         "| " + " | ".join(_cell_text(name) for name in header) + " |",
         "|" + "|".join("---:" if right else ":---" for right in numeric) + "|",
         *("| " + " | ".join(row) + " |" for row in cells),
     ]
     return Markdown("\n".join(lines))
+
+
+def _holds_numbers(column: list[str]) -> bool:
+    """Whether ``column``'s cells, placeholders aside, are all numbers (and at least one is)."""
+    values = [text for text in column if text.strip() not in NO_VALUE]
+    return bool(values) and all(_NUMBER_START.match(text) for text in values)
 
 
 def _cell_text(value: object) -> str:
