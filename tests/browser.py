@@ -85,3 +85,35 @@ class PageProblems:
     def take(self) -> list[str]:
         problems, self.problems = self.problems, []
         return problems
+
+
+def screenshot_pages(paths: list[Path], output: Path, width: int = 1280, height: int = 900) -> list[Path]:
+    """Whole-page screenshots of local HTML ``paths`` at ``width`` x ``height``, into folder ``output``."""
+    output.mkdir(parents=True, exist_ok=True)
+    shots = []
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": width, "height": height})
+        for path in paths:
+            page.goto(path.resolve().as_uri(), wait_until="load")
+            shots.append(output / f"{path.stem}_{width}.png")
+            page.screenshot(path=shots[-1], full_page=True)
+    return shots
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python tests/browser.py",
+        description="Screenshot pages of the built book as a reader sees them, e.g. "
+        "python tests/browser.py build/book/chapters/*.html --width 390",
+    )
+    parser.add_argument("pages", nargs="+", type=Path, help="HTML files of the book (python -m book builds them)")
+    parser.add_argument("--width", type=int, default=1280, help="viewport width in CSS pixels (default: 1280)")
+    parser.add_argument("--output", type=Path, default=SCREENSHOTS, help="folder (default: build/screenshots)")
+    arguments = parser.parse_args()
+    missing = [str(path) for path in arguments.pages if not path.is_file()]
+    if missing:
+        parser.error(f"no such page: {', '.join(missing)}; build the book first with python -m book")
+    for shot in screenshot_pages(arguments.pages, arguments.output, arguments.width):
+        print(shot)

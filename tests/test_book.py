@@ -1,19 +1,31 @@
 """The course as a static book (README, "Read it as a book"): built, then read in headless Chromium.
 
 ``python -m book`` builds the site into a temporary folder from the chapters' committed outputs.
-The start page and every chapter page must load with no console error and no request leaving
-the machine, every image must have loaded, every link between pages must resolve (to a page
-that exists and, for ``#anchor`` links, to an element with that id), and chapters must be
-chained by previous/next links. An explorer shows as a still picture with a line saying how to
-run it live. A screenshot of chapter 1's task explorer goes to ``build/screenshots/``.
+One browser reads every page once, at 1280x900, and the tests below check what it found:
+
+- the start page and every chapter page load with no console error and no request leaving the
+  machine, every image loads, every link between pages resolves (to a page that exists and, for
+  ``#anchor`` links, to an element with that id), and chapters are chained by previous/next links;
+- a reader scrolls no code sideways (no ``pre``, a cell's input or output, wider than its box)
+  and no page sideways (a wide table scrolls inside its own box);
+- no nbval marker reaches a reader, every item of a References section is a link, every figure
+  is drawn from at least as many pixels as it is shown at, each chapter page links its notebook
+  for download, and the cells that show library source (their output) or only check claims
+  (their input) are folded, as the chapters' cell tags ask.
+
+An explorer shows as a still picture with a line saying how to run it live. A screenshot of
+chapter 1's task explorer goes to ``build/screenshots/``. The cell rules are also checked on the
+notebooks themselves, and the staging (``book/__main__.py``) on small made-up notebooks.
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import subprocess
 import sys
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -57,12 +69,20 @@ def test_the_book_has_the_readme_introduction_and_a_page_per_chapter(site):
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     introduction = readme.split("\n\n")[1].split("\n")[0]  # the README's first line of prose
     assert introduction in start
+    # A cover figure taken from a chapter's outputs, and each chapter's running time in a table.
+    assert re.search(r'<img [^>]*src="_images/cover\.png"', start), "the start page has no cover figure"
+    times = re.findall(r"<td><p>about\u00a0\d+\u00a0min</p></td>", start)
+    assert len(times) == len(CHAPTERS), f"{len(times)} running times for {len(CHAPTERS)} chapters"
     for chapter in CHAPTERS:
         page = chapter_page(site, chapter)
         assert page.is_file(), f"no page for {chapter.name}"
         assert f'href="chapters/{page.name}"' in start, f"the table of contents has no link to {page.name}"
+        html = page.read_text(encoding="utf-8")
         # Markdown outputs (chapter 7's published numbers, say) are rendered, tables included.
-        assert not re.search(r"<p>[^<]*\|\s*-{3}", page.read_text(encoding="utf-8")), f"{page.name}: a raw table"
+        assert not re.search(r"<p>[^<]*\|\s*-{3}", html), f"{page.name}: a raw table"
+        # Every chapter ends with a summary and exercises: each in its box.
+        for box in ("Key points", "Try it yourself"):
+            assert f'<p class="admonition-title">{box}</p>' in html, f"{page.name}: no box {box!r}"
 
 
 def test_explorers_show_a_still_picture_and_how_to_run_them(site):
@@ -106,8 +126,67 @@ def browser():
         yield browser
 
 
-def test_every_page_loads_in_a_browser_with_its_images_and_links(browser, site):
-    pages = [site / "index.html", *(chapter_page(site, chapter) for chapter in CHAPTERS)]
+# What a reader meets on one page, measured in the page: returned by READ_PAGE as a dict.
+READ_PAGE = """() => {
+  const article = document.querySelector("article") || document.body;
+  const cells = [...article.querySelectorAll("div.cell")];
+  const cellOf = element => cells.indexOf(element.closest("div.cell"));
+  // Folded: inside a closed <details> (whose content Chromium may still lay out, unseen).
+  const folded = element => element.closest("details:not([open])") !== null;
+  const shown = element => !folded(element) && element.getClientRects().length > 0;
+  const longestLine = text => text.split("\\n").reduce((a, b) => (b.length > a.length ? b : a), "");
+  const scrolls = element => ["auto", "scroll"].includes(getComputedStyle(element).overflowX);
+  const insideScrollBox = element => {
+    for (let parent = element.parentElement; parent && parent !== article; parent = parent.parentElement) {
+      if (scrolls(parent)) return true;
+    }
+    return false;
+  };
+  const heading = section => (section.querySelector(":scope > h2")?.textContent || "").replace(/[#\\u00b6]$/, "");
+  const references = [...article.querySelectorAll("section")].filter(s => heading(s).trim() === "References");
+  return {
+    unloaded: [...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src.slice(0, 120)),
+    hrefs: [...document.querySelectorAll("a[href]")].map(a => a.href),
+    prev: [...document.querySelectorAll("a.prev-page")].map(a => a.href),
+    next: [...document.querySelectorAll("a.next-page")].map(a => a.href),
+    wideCode: [...article.querySelectorAll("pre")].filter(pre => shown(pre) && pre.scrollWidth > pre.clientWidth + 1)
+      .map(pre => ({cell: cellOf(pre), part: pre.closest(".cell_output") ? "output" : "input",
+                    over: pre.scrollWidth - pre.clientWidth, line: longestLine(pre.textContent).slice(0, 60)})),
+    pageOverflow: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+    wideTables: [...article.querySelectorAll("table")]
+      .filter(t => shown(t) && t.getBoundingClientRect().width > article.clientWidth + 1 && !insideScrollBox(t))
+      .map(t => ({cell: cellOf(t), width: Math.round(t.getBoundingClientRect().width)})),
+    text: article.textContent,
+    references: references.map(s => [...s.querySelectorAll(":scope > ul > li, :scope > ol > li")]
+      .map(li => ({linked: li.querySelector('a[href^="http"]') !== null, text: li.textContent.trim().slice(0, 70)}))),
+    smallImages: [...article.querySelectorAll("img")]
+      .filter(i => shown(i) && !/^data:image\\/svg|\\.svg($|[?#])/.test(i.src))
+      .filter(i => i.naturalWidth + 0.5 < i.getBoundingClientRect().width)
+      .map(i => ({cell: cellOf(i), natural: i.naturalWidth, shown: Math.round(i.getBoundingClientRect().width)})),
+    cells: cells.map(cell => {
+      const input = cell.querySelector(".cell_input"), output = cell.querySelector(".cell_output");
+      return {input: input ? folded(input) : null, output: output ? folded(output) : null};
+    }),
+    downloads: [...article.querySelectorAll("a.download")].map(a => a.href),
+  };
+}"""
+
+
+@dataclass
+class PageRead:
+    """One page as the browser found it: the problems while loading, and READ_PAGE's findings."""
+
+    name: str
+    path: Path
+    problems: list[str]
+    outside: list[str]
+    facts: dict
+
+
+@pytest.fixture(scope="module")
+def pages_read(browser, site) -> list[PageRead]:
+    """Every page of the book (the start page, then the chapters), each read once at 1280x900."""
+    paths = [site / "index.html", *(chapter_page(site, chapter) for chapter in CHAPTERS)]
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     outside: list[str] = []
 
@@ -118,32 +197,167 @@ def test_every_page_loads_in_a_browser_with_its_images_and_links(browser, site):
     context.route(re.compile(r"^(https?|wss?)://"), refuse)
     page = context.new_page()
     problems = PageProblems(page)
-    for path in pages:
-        name = path.relative_to(site).as_posix()
+    reads = []
+    for path in paths:
         page.goto(path.as_uri(), wait_until="load")
-        assert problems.take() == [], f"{name}: errors while loading"
-        assert outside == [], f"{name} asks for something outside the book: {outside}"
-        unloaded = page.eval_on_selector_all(
-            "img", "images => images.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src.slice(0, 120))"
-        )
-        assert unloaded == [], f"{name}: images that did not load: {unloaded}"
-        hrefs = page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)")
-        assert broken_links(site, hrefs) == [], f"{name}: links that lead nowhere"
-        index = pages.index(path)
-        for kind, neighbour in (("prev-page", index - 1), ("next-page", index + 1)):
-            link = page.locator(f"a.{kind}")
-            if 0 <= neighbour < len(pages):
-                assert link.evaluate("a => a.href") == pages[neighbour].as_uri(), f"{name}: wrong {kind} link"
-            else:
-                assert link.count() == 0, f"{name} has a {kind} link past the ends of the book"
-
-    page.goto(chapter_page(site, CHAPTERS[0]).as_uri())
-    still = page.locator(".oneshot-explorer-still").last
-    still.scroll_into_view_if_needed()
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=SCREENSHOTS / f"book_{CHAPTERS[0].stem}_task_explorer.png")
-    assert problems.take() == []
+        facts = page.evaluate(READ_PAGE)
+        reads.append(PageRead(path.relative_to(site).as_posix(), path, problems.take(), outside[:], facts))
+        outside.clear()
+        if path == chapter_page(site, CHAPTERS[0]):
+            still = page.locator(".oneshot-explorer-still").last
+            still.scroll_into_view_if_needed()
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=SCREENSHOTS / f"book_{CHAPTERS[0].stem}_task_explorer.png")
+            reads[-1].problems += problems.take()
     context.close()
+    return reads
+
+
+def chapter_reads(pages_read: list[PageRead]) -> list[tuple[Path, PageRead]]:
+    return list(zip(CHAPTERS, pages_read[1:], strict=True))
+
+
+def code_cell_numbers(chapter: Path) -> list[int]:
+    """The notebook index of each code cell, in order: the page shows one ``div.cell`` for each."""
+    return [index for index, cell in enumerate(notebook_cells(chapter)) if cell["cell_type"] == "code"]
+
+
+def where(chapter: Path, cell: int) -> str:
+    """A page's ``div.cell`` number as the notebook's cell index, for messages."""
+    numbers = code_cell_numbers(chapter)
+    return f"cell {numbers[cell]}" if 0 <= cell < len(numbers) else "outside the cells"
+
+
+def test_every_page_loads_in_a_browser_with_its_images_and_links(pages_read, site):
+    for index, read in enumerate(pages_read):
+        assert read.problems == [], f"{read.name}: errors while loading"
+        assert read.outside == [], f"{read.name} asks for something outside the book: {read.outside}"
+        assert read.facts["unloaded"] == [], f"{read.name}: images that did not load: {read.facts['unloaded']}"
+        assert broken_links(site, read.facts["hrefs"]) == [], f"{read.name}: links that lead nowhere"
+        for kind, neighbour in (("prev", index - 1), ("next", index + 1)):
+            expected = [pages_read[neighbour].path.as_uri()] if 0 <= neighbour < len(pages_read) else []
+            assert read.facts[kind] == expected, f"{read.name}: wrong {kind}-page link"
+
+
+def test_no_code_is_wider_than_its_column(pages_read):
+    """A reader at 1280 px scrolls no code block sideways, input or output (88 characters fit)."""
+    wide = [
+        f"{read.name} {where(chapter, block['cell']) if chapter else ''} {block['part']}: "
+        f"{block['over']} px too wide, {block['line']!r}"
+        for chapter, read in zip([None, *CHAPTERS], pages_read, strict=True)
+        for block in read.facts["wideCode"]
+    ]
+    assert wide == [], f"{len(wide)} code blocks scroll sideways:\n" + "\n".join(wide)
+
+
+def test_no_page_scrolls_sideways_and_tables_fit_or_scroll_in_their_box(pages_read):
+    wide = [f"{read.name}: the page scrolls {read.facts['pageOverflow']} px sideways" for read in pages_read
+            if read.facts["pageOverflow"] > 1]  # fmt: skip
+    wide += [
+        f"{read.name} {where(chapter, table['cell'])}: a table {table['width']} px wide, not in a scroll box"
+        for chapter, read in chapter_reads(pages_read)
+        for table in read.facts["wideTables"]
+    ]
+    assert wide == [], "\n".join(wide)
+
+
+def test_no_nbval_marker_reaches_a_reader(pages_read):
+    marked = [read.name for read in pages_read if "nbval" in read.facts["text"].lower()]
+    assert marked == [], f"pages that show an nbval marker: {marked}"
+
+
+def test_every_reference_is_a_link(pages_read):
+    for read in pages_read[1:]:
+        sections = read.facts["references"]
+        assert sections and all(sections), f"{read.name}: no References section with items"
+        unlinked = [item["text"] for section in sections for item in section if not item["linked"]]
+        assert unlinked == [], f"{read.name}: references without a link: {unlinked}"
+
+
+def test_every_figure_is_drawn_at_least_at_its_displayed_size(pages_read):
+    """An image shown wider than it was drawn is blurred: figure text becomes unreadable."""
+    small = [
+        f"{read.name} {where(chapter, image['cell'])}: {image['natural']} px shown at {image['shown']} px"
+        for chapter, read in zip([None, *CHAPTERS], pages_read, strict=True)
+        for image in read.facts["smallImages"]
+    ]
+    assert small == [], f"{len(small)} figures drawn smaller than shown:\n" + "\n".join(small)
+
+
+def test_source_listings_and_checks_are_folded(pages_read):
+    """A ``show_source`` cell's listing and a check-only cell's code are folded behind a button."""
+    shown = []
+    for chapter, read in chapter_reads(pages_read):
+        cells = code_cell_numbers(chapter)
+        assert len(read.facts["cells"]) == len(cells), f"{read.name}: {len(cells)} code cells, page shows others"
+        notebook = notebook_cells(chapter)
+        for number, folded in zip(cells, read.facts["cells"], strict=True):
+            source = "".join(notebook[number]["source"])
+            if "show_source(" in source and folded["output"] is False:
+                shown.append(f"{chapter.name} cell {number}: library source shown (tag it hide-output)")
+            if only_checks(source) and folded["input"] is False:
+                shown.append(f"{chapter.name} cell {number}: checks shown (tag it hide-input)")
+    assert shown == [], f"{len(shown)} cells not folded:\n" + "\n".join(shown)
+
+
+def test_every_chapter_page_links_its_notebook_for_download(pages_read, site):
+    for chapter, read in chapter_reads(pages_read):
+        downloads = read.facts["downloads"]
+        assert len(downloads) == 1 and downloads[0].endswith(f"/{chapter.name}"), f"{read.name}: {downloads}"
+        target = Path(unquote(urlsplit(downloads[0]).path))
+        assert target.read_bytes() == chapter.read_bytes(), f"{read.name}: the download is not the committed notebook"
+
+
+@cache
+def notebook_cells(chapter: Path) -> list[dict]:
+    return json.loads(chapter.read_text(encoding="utf-8"))["cells"]
+
+
+def only_checks(source: str) -> bool:
+    """Whether code ``source`` only checks claims: every statement a ``check(...)`` call or an assert.
+
+    Loops and conditions count as their bodies; a cell that also computes or prints is not one.
+    """
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:  # IPython syntax (a %magic): not a cell of checks
+        return False
+
+    def statements(block):
+        for statement in block:
+            if isinstance(statement, (ast.For, ast.While, ast.If, ast.With)):
+                yield from statements(statement.body + getattr(statement, "orelse", []))
+            else:
+                yield statement
+
+    def is_check(statement) -> bool:
+        if isinstance(statement, ast.Assert):
+            return True
+        call = statement.value if isinstance(statement, ast.Expr) else None
+        function = call.func if isinstance(call, ast.Call) else None
+        return (isinstance(function, ast.Name) and function.id == "check") or (
+            isinstance(function, ast.Attribute) and function.attr == "check"
+        )
+
+    found = list(statements(body))
+    return bool(found) and all(is_check(statement) for statement in found)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda chapter: chapter.stem)
+def test_cells_carry_the_tags_the_book_reads(chapter):
+    """The cell tags of the course's rule: listings hide-output, checks hide-input, nbval by tags."""
+    wrong = []
+    for number, cell in enumerate(notebook_cells(chapter)):
+        if cell["cell_type"] != "code":
+            continue
+        source, tags = "".join(cell["source"]), cell.get("metadata", {}).get("tags", [])
+        if "show_source(" in source and "hide-output" not in tags:
+            wrong.append(f"cell {number} shows library source: tag it hide-output")
+        if only_checks(source) and "hide-input" not in tags:
+            wrong.append(f"cell {number} only checks: tag it hide-input")
+        if re.search(r"#\s*NBVAL_", source, re.IGNORECASE):
+            wrong.append(f"cell {number} has an nbval comment: use the tag nbval-ignore-output or nbval-skip")
+    assert wrong == [], f"{chapter.name}:\n" + "\n".join(wrong)
 
 
 def _book_module():
@@ -176,3 +390,68 @@ def test_an_output_that_is_a_file_is_refused_before_anything_is_written(tmp_path
         _book_module().main([str(output)])
     assert "book.html is a file: name a folder" in capsys.readouterr().err
     assert sorted(path.name for path in tmp_path.iterdir()) == ["book.html"]  # no staging folder beside it
+
+
+def made_up_notebook(*cells: tuple[str, str], execution: list[tuple[str, str]] | None = None) -> dict:
+    """A notebook of (cell type, source) cells; code cells get ``execution`` times, one pair each."""
+    times = iter(execution or [])
+    notebook = {"cells": [], "metadata": {"widgets": {"state": {}}}, "nbformat": 4, "nbformat_minor": 5}
+    for kind, source in cells:
+        cell = {"cell_type": kind, "metadata": {}, "source": source}
+        if kind == "code":
+            cell["outputs"] = []
+            start, end = next(times, (None, None))
+            if start:
+                cell["metadata"]["execution"] = {"iopub.execute_input": start, "shell.execute_reply": end}
+        notebook["cells"].append(cell)
+    return notebook
+
+
+def test_staging_readies_a_chapter_for_reading_and_leaves_the_notebook_alone():
+    build = _book_module()
+    notebook = made_up_notebook(
+        ("markdown", "# Chapter 9: made up\n\nWhat it is about."),
+        ("code", "# NBVAL_IGNORE_OUTPUT\nx = 1  # NBVAL_SKIP\n\nprint(x)  # a comment"),
+        ("markdown", "## Summary\n\n- one point, `code`\n\n## Exercises\n\n1. Run:\n   ```python\n   x\n   ```\n"
+                     "\n## References\n\n- https://example.org"),
+    )  # fmt: skip
+    original = json.dumps(notebook)
+    staged = build.for_the_book(notebook, "09_made_up.ipynb")
+    assert json.dumps(notebook) == original, "the notebook itself was changed"
+    assert "widgets" not in staged["metadata"]
+    title, code, closing = (cell["source"] for cell in staged["cells"])
+    assert title.startswith("# Chapter 9: made up\n") and title.endswith("What it is about.")
+    assert "[Download this chapter's notebook](path:../notebooks/09_made_up.ipynb)" in title
+    assert code == "x = 1\n\nprint(x)  # a comment"
+    assert "## Summary\n\n```{admonition} Key points\n:class: tip\n\n- one point, `code`\n```" in closing
+    assert "## Exercises\n\n````{admonition} Try it yourself\n:class: note\n\n1. Run:\n   ```python" in closing
+    assert closing.endswith("## References\n\n- https://example.org")
+
+
+def test_the_running_time_is_read_from_the_cells_execution_times():
+    build = _book_module()
+    notebook = made_up_notebook(
+        ("markdown", "# Chapter 3: timed"),
+        ("code", "a"),
+        ("code", "b"),
+        execution=[
+            ("2026-01-01T10:00:00.0Z", "2026-01-01T10:00:05.5Z"),
+            ("2026-01-01T10:00:06Z", "2026-01-01T10:02:35Z"),
+        ],
+    )
+    assert build.running_seconds(notebook) == 155
+    assert build.running_seconds(made_up_notebook(("code", "a"))) is None
+    readme = "| 3 | `03_timed.ipynb` | how timing works |\n"
+    table = build.chapter_table(
+        {Path("03_timed.ipynb"): notebook, Path("04_untimed.ipynb"): made_up_notebook()}, readme
+    )
+    rows = table.splitlines()
+    about_3_min = "about\N{NO-BREAK SPACE}3\N{NO-BREAK SPACE}min"
+    assert rows[2] == f"| [Chapter 3: timed](chapters/03_timed.ipynb) | how timing works | {about_3_min} |"
+    assert rows[3] == "| [04_untimed](chapters/04_untimed.ipynb) |  | not recorded |"
+
+
+def test_a_first_chapter_without_a_figure_has_no_cover_and_says_so():
+    build = _book_module()
+    with pytest.raises(SystemExit, match=r"01_empty\.ipynb shows no figure"):
+        build.cover_figure(Path("01_empty.ipynb"), made_up_notebook(("code", "1")))

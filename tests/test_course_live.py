@@ -1,12 +1,13 @@
 """The live course in a browser: JupyterLab runs chapter 1's task explorer and chapter 10's drawing pad.
 
-JupyterLab serves a copy of the chapter (outputs cleared) on 127.0.0.1, on a free port, behind a
-token. Headless Chromium opens it and runs the cells the widget needs. Chapter 1: it presses "new
-task" and checks that the figure changes, then unticks "show answer" and checks that the page no
-longer shows the answer. Chapter 10 (the pad starting empty): it draws three symbols on the
-canvas with the mouse, adding each, draws a stray stroke and undoes it, draws one symbol again,
-classifies, and checks the model's pick and that the scores are shown. The server is always shut
-down. Needs Chromium (see tests/browser.py) and the Omniglot data (see the README's Data section).
+One JupyterLab serves copies of both chapters (outputs cleared) on 127.0.0.1, on a free port, behind a
+token. Headless Chromium opens it and runs the cells the widget needs. Chapter 1: it checks that the
+answer is hidden at first, presses "new task" and checks that the figure changes, then ticks "show
+answer" and checks that the answer shows, and unticks it and checks that it is gone again. Chapter
+10 (the pad starting empty): it draws three symbols on the canvas with the mouse, adding each, draws
+a stray stroke and undoes it, draws one symbol again, classifies, and checks the model's pick and
+that the scores are shown. The server is always shut down. Needs Chromium (see tests/browser.py) and
+the Omniglot data (see the README's Data section).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from oneshot_lib.viz import style
 pytestmark = pytest.mark.browser
 
 CHAPTER = ROOT / "chapters" / "01_problem_definition.ipynb"
+PAD_CHAPTER = ROOT / "chapters" / "10_your_own_drawings.ipynb"
 EXPLORER_CALL = "widgets.task_explorer("
 # JupyterLab settings for a quiet, predictable page: every cell in the DOM, no autosave, no news.
 LAB_SETTINGS = {
@@ -148,12 +150,37 @@ def jupyter_lab(home):
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    """(base URL, token, notebook) of a JupyterLab serving a cleared copy of chapter 1; stopped after."""
+    """(base URL, token, {chapter file name: notebook}) of one JupyterLab, stopped after.
+
+    It serves cleared copies of chapter 1 and of chapter 10, whose pad starts empty: one server
+    for both tests, as a learner would have one open.
+    """
     home = tmp_path_factory.mktemp("lab")
     (home / "notebooks").mkdir()
-    notebook = cleared_copy(CHAPTER, home / "notebooks")
+    pad_notebook = cleared_copy(
+        PAD_CHAPTER,
+        home / "notebooks",
+        edit=lambda source: re.sub(r"^EXAMPLE = True", "EXAMPLE = False", source, flags=re.M),
+    )
+    assert any("EXAMPLE = False" in cell.source for cell in pad_notebook.cells), "the pad's cell has no EXAMPLE switch"
+    notebooks = {CHAPTER.name: cleared_copy(CHAPTER, home / "notebooks"), PAD_CHAPTER.name: pad_notebook}
     with jupyter_lab(home) as (base, token):
-        yield base, token, notebook
+        yield base, token, notebooks
+
+
+@contextlib.contextmanager
+def live_page(browser, failure_screenshot: str):
+    """A new 1400x1000 page; on an error, a screenshot named ``failure_screenshot`` goes to SCREENSHOTS."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(60_000)
+    try:
+        yield page
+    except Exception:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=SCREENSHOTS / failure_screenshot)
+        raise
+    finally:
+        page.close()
 
 
 ANSWER_RGB = np.array([round(255 * channel) for channel in to_rgb(style.ANSWER_COLOR)])
@@ -173,17 +200,9 @@ def browser():
 
 
 def test_task_explorer_runs_live_and_hides_the_answer(browser, lab):
-    base, token, notebook = lab
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.set_default_timeout(60_000)
-    try:
-        use_the_explorer(page, f"{base}/lab/tree/{CHAPTER.name}?token={token}", notebook)
-    except Exception:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=SCREENSHOTS / "live_failure.png")
-        raise
-    finally:
-        page.close()
+    base, token, notebooks = lab
+    with live_page(browser, "live_failure.png") as page:
+        use_the_explorer(page, f"{base}/lab/tree/{CHAPTER.name}?token={token}", notebooks[CHAPTER.name])
 
 
 def run_cells(page, url: str, notebook, to_run: list[int]):
@@ -231,9 +250,10 @@ def use_the_explorer(page, url: str, notebook) -> None:
         assert needed <= width, f"the label {text!r} is cut: it needs {needed} px, its button is {width} px"
 
     first_src, first = drawn()
-    assert answer_pixels(first) > 0, "with the answer shown, it is framed in green"
+    assert answer_pixels(first) == 0, "before the reader asks, nothing is framed in green"
+    assert not re.search(r"\b(right|wrong|answer framed)\b", explorer.inner_text())
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    explorer.screenshot(path=SCREENSHOTS / "live_task_explorer.png")
+    explorer.screenshot(path=SCREENSHOTS / "live_task_explorer_answer_hidden.png")
 
     explorer.get_by_role("button", name="new task").click()
     expect(explorer.locator("input[type='number']")).to_have_value("1")  # the seed
@@ -246,17 +266,21 @@ def use_the_explorer(page, url: str, notebook) -> None:
     expect(figure).not_to_have_attribute("src", second_src)
     third_src, _ = drawn()
 
-    explorer.get_by_role("checkbox", name="show answer").uncheck()
+    explorer.get_by_role("checkbox", name="show answer").check()
     expect(figure).not_to_have_attribute("src", third_src)
+    shown_src, shown = drawn()
+    assert answer_pixels(shown) > 0, "with the answer shown, it is framed in green"
+    explorer.screenshot(path=SCREENSHOTS / "live_task_explorer.png")
+
+    explorer.get_by_role("checkbox", name="show answer").uncheck()
+    expect(figure).not_to_have_attribute("src", shown_src)
     _, hidden = drawn()
-    assert answer_pixels(hidden) == 0, "with the answer hidden, nothing is framed in green"
+    assert answer_pixels(hidden) == 0, "with the answer hidden again, nothing is framed in green"
     assert not re.search(r"\b(right|wrong|answer framed)\b", explorer.inner_text())
-    explorer.screenshot(path=SCREENSHOTS / "live_task_explorer_answer_hidden.png")
 
 
 # ------------------------------------------------------------------ chapter 10's drawing pad, drawn on with the mouse
 
-PAD_CHAPTER = ROOT / "chapters" / "10_your_own_drawings.ipynb"
 #: Symbols drawn with the mouse, strokes of (x, y) points in the pad's pixels: a zigzag, a ring, a fork.
 SYMBOLS = {
     "A": [[(60, 90), (110, 190), (150, 90), (190, 190), (230, 90)]],
@@ -278,21 +302,6 @@ def pad_cells(notebook) -> list[int]:
     return found
 
 
-@pytest.fixture(scope="module")
-def pad_lab(tmp_path_factory):
-    """(base URL, token, notebook) of a JupyterLab serving chapter 10, its pad starting empty; stopped after."""
-    home = tmp_path_factory.mktemp("pad-lab")
-    (home / "notebooks").mkdir()
-    notebook = cleared_copy(
-        PAD_CHAPTER,
-        home / "notebooks",
-        edit=lambda source: re.sub(r"^EXAMPLE = True", "EXAMPLE = False", source, flags=re.M),
-    )
-    assert any("EXAMPLE = False" in cell.source for cell in notebook.cells), "the pad's cell has no EXAMPLE switch"
-    with jupyter_lab(home) as (base, token):
-        yield base, token, notebook
-
-
 def draw_with_mouse(page, canvas, strokes) -> None:
     """Press, drag through each stroke's points and release, as a hand on a mouse would."""
     box = canvas.bounding_box()
@@ -310,18 +319,12 @@ def pick_pixels(png: bytes) -> int:
     return int((np.abs(pixels - PICK_RGB).max(axis=-1) < 24).sum())
 
 
-def test_the_drawing_pad_names_a_symbol_drawn_with_the_mouse(browser, pad_lab):
-    base, token, notebook = pad_lab
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.set_default_timeout(60_000)
-    try:
-        draw_symbols_and_a_query(page, f"{base}/lab/tree/{PAD_CHAPTER.name}?token={token}", notebook)
-    except Exception:
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=SCREENSHOTS / "live_pad_failure.png")
-        raise
-    finally:
-        page.close()
+def test_the_drawing_pad_names_a_symbol_drawn_with_the_mouse(browser, lab):
+    base, token, notebooks = lab
+    with live_page(browser, "live_pad_failure.png") as page:
+        # A workspace of its own, or JupyterLab would reopen chapter 1 beside it.
+        url = f"{base}/lab/workspaces/pad/tree/{PAD_CHAPTER.name}?token={token}"
+        draw_symbols_and_a_query(page, url, notebooks[PAD_CHAPTER.name])
 
 
 def draw_symbols_and_a_query(page, url: str, notebook) -> None:
@@ -344,8 +347,11 @@ def draw_symbols_and_a_query(page, url: str, notebook) -> None:
     draw_with_mouse(page, canvas, [[(20, 20), (40, 30)]])  # a slip of the hand...
     pad.get_by_role("button", name="undo stroke").click()  # ...taken back
     draw_with_mouse(page, canvas, QUERY)
+    symbols_only = figure.get_attribute("src")
     pad.get_by_role("button", name="classify the drawing").click()
     expect(status).to_have_text(re.compile(r"^prototypical picks A; runner-up [BC]\.$"), timeout=PRESS_MS)
+    # The verdict is written before the figure of the scores replaces that of the symbols alone.
+    expect(figure).not_to_have_attribute("src", symbols_only, timeout=PRESS_MS)
     figure.scroll_into_view_if_needed()
     page.wait_for_function("image => image.complete && image.naturalWidth > 0", arg=figure.element_handle())
     shown = figure.screenshot()

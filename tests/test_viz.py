@@ -154,7 +154,7 @@ def test_ink_fraction_histogram_has_one_line_per_split():
 def test_plot_pair_batch_frames_same_pairs_green_and_different_red():
     images = np.zeros((4, 105, 105))
     fig = viz.plot_pair_batch(images, images, np.array([1.0, 0.0, 1.0, 0.0]), n_pairs=3)
-    top = fig.axes[:3]
+    top = [ax for ax in fig.axes if ax.get_title()]  # the upper drawing of each pair
     assert [ax.get_title() for ax in top] == ["same", "different", "same"]
     assert frame_color(top[0]) == to_rgba(style.ANSWER_COLOR) and frame_color(top[1]) == to_rgba(style.WRONG_COLOR)
 
@@ -288,7 +288,7 @@ def test_prototypes_and_attention_label_the_distances_and_weights():
     texts = [text.get_text() for text in fig.axes[0].texts]
     assert texts == ["-0.00", "-4.25"]
     assert [text.get_text() for text in fig.axes[1].texts] == ["0.40", "0.30", "0.10", "0.20"]
-    assert "class 0: 0.70, class 1: 0.30" in fig.axes[1].get_title()
+    assert "class 0: 0.70, class 1: 0.30" in fig.axes[1].get_title().replace("\n", " ")
     plt.close(fig)
 
 
@@ -321,14 +321,14 @@ def test_siamese_tower_reads_the_sizes_from_the_model(cpu_siamese):
 
 def test_siamese_diagram_draws_two_towers_and_the_join(cpu_siamese):
     ax = viz.plot_siamese_diagram(cpu_siamese)
-    texts = [text.get_text() for text in ax.texts]
+    texts = [text.get_text().replace(",\nmax-pool", ", max-pool") for text in ax.texts]  # a stage on two lines
     tower = viz.siamese_tower(cpu_siamese)
     assert all(texts.count(line) == 2 for line in tower)  # left and right twins, the same stages
     assert "L1 join: |h1 - h2|, 512 numbers" in texts
     assert "dense unit: 512 weights + a bias (513 parameters)" in texts
     assert "sigmoid -> p(same character)" in texts
     assert ax.get_title() == "siamese_cpu: 318,497 parameters"
-    assert min(text.get_fontsize() for text in ax.texts) >= 8.5  # legible at its displayed size
+    assert min(text.get_fontsize() for text in ax.texts) >= style.MIN_FONT_POINTS  # legible as shown
 
 
 def test_siamese_diagram_refuses_another_model():
@@ -345,7 +345,7 @@ def test_plot_embedding_projections_colours_one_character_per_series():
     fig = viz.plot_embedding_projections({"before": points, "after": points}, labels, names=["a", "b", "c"])
     before, after = fig.axes
     assert len(before.collections) == 3 and "60%" in before.get_xlabel()
-    assert [text.get_text() for text in after.get_legend().get_texts()] == ["a", "b", "c"]
+    assert [text.get_text() for text in fig.legends[0].get_texts()] == ["a", "b", "c"]  # one legend for both
     with pytest.raises(ValueError, match="6 labels"):
         viz.plot_embedding_projections({"x": (points[0][:4], points[1])}, labels)
 
@@ -440,7 +440,7 @@ def test_plot_drawing_steps_shows_each_step_and_the_square_cropped():
     page[20:40, 50:53] = 0  # a short bar near the right edge: the square reaches past the page
     steps = drawing_steps(page)
     fig = viz.plot_drawing_steps(steps, title="a bar")
-    assert [ax.get_title() for ax in fig.axes] == [
+    assert [ax.get_title().replace("\n", " ") for ax in fig.axes] == [
         "the picture, 80x60",
         "distance from the paper",
         "the ink, and the square cropped",
@@ -450,3 +450,273 @@ def test_plot_drawing_steps_shows_each_step_and_the_square_cropped():
     top, left, bottom, right = steps.box
     assert (square.get_x(), square.get_y(), square.get_width()) == (left - 0.5, top - 0.5, right - left)
     assert fig.axes[2].get_xlim()[1] == max(right, 80) - 0.5
+
+
+# ---------------------------------------------------------------- every figure fits the book's column
+
+LONG_ALPHABETS = [
+    "Latin",
+    "Japanese_(hiragana)",
+    "Japanese_(katakana)",
+    "Inuktitut_(Canadian_Aboriginal_Syllabics)",
+    "Blackfoot_(Canadian_Aboriginal_Syllabics)",
+    "Ojibwe_(Canadian_Aboriginal_Syllabics)",
+    "Asomtavruli_(Georgian)",
+    "Mkhedruli_(Georgian)",
+    "Alphabet_of_the_Magi",
+    "Anglo-Saxon_Futhorc",
+    "Atlantean",
+    "Old_Church_Slavonic_(Cyrillic)",
+] * 4  # 48 alphabets, as many as Omniglot's 50 within a few, with its longest names
+
+
+def many_alphabets(n_alphabets: int = 48, side: int = 35) -> OmniglotSplit:
+    """Two characters in each of ``n_alphabets`` alphabets named like Omniglot's longest, 20 drawings each."""
+    rng = np.random.default_rng(0)
+    images = rng.random((2 * n_alphabets, 20, side, side)) < 0.1
+    names = [f"{'N' * (i // 12)}{name}" for i, name in enumerate(LONG_ALPHABETS[:n_alphabets])]
+    alphabets = np.repeat(names, 2)
+    characters = np.array([f"character{i % 2 + 1:02d}" for i in range(2 * n_alphabets)])
+    return OmniglotSplit(images, alphabets, characters, "background")
+
+
+def figure_calls(siamese) -> dict:
+    """Each public plotting function of ``viz``, called on small synthetic inputs shaped like the chapters'."""
+    from oneshot_lib.scoring.evaluate import Accuracy
+
+    rng = np.random.default_rng(0)
+    data = many_alphabets()
+    images = rng.random((12, 35, 35)) < 0.1
+    accuracy = {n: Accuracy.from_tasks(rng.random(10)) for n in (2, 5, 10, 20, 40)}
+    grid_names = [
+        "pairs (siamese, binary cross-entropy)",
+        "prototypical episodes",
+        "matching episodes",
+        "softmax classifier (transfer)",
+        "prototypical episodes, backbone: siamese CPU twin at 52x52",
+        "prototypical episodes, no rotations as classes",
+        "prototypical episodes, no distortions",
+        "pairs on the siamese CPU twin (chapters 4-6)",
+        "prototypical episodes, twice the minutes",
+    ]
+    cells = {name: ComparisonCell(**comparison_cell(lake=0.3 + 0.07 * i)) for i, name in enumerate(grid_names)}
+    labels_cells = {
+        "no labels (the contrastive model)": LabelsUsedCell(**comparison_cell(lake=0.6), fraction=0.0, characters=0),
+        **{
+            f"{f:.0%} of the labels, {s}": LabelsUsedCell(
+                **comparison_cell(lake=0.4 + f / 3 + 0.1 * (s == "from contrastive")),
+                fraction=f,
+                characters=int(807 * f),
+                start=s,
+            )
+            for f in (0.01, 0.1, 1.0)
+            for s in ("from scratch", "from contrastive")
+        },
+    }
+    epochs = [
+        {"elapsed_seconds": 60.0 * i, "loss": 1.0 / i, "val_oneshot_accuracy": 0.1 * i, "val_oneshot_stderr": 0.01}
+        for i in range(1, 9)
+    ]
+    runs = {"this chapter's run": {"epochs": epochs}, "reference (distortions)": {"epochs": epochs[:5]}}
+    runs["ablation (no distortions)"] = {"epochs": epochs[:3]}
+    shift_result = {"shifted": rng.random((20, 7)), "nearest_wrong": rng.random(20), "other_drawer": rng.random(20)}
+    support_2d = rng.normal(size=(6, 2))
+    page = np.full((60, 80), 255, np.uint8)
+    page[20:40, 50:53] = 0
+    projections = {
+        "pixels of the drawings": (rng.normal(size=(60, 2)), np.array([0.12, 0.08])),
+        "the siamese embedding after training": (rng.normal(size=(60, 2)), np.array([0.31, 0.12])),
+    }
+    return {
+        "draw_drawing": lambda: viz.draw_drawing(plt.subplots(figsize=(1, 1))[1], images[0], title="a drawing"),
+        "plot_character": lambda: viz.plot_character(data, 3),
+        "plot_alphabet_gallery": lambda: viz.plot_alphabet_gallery(
+            data.select(data.alphabet_names[:30]), title="Background split: 30 alphabets"
+        ),
+        "plot_task": lambda: viz.plot_task(sample_task(data, 49, rng=0)),  # 7 x 7: too wide at full size
+        "plot_protocols": lambda: viz.plot_protocols(
+            OmniglotSplit(data.images[:40], np.repeat(["Latin", "Greek"], 20), data.characters[:40], "e"), 20
+        ),
+        "plot_characters_per_alphabet": lambda: viz.plot_characters_per_alphabet(
+            {"train": data.select(data.alphabet_names[:30]), "validation": data.without(data.alphabet_names[:30])}
+        ),
+        "plot_ink_fraction": lambda: viz.plot_ink_fraction({"background": data, "evaluation": data}),
+        "plot_same_class_fraction": lambda: viz.plot_same_class_fraction(
+            {"Omniglot background": (964, 20), "Omniglot train": (807, 20), "MNIST-sized": (10, 6_000)}
+        ),
+        "plot_monte_carlo_rate": lambda: viz.plot_monte_carlo_rate(rng.random(100_000) < 0.001, 0.001),
+        "plot_distinct_pairs_seen": lambda: viz.plot_distinct_pairs_seen(
+            183_160, {"chapter 5's run (2 minutes)": 20_000, "reference run (25 minutes)": 300_000}
+        ),
+        "plot_drawing_row": lambda: viz.plot_drawing_row(
+            {f"view {1 + i // 4} of drawing {1 + i % 4}": images[i] for i in range(8)},
+            title="Two random views of each of four drawings: a positive pair is the same column",
+        ),
+        "plot_shifted_copies": lambda: viz.plot_shifted_copies(
+            images[0], {f"shifted {s} px": np.roll(images[0], s, axis=(0, 1)) for s in (1, 2, 3)}
+        ),
+        "plot_pair_batch": lambda: viz.plot_pair_batch(images, images[::-1], np.arange(12) % 2, n_pairs=10),
+        "plot_distortion_gallery": lambda: viz.plot_distortion_gallery(images[:4], np.stack([images[:7]] * 4)),
+        "plot_episode": lambda: viz.plot_episode(
+            {"support": images[:5, ..., None], "support_labels": np.arange(5), "query": images[:10, ..., None]},
+            np.arange(10) % 5,
+        ),
+        "plot_mistakes": lambda: viz.plot_mistakes(
+            images[:6],
+            images[6:],
+            images[:6],
+            rng.random(6),
+            rng.random(6),
+            title="Confident mistakes: query, right drawing, chosen drawing",
+        ),
+        "plot_masked_reconstructions": lambda: viz.plot_masked_reconstructions(images[:6], images[6:], images[:6]),
+        "plot_drawing_steps": lambda: viz.plot_drawing_steps(
+            drawing_steps(page), title="as_drawing on a thick marker, small in a corner"
+        ),
+        "plot_n_way_curves": lambda: viz.plot_n_way_curves(
+            {"pixel 1-NN, evaluation alphabets": accuracy, "siamese, evaluation alphabets": accuracy},
+            title="Pixel 1-NN, evaluation split, one-shot (± one standard error over tasks)",
+        ),
+        "plot_accuracy_curves": lambda: viz.plot_accuracy_curves(
+            {"maml": accuracy, "reptile": accuracy},
+            xlabel="gradient steps on the support set at test time",
+            title="20-way 1-shot accuracy against test-time steps",
+            chance=0.05,
+        ),
+        "plot_training_history": lambda: viz.plot_training_history(runs, chance=0.05),
+        "plot_controlled_comparison": lambda: viz.plot_controlled_comparison(cells, reference=grid_names[1]),
+        "plot_labels_used": lambda: viz.plot_labels_used(labels_cells, no_labels="no labels (the contrastive model)"),
+        "plot_support_methods": lambda: viz.plot_support_methods(
+            {
+                "prototypical network, the support set as class means": {1: accuracy[2], 5: accuracy[5]},
+                "fine-tuned on the support set (head only)": {1: accuracy[2], 5: accuracy[5]},
+                "transfer features, nearest neighbour": {1: accuracy[2], 5: accuracy[5]},
+            }
+        ),
+        "plot_score_bars": lambda: viz.plot_score_bars(
+            {"siamese\np(same)": rng.random(60), "prototypical-25\nsoftmax": rng.random(60)}, np.arange(60), 3
+        ),
+        "plot_independent_scores": lambda: viz.plot_independent_scores(
+            rng.integers(0, 8, 200), rng.random(200) * 6, n_way=20
+        ),
+        "plot_identity_scores": lambda: viz.plot_identity_scores(
+            {
+                "another drawing of the same character": rng.random(30),
+                "distorted (Koch's affine)": rng.random(30),
+                "shifted 6 pixels": rng.random(30),
+                "another character": rng.random(30),
+            },
+            ["another drawing of the same character", "another character"],
+        ),
+        "plot_shift_experiment": lambda: viz.plot_shift_experiment(range(7), {"L2": shift_result, "MHD": shift_result}),
+        "plot_distance_histograms": lambda: viz.plot_distance_histograms(
+            {"L2": (rng.random(50), rng.random(50)), "MHD": (rng.random(50), rng.random(50))}
+        ),
+        "plot_embedding_projections": lambda: viz.plot_embedding_projections(
+            projections, np.repeat(np.arange(6), 10), names=[f"character {i}" for i in range(6)]
+        ),
+        "plot_class_spread": lambda: viz.plot_class_spread(
+            rng.normal(size=(60, 2)), np.repeat(np.arange(6), 10), names=[f"character {i}" for i in range(6)]
+        ),
+        "plot_siamese_diagram": lambda: viz.plot_siamese_diagram(siamese),
+        "plot_pairs_against_episodes": lambda: viz.plot_pairs_against_episodes(
+            (images[:4], images[4:8], np.array([1, 0, 1, 0])), images[:5], images[5], np.full(5, 0.2), answer=2
+        ),
+        "plot_prototypes_and_attention": lambda: viz.plot_prototypes_and_attention(
+            support_2d,
+            np.array([0, 0, 1, 1, 2, 2]),
+            np.zeros(2),
+            support_2d.reshape(3, 2, 2).mean(1),
+            np.full(6, 1 / 6),
+        ),
+        "plot_method_families": lambda: viz.plot_method_families(),
+        "plot_adaptation_paths": lambda: viz.plot_adaptation_paths(),
+    }
+
+
+NOT_FIGURES = {"accuracy_cell", "results_table", "siamese_tower"}
+
+
+def figure_of(drawn) -> plt.Figure:
+    return drawn if isinstance(drawn, plt.Figure) else drawn.figure
+
+
+def column_check(fig: plt.Figure) -> tuple[float, list[tuple[str, float]]]:
+    """(width in inches as a notebook saves it: tight, padded; [(text, points) of every text too small])."""
+    fig.canvas.draw()
+    bbox = fig.get_tightbbox(fig.canvas.get_renderer())
+    width = bbox.width + 2 * plt.rcParams["savefig.pad_inches"]
+    texts = [text for text in fig.findobj(matplotlib.text.Text) if text.get_visible() and text.get_text().strip()]
+    return width, [
+        (text.get_text(), text.get_fontsize()) for text in texts if text.get_fontsize() < style.MIN_FONT_POINTS
+    ]
+
+
+def test_every_figure_fits_the_column_at_the_course_dpi_with_readable_text(cpu_siamese):
+    calls = figure_calls(cpu_siamese)
+    assert set(calls) == set(viz.__all__) - NOT_FIGURES, "a public plotting function is not checked here"
+    for name, call in calls.items():
+        fig = figure_of(call())
+        assert fig.dpi == style.DISPLAY_DPI, f"{name}: drawn at {fig.dpi} dpi"
+        width, small = column_check(fig)
+        assert width <= style.COLUMN_INCHES, f"{name} is {width:.2f} in wide as saved, over {style.COLUMN_INCHES}"
+        assert not small, f"{name} has text under {style.MIN_FONT_POINTS} pt: {small}"
+        plt.close(fig)
+
+
+def test_figures_keep_the_course_sizes_whatever_the_callers_settings():
+    with plt.rc_context({"font.size": 5, "figure.dpi": 72, "legend.fontsize": 4, "xtick.labelsize": 4}):
+        ax = viz.plot_ink_fraction({"a": tiny_split()})
+    assert ax.figure.dpi == style.DISPLAY_DPI
+    assert column_check(ax.figure)[1] == []
+
+
+NOTEBOOK_FIGURE = """
+import base64, json, struct
+import matplotlib
+matplotlib.use("module://matplotlib_inline.backend_inline")
+from IPython.core.interactiveshell import InteractiveShell
+shell = InteractiveShell.instance()
+import matplotlib.pyplot as plt
+if {backend_first}:
+    plt.close(plt.figure())  # the inline backend starts before viz is imported
+from oneshot_lib import viz
+ax = viz.plot_monte_carlo_rate([True, False] * 50, 0.5)
+data, metadata = shell.display_formatter.format(ax.figure)
+png = base64.b64decode(data["image/png"])
+print(json.dumps([struct.unpack(">II", png[16:24])[0], metadata["image/png"]["width"]]))
+"""
+
+
+@pytest.mark.parametrize("backend_first", [False, True])
+def test_a_notebook_shows_figures_at_the_course_dpi_and_their_own_size(backend_first):
+    """As the book: rendered at DPI, shown at DISPLAY_DPI, whether the inline backend starts before viz or after."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    script = NOTEBOOK_FIGURE.format(backend_first=backend_first)
+    shown = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        check=True,
+    )
+    pixels, width = json.loads(shown.stdout.strip().splitlines()[-1])
+    assert pixels == pytest.approx(style.RENDER_SCALE * width, abs=1)
+    assert 6.5 * style.DISPLAY_DPI < width <= style.COLUMN_INCHES * style.DISPLAY_DPI  # a full-column figure
+
+
+def test_the_drawing_pads_figure_fits_the_column_with_many_symbols():
+    from oneshot_lib.scoring.named_classes import Prediction
+    from oneshot_lib.viz.drawing_pad import plot_pad
+
+    symbols = {name: np.eye(35, dtype=bool) for name in "ABCDEFGHIJ"}
+    fig = plot_pad(symbols, np.eye(35, dtype=bool), Prediction("the drawing", {name: 0.1 for name in symbols}))
+    width, small = column_check(fig)
+    assert width <= style.COLUMN_INCHES and not small and fig.dpi == style.DISPLAY_DPI

@@ -144,16 +144,16 @@ def test_task_explorer_labels_fit_their_buttons():
 
 def test_task_explorer_says_whether_the_scorer_is_right():
     data = tiny_split(identical_drawings=True)
-    right = widgets.task_explorer(data, PixelNearestNeighbour(), n_way=5)
+    right = widgets.task_explorer(data, PixelNearestNeighbour(), n_way=5, show_answer=True)
     assert right.status.value == "pixel 1-NN is right"
-    wrong = widgets.task_explorer(data, farthest, n_way=5)
+    wrong = widgets.task_explorer(data, farthest, n_way=5, show_answer=True)
     assert wrong.status.value.startswith("farthest is wrong")
 
 
 def test_task_explorer_scores_k_shot_classes_by_the_rule_accuracy_uses():
     """Nearest neighbour's class scores as its nearest drawing, in the explorer as in evaluate.accuracy."""
     scorer = PixelNearestNeighbour()
-    explorer = widgets.task_explorer(tiny_split(), scorer, n_way=4, k_shot=3)
+    explorer = widgets.task_explorer(tiny_split(), scorer, n_way=4, k_shot=3, show_answer=True)
     mean_would_differ = 0
     for seed in range(8):
         explorer.seed.value = seed
@@ -185,7 +185,9 @@ def test_task_explorer_refuses_an_impossible_start():
 
 def test_task_explorer_with_several_scorers_shows_each_verdict_and_score_bars():
     data = tiny_split(identical_drawings=True)
-    explorer = widgets.task_explorer(data, {"pixel": PixelNearestNeighbour(), "far": farthest}, n_way=5)
+    explorer = widgets.task_explorer(
+        data, {"pixel": PixelNearestNeighbour(), "far": farthest}, n_way=5, show_answer=True
+    )
     assert explorer.status.value == "pixel is right; far is wrong"
     assert bytes(explorer.bars.value).startswith(PNG_SIGNATURE) and shown(explorer.bars)
     without = widgets.task_explorer(data, n_way=5)
@@ -195,10 +197,14 @@ def test_task_explorer_with_several_scorers_shows_each_verdict_and_score_bars():
 def test_task_explorer_with_the_answer_hidden_gives_nothing_away():
     data = tiny_split(identical_drawings=True)
     explorer = widgets.task_explorer(data, {"far": farthest, "pixel": PixelNearestNeighbour()}, n_way=5)
+    assert not explorer.show_answer.value  # hidden until the reader asks: they look for it first
+    hidden_first = png(explorer)
+    explorer.show_answer.value = True
     # Shown: the answer is framed green, far's wrong pick red, and the bars are coloured the same way.
     assert ANSWER_COLOURS <= colours(png(explorer))
     assert ANSWER_COLOURS <= colours(bytes(explorer.bars.value))
     explorer.show_answer.value = False
+    assert png(explorer) == hidden_first
     status = explorer.status.value
     assert "right" not in status and "wrong" not in status and "red" not in status
     assert status == (
@@ -236,7 +242,9 @@ def test_png_size_reads_the_header_and_refuses_other_bytes():
 
 
 def test_explorers_display_a_still_picture_where_widgets_cannot_run():
-    explorer = widgets.task_explorer(tiny_split(identical_drawings=True), PixelNearestNeighbour(), n_way=5, seed=3)
+    explorer = widgets.task_explorer(
+        tiny_split(identical_drawings=True), PixelNearestNeighbour(), n_way=5, seed=3, show_answer=True
+    )
     bundle = explorer._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle  # live where widgets run
     assert bundle["text/plain"] == repr(explorer)
@@ -246,9 +254,38 @@ def test_explorers_display_a_still_picture_where_widgets_cannot_run():
     settings = "A 5-way 1-shot task from &#x27;tiny&#x27;, across alphabets, seed 3, answer shown"
     assert f"<p>{settings}: pixel 1-NN is right</p>" in still
     assert "<code>jupyter lab chapters/</code>" in still
+    assert "run this cell in JupyterLab" in still  # true also for a reader already in Jupyter
+    assert "answer hidden" in widgets.task_explorer(tiny_split(), n_way=3).still_html()
     impossible = widgets.task_explorer(tiny_split(drawings=3), n_way=3)
     impossible.k_shot.value = 3
     assert impossible.still_html().count("<img ") == 0
-    assert "answer shown. No such task: k_shot + n_query = 4" in impossible.still_html()
+    assert "answer hidden. No such task: k_shot + n_query = 4" in impossible.still_html()
     character = widgets.character_explorer(tiny_split())._repr_mimebundle_()["text/html"]
     assert character.count("<img ") == 1 and "jupyter lab chapters/" in character
+
+
+def test_task_explorer_numbers_the_drawings_as_the_bars_are_numbered(monkeypatch):
+    drawn = {}
+    plot_task, plot_score_bars = widgets.plot_task, widgets.plot_score_bars
+    monkeypatch.setattr(widgets, "plot_task", lambda *a, **k: drawn.setdefault("task", plot_task(*a, **k)))
+    monkeypatch.setattr(widgets, "plot_score_bars", lambda *a, **k: drawn.setdefault("bars", plot_score_bars(*a, **k)))
+    widgets.task_explorer(tiny_split((30, 30)), PixelNearestNeighbour(), n_way=60)
+    support_axes = drawn["task"].axes[1:]
+    assert [ax.texts[0].get_text() for ax in support_axes] == [str(i) for i in range(60)]
+    bars = drawn["bars"].axes[-1]
+    assert {*bars.get_xticks(), *bars.get_xticks(minor=True)} == set(range(60))  # a tick under every bar
+    numbers = [int(label.get_text()) for label in bars.get_xticklabels()]
+    assert numbers[:2] == [0, numbers[1]] and 20 <= len(numbers) <= 40  # every k-th: they do not run together
+
+
+def test_explorers_draw_at_the_dpi_of_the_book_figures():
+    from oneshot_lib.viz import style
+
+    explorer = widgets.task_explorer(tiny_split(), PixelNearestNeighbour(), n_way=5)
+    fig = plt.figure(figsize=(2, 1))
+    fig.add_subplot().plot([0, 1])
+    assert widgets.png_size(widgets.figure_png(fig))[0] <= 2 * style.DPI  # 2 in at most, tight
+    assert (
+        widgets.RENDER_SCALE == style.RENDER_SCALE
+        and int(explorer.bars.width) <= style.COLUMN_INCHES * style.DISPLAY_DPI
+    )

@@ -1,6 +1,7 @@
 """The figures the chapters draw, grouped by subject; a chapter calls them as ``viz.plot_task(...)``.
 
-- ``style``: the colours that mean something (the answer, a wrong pick, the query), alphabet names;
+- ``style``: the figures' size, type sizes and resolution (the book's column), the colours that
+  mean something (the answer, a wrong pick, the query), alphabet names;
 - ``drawings``: drawings themselves: a character, the alphabets, tasks, episodes, pairs, mistakes;
 - ``inputs``: what a model reads: masked drawings and their reconstructions, and the steps that
   make a picture from elsewhere a drawing;
@@ -14,6 +15,10 @@
 - ``embeddings``: embeddings on their principal axes, and how far each class spreads;
 - ``widgets``: the interactive explorers (imported on its own: ``from oneshot_lib import widgets``);
 - ``drawing_pad``: a pad to draw new symbols on and see a model name them (``from oneshot_lib import drawing_pad``).
+
+Every figure fits the book's column (``style.COLUMN_INCHES``) with text of at least
+``style.MIN_FONT_POINTS``, and a notebook that imports ``viz`` shows figures rendered at
+``style.DPI`` and displayed at ``style.DISPLAY_DPI``, as the book does.
 
 A function that draws one Axes takes ``ax`` (by default a new figure's) and returns that Axes; one
 that draws several panels makes its own Figure and returns it. Every function takes data, records
@@ -65,7 +70,10 @@ from oneshot_lib.viz.scores import (
     plot_score_bars,
     plot_shift_experiment,
 )
+from oneshot_lib.viz.style import show_figures_sharp
 from oneshot_lib.viz.tables import accuracy_cell, results_table
+
+show_figures_sharp()  # in a notebook, figures are shown as the book shows them (style)
 
 __all__ = [
     "accuracy_cell",

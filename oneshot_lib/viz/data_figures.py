@@ -14,9 +14,17 @@ from oneshot_lib.data.counting import expected_distinct_seen, same_class_fractio
 from oneshot_lib.data.omniglot import OmniglotSplit
 from oneshot_lib.data.tasks import sample_task
 from oneshot_lib.viz.drawings import plot_task
-from oneshot_lib.viz.style import alphabet_labels, grid_shape
+from oneshot_lib.viz.style import (
+    FIGURE_INCHES,
+    SMALL_POINTS,
+    TEXT_POINTS,
+    alphabet_labels,
+    course_figure,
+    grid_shape,
+)
 
 
+@course_figure
 def plot_protocols(data: OmniglotSplit, n_way: int = 20, *, seed: int = 0) -> Figure:
     """Two N-way tasks side by side: within one alphabet (Lake, Koch) and across alphabets (the blog).
 
@@ -27,27 +35,30 @@ def plot_protocols(data: OmniglotSplit, n_way: int = 20, *, seed: int = 0) -> Fi
     Returns a new Figure of two SubFigures, one task each.
     """
     n_rows, n_cols = grid_shape(n_way)
-    fig = plt.figure(figsize=(2 * 0.75 * (n_cols + 1.6) + 0.3, 0.75 * n_rows + 0.5))
-    for subfigure, within in zip(fig.subfigures(1, 2, wspace=0.02), (True, False), strict=True):
+    panel = min(0.75, (FIGURE_INCHES - 0.3) / (2 * (n_cols + 1.6)))
+    fig = plt.figure(figsize=(2 * panel * (n_cols + 1.6) + 0.3, panel * n_rows + 0.75))
+    for subfigure, within in zip(fig.subfigures(1, 2, wspace=0.04), (True, False), strict=True):
         task = sample_task(data, n_way, within_alphabet=within, rng=seed)
         alphabets = data.alphabets[task.characters][task.support_labels]
         distinct = list(dict.fromkeys(alphabets.tolist()))
         colors = {name: plt.cm.tab20(i % 20) for i, name in enumerate(distinct)}
         if within:
-            title = f"within one alphabet (Lake, Koch): all {n_way} from {distinct[0].replace('_', ' ')}"
+            title = f"within one alphabet (Lake, Koch):\nall {n_way} from {distinct[0].replace('_', ' ')}"
         else:
-            title = f"across alphabets (the blog): {n_way} characters from {len(distinct)} alphabets"
+            title = f"across alphabets (the blog):\n{n_way} characters from {len(distinct)} alphabets"
         plot_task(
             task,
             show_answer=False,
             frame_colors=[colors[name] for name in alphabets],
+            numbered=False,
             title=title,
-            title_size=10,
+            title_size=TEXT_POINTS,
             fig=subfigure,
         )
     return fig
 
 
+@course_figure
 def plot_characters_per_alphabet(splits: Mapping[str, OmniglotSplit], *, ax: Axes | None = None) -> Axes:
     """Bar chart of the characters in every alphabet, coloured by split (e.g. train/validation/evaluation).
 
@@ -57,7 +68,7 @@ def plot_characters_per_alphabet(splits: Mapping[str, OmniglotSplit], *, ax: Axe
     Draws into ``ax``, or a new figure's; returns the Axes.
     """
     if ax is None:
-        _, ax = plt.subplots(figsize=(11, 3.6))
+        _, ax = plt.subplots(figsize=(FIGURE_INCHES, 5.0))
     names = [name for split in splits.values() for name in split.alphabet_names]
     position, highest = 0, 0
     for index, (split_name, split) in enumerate(splits.items()):
@@ -67,23 +78,24 @@ def plot_characters_per_alphabet(splits: Mapping[str, OmniglotSplit], *, ax: Axe
         position += len(counts)
         highest = max([highest, *counts])
     ax.axhline(20, color="0.3", linestyle="--", linewidth=1, label="20 characters: enough for 20-way within")
-    ax.set_xticks(np.arange(len(names)), alphabet_labels(names), rotation=90, fontsize=7)
+    ax.set_xticks(np.arange(len(names)), alphabet_labels(names), rotation=90, fontsize=SMALL_POINTS)
     ax.set_xlim(-0.7, len(names) - 0.3)
-    ax.set_ylim(0, 1.45 * highest)  # room for the legend above the bars
+    ax.set_ylim(0, (1.3 + 0.12 * len(splits)) * highest)  # room for the legend above the bars
     ax.set_ylabel("characters")
     ax.set_title("Characters per alphabet")
-    ax.legend(fontsize=8, loc="upper left", ncols=2)
+    ax.legend(loc="upper left")
     ax.figure.tight_layout()
     return ax
 
 
+@course_figure
 def plot_ink_fraction(splits: Mapping[str, OmniglotSplit], *, bins: int = 50, ax: Axes | None = None) -> Axes:
     """Histogram of the fraction of ink pixels per drawing, one line per split (density).
 
     Draws into ``ax``, or a new figure's; returns the Axes.
     """
     if ax is None:
-        _, ax = plt.subplots(figsize=(6, 3.2))
+        _, ax = plt.subplots(figsize=(6, 3.4))
     edges = np.linspace(0, 0.25, bins + 1)
     for index, (split_name, split) in enumerate(splits.items()):
         per_drawing = split.images.mean(axis=(2, 3)).ravel()
@@ -93,11 +105,12 @@ def plot_ink_fraction(splits: Mapping[str, OmniglotSplit], *, bins: int = 50, ax
     ax.set_xlabel("ink pixels per drawing")
     ax.set_ylabel("density")
     ax.set_title("Omniglot drawings are mostly blank")
-    ax.legend(fontsize=8)
+    ax.legend()
     ax.figure.tight_layout()
     return ax
 
 
+@course_figure
 def plot_same_class_fraction(
     marks: Mapping[str, tuple[int, int]],
     *,
@@ -109,9 +122,9 @@ def plot_same_class_fraction(
     Each line is exact (``counting.same_class_fraction``). ``marks`` names datasets to mark as
     {label: (n_classes, drawings_per_class)}, e.g. {"Omniglot background": (964, 20)}.
 
-    Returns a new Figure of two panels.
+    Returns a new Figure of two panels, one above the other.
     """
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    fig, (left, right) = plt.subplots(2, 1, figsize=(FIGURE_INCHES, 7.4))
     classes_axis = np.unique(np.geomspace(2, 100_000, 60).astype(int))
     for index, drawings in enumerate(drawings_per_class):
         fractions = [float(same_class_fraction(int(c), drawings)) for c in classes_axis]
@@ -136,20 +149,21 @@ def plot_same_class_fraction(
                 xytext=offset,
                 textcoords="offset points",
                 ha=align,
-                fontsize=7,
+                fontsize=SMALL_POINTS,
             )
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{100 * value:g}%"))
         ax.set_ylabel("same-class share of all pairs")
         ax.grid(alpha=0.3, which="both")
-        ax.legend(fontsize=7, loc="lower left" if ax is left else "lower right")
+        ax.legend(loc="lower left" if ax is left else "lower right")
     left.set_title("More classes: fewer same-class pairs")
     right.set_title("More drawings per class: more, up to 1 / classes")
     fig.tight_layout()
     return fig
 
 
+@course_figure
 def plot_monte_carlo_rate(is_same: np.ndarray, expected: float, *, ax: Axes | None = None) -> Axes:
     """The running share of same-class pairs among uniformly drawn pairs, (P,) bool in draw order.
 
@@ -159,7 +173,7 @@ def plot_monte_carlo_rate(is_same: np.ndarray, expected: float, *, ax: Axes | No
     Draws into ``ax``, or a new figure's; returns the Axes.
     """
     if ax is None:
-        _, ax = plt.subplots(figsize=(7, 3.6))
+        _, ax = plt.subplots(figsize=(FIGURE_INCHES, 3.8))
     is_same = np.asarray(is_same)
     first_shown = min(len(is_same), max(1, int(20 / expected)))  # from about 20 expected same pairs on
     drawn = np.unique(np.geomspace(first_shown, len(is_same), 1_000).astype(int))
@@ -175,11 +189,12 @@ def plot_monte_carlo_rate(is_same: np.ndarray, expected: float, *, ax: Axes | No
     ax.set_ylabel("same-class share")
     ax.set_title("Monte Carlo: uniformly drawn pairs are almost never same-class")
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8, loc="upper right")
+    ax.legend(loc="upper right")
     ax.figure.tight_layout()
     return ax
 
 
+@course_figure
 def plot_distinct_pairs_seen(
     pool_size: int, runs: Mapping[str, int], *, max_draws: int | None = None, ax: Axes | None = None
 ) -> Axes:
@@ -191,7 +206,7 @@ def plot_distinct_pairs_seen(
     Draws into ``ax``, or a new figure's; returns the Axes.
     """
     if ax is None:
-        _, ax = plt.subplots(figsize=(7.5, 4))
+        _, ax = plt.subplots(figsize=(FIGURE_INCHES, 4.4))
     top = max_draws or 20 * pool_size
     draws = np.unique(np.geomspace(max(1, pool_size // 100), top, 300).astype(int))
     seen = [expected_distinct_seen(pool_size, int(n)) for n in draws]
@@ -203,12 +218,12 @@ def plot_distinct_pairs_seen(
         legend = f"{label}: {n_draws:,} drawn, {distinct:,.0f} distinct"
         ax.plot(n_draws, distinct, marker="o", ms=8, ls="none", color=f"C{index + 1}", label=legend)
     ax.set_xscale("log")
-    ax.set_ylim(0, 1.35 * pool_size)
+    ax.set_ylim(0, (1.3 + 0.1 * len(runs)) * pool_size)  # room for the legend above the curve
     ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
     ax.set_xlabel("same-class pairs drawn (with replacement)")
     ax.set_ylabel("distinct same-class pairs")
     ax.set_title("How many distinct same-class pairs a training run sees")
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7, loc="upper left")
+    ax.legend(loc="upper left")
     ax.figure.tight_layout()
     return ax

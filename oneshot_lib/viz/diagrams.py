@@ -9,7 +9,16 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyBboxPatch
 
 from oneshot_lib.viz.drawings import draw_drawing
-from oneshot_lib.viz.style import ANSWER_COLOR, QUERY_COLOR, WRONG_COLOR
+from oneshot_lib.viz.style import (
+    ANSWER_COLOR,
+    FIGURE_INCHES,
+    QUERY_COLOR,
+    SMALL_POINTS,
+    TEXT_POINTS,
+    WRONG_COLOR,
+    course_figure,
+    wrap,
+)
 
 
 def siamese_tower(model) -> list[str]:
@@ -43,15 +52,17 @@ def siamese_tower(model) -> list[str]:
     return lines
 
 
+@course_figure
 def plot_siamese_diagram(model, *, title: str | None = None, ax: Axes | None = None) -> Axes:
     """The siamese network as boxes: two towers with shared weights, the L1 join, the dense unit, the sigmoid.
 
-    Every size is read from ``model`` (``siamese_tower`` for the twin; the ``head`` layer's units
-    and weights), so the drawing is of the network that runs.
+    Every size is read from ``model`` (``siamese_tower`` for the twin, each stage's pooling on a
+    line of its own; the ``head`` layer's units and weights), so the drawing is of the network
+    that runs.
 
     Draws into ``ax``, or a new figure's; returns the Axes.
     """
-    tower = siamese_tower(model)
+    tower = [line.replace(", max-pool", ",\nmax-pool") for line in siamese_tower(model)]
     head = model.get_layer("head")
     units = head.input.shape[-1]
     join = [
@@ -61,13 +72,14 @@ def plot_siamese_diagram(model, *, title: str | None = None, ax: Axes | None = N
     ]
     rows = len(tower) + len(join)
     if ax is None:
-        _, ax = plt.subplots(figsize=(11, 0.55 * rows + 1.0))
-    ax.set(xlim=(0, 11), ylim=(-rows - 0.3, 0.9))
+        _, ax = plt.subplots(figsize=(FIGURE_INCHES, 0.62 * rows + 0.9))
+    ax.set(xlim=(0, 7.2), ylim=(-rows + 0.55, 0.85))
     ax.axis("off")
     box = {"boxstyle": "round,pad=0.35", "linewidth": 1.0}
     arrow = {"arrowstyle": "->", "color": "0.3", "linewidth": 1.0}
-    for x, side in ((2.6, "left"), (8.4, "right")):
-        ax.text(x, 0.55, f"{side} drawing", ha="center", va="center", fontsize=10, fontweight="bold")
+    left_x, middle_x, right_x = 1.5, 3.6, 5.7
+    for x, side in ((left_x, "left"), (right_x, "right")):
+        ax.text(x, 0.55, f"{side} drawing", ha="center", va="center", fontsize=TEXT_POINTS, fontweight="bold")
         for row, text in enumerate(tower):
             ax.text(
                 x,
@@ -75,35 +87,38 @@ def plot_siamese_diagram(model, *, title: str | None = None, ax: Axes | None = N
                 text,
                 ha="center",
                 va="center",
-                fontsize=9,
+                fontsize=SMALL_POINTS,
                 bbox={**box, "facecolor": "#dbe9f6" if row else "white", "edgecolor": "tab:blue"},
             )
             if row:
-                ax.annotate("", (x, -row + 0.3), (x, -row + 0.7), arrowprops=arrow)
+                ax.annotate("", (x, -row + 0.32), (x, -row + 0.68), arrowprops=arrow)
     middle = -(len(tower) - 1) / 2
-    ax.annotate("", (4.9, middle), (6.1, middle), arrowprops={**arrow, "arrowstyle": "<->", "linestyle": "--"})
-    ax.text(5.5, middle + 0.3, "one network:\nshared weights", ha="center", va="bottom", fontsize=9, color="0.25")
+    ax.annotate(
+        "", (middle_x - 0.45, middle), (middle_x + 0.45, middle), arrowprops={**arrow, "arrowstyle": "<->", "ls": "--"}
+    )
+    ax.text(middle_x, middle + 0.25, "one network:\nshared\nweights", ha="center", va="bottom", fontsize=SMALL_POINTS)
     top = -len(tower)
-    for x in (2.6, 8.4):
-        ax.annotate("", (5.5, top + 0.25), (x, top + 0.7), arrowprops=arrow)
+    for x in (left_x, right_x):
+        ax.annotate("", (middle_x, top + 0.25), (x, top + 0.68), arrowprops=arrow)
     for row, text in enumerate(join):
         y = top - row
         ax.text(
-            5.5,
+            middle_x,
             y,
             text,
             ha="center",
             va="center",
-            fontsize=9,
+            fontsize=SMALL_POINTS,
             bbox={**box, "facecolor": "#fde2cc", "edgecolor": "tab:orange"},
         )
         if row:
-            ax.annotate("", (5.5, y + 0.3), (5.5, y + 0.7), arrowprops=arrow)
-    ax.set_title(title or f"{model.name}: {model.count_params():,} parameters", fontsize=10)
+            ax.annotate("", (middle_x, y + 0.3), (middle_x, y + 0.7), arrowprops=arrow)
+    ax.set_title(title or f"{model.name}: {model.count_params():,} parameters", fontsize=TEXT_POINTS * 1.1)
     ax.figure.tight_layout()
     return ax
 
 
+@course_figure
 def plot_pairs_against_episodes(
     pairs: tuple[np.ndarray, np.ndarray, np.ndarray],
     support: np.ndarray,
@@ -118,13 +133,15 @@ def plot_pairs_against_episodes(
     (H, W) of class ``answer``; ``probabilities`` (N,) is a model's softmax over the N classes for
     that query, drawn as bars: the classes compete, and the loss reads only the right one's bar.
 
-    Returns a new Figure of two SubFigures: the pairs, and the episode with its bars.
+    Returns a new Figure of two SubFigures, one above the other: the pairs, and the episode with
+    its bars.
     """
     left, right, same = pairs
     n_pairs, n_way = len(same), len(support)
-    fig = plt.figure(figsize=(11, 3.6))
-    pair_figure, episode_figure = fig.subfigures(1, 2, width_ratios=[n_pairs, n_way + 1.5])
+    fig = plt.figure(figsize=(FIGURE_INCHES, 5.6))
+    pair_figure, episode_figure = fig.subfigures(2, 1, height_ratios=[2.5, 3.1], hspace=0.04)
     pair_axes = pair_figure.subplots(2, n_pairs, squeeze=False)
+    pair_figure.subplots_adjust(top=0.8, bottom=0.02, hspace=0.1)
     for column in range(n_pairs):
         color = ANSWER_COLOR if same[column] else WRONG_COLOR
         draw_drawing(
@@ -133,13 +150,12 @@ def plot_pairs_against_episodes(
             frame_color=color,
             frame_width=2,
             title=f"target {int(same[column])}",
-            fontsize=8,
         )
         draw_drawing(pair_axes[1, column], right[column], frame_color=color, frame_width=2)
-    pair_figure.suptitle("Pairs: each pair scored alone,\nits own target, binary cross-entropy", fontsize=9)
-    grid = episode_figure.add_gridspec(2, n_way + 1, height_ratios=[1, 1.1])
+    pair_figure.suptitle("Pairs: each pair scored alone, its own target, binary cross-entropy", fontsize=TEXT_POINTS)
+    grid = episode_figure.add_gridspec(2, n_way + 1, height_ratios=[1, 0.9], top=0.8, bottom=0.08, hspace=0.25)
     draw_drawing(
-        episode_figure.add_subplot(grid[0, 0]), query, frame_color=QUERY_COLOR, frame_width=2, title="query", fontsize=8
+        episode_figure.add_subplot(grid[0, 0]), query, frame_color=QUERY_COLOR, frame_width=2, title="query"
     )  # the bars' axis labels take the cell below it
     for label in range(n_way):
         draw_drawing(
@@ -148,20 +164,19 @@ def plot_pairs_against_episodes(
             frame_color=ANSWER_COLOR if label == answer else None,
             frame_width=2,
             title=f"class {label}",
-            fontsize=8,
         )
     bars = episode_figure.add_subplot(grid[1, 1:])
     colors = [ANSWER_COLOR if label == answer else "0.6" for label in range(n_way)]
     bars.bar(np.arange(n_way), probabilities, color=colors)
     bars.set(xticks=np.arange(n_way), ylim=(0, 1), ylabel="softmax", xlim=(-0.5, n_way - 0.5))
-    bars.tick_params(labelsize=7)
     episode_figure.suptitle(
         "An episode: the query against all N classes at once,\nsoftmax over classes, cross-entropy of the right one",
-        fontsize=9,
+        fontsize=TEXT_POINTS,
     )
     return fig
 
 
+@course_figure
 def plot_prototypes_and_attention(
     support: np.ndarray,
     support_labels: np.ndarray,
@@ -182,7 +197,7 @@ def plot_prototypes_and_attention(
     """
     support, query, prototypes = np.asarray(support), np.asarray(query), np.asarray(prototypes)
     labels, attention = np.asarray(support_labels), np.asarray(attention)
-    fig, (proto_ax, match_ax) = plt.subplots(1, 2, figsize=(10, 4.2), sharex=True, sharey=True)
+    fig, (proto_ax, match_ax) = plt.subplots(1, 2, figsize=(FIGURE_INCHES, 4.6), sharex=True, sharey=True)
     for ax in (proto_ax, match_ax):
         for label in np.unique(labels):
             ax.scatter(*support[labels == label].T, s=60, color=f"C{label}", label=f"class {label} support")
@@ -201,22 +216,18 @@ def plot_prototypes_and_attention(
             label=f"class {label} prototype",
         )
         proto_ax.plot(*np.stack([query, prototype]).T, ls="--", color=f"C{label}")
-        proto_ax.annotate(f"-{distance:.2f}", (query + prototype) / 2, fontsize=9, color=f"C{label}")
+        proto_ax.annotate(f"-{distance:.2f}", (query + prototype) / 2, fontsize=SMALL_POINTS, color=f"C{label}")
     for point, label, weight in zip(support, labels, attention, strict=True):
         match_ax.plot(*np.stack([query, point]).T, color=f"C{label}", lw=0.5 + 8 * weight)
-        match_ax.annotate(f"{weight:.2f}", (query + point) / 2, fontsize=9, color=f"C{label}")
+        match_ax.annotate(f"{weight:.2f}", (query + point) / 2, fontsize=SMALL_POINTS, color=f"C{label}")
     per_class = np.bincount(labels, attention)
-    proto_ax.set_title("Prototypical: minus squared distance to each class mean", fontsize=9)
-    match_ax.set_title(
-        "Matching: attention to each support embedding\n(class 0: "
-        + ", class ".join(
-            f"{total:.2f}" if index == 0 else f"{index}: {total:.2f}" for index, total in enumerate(per_class)
-        )
-        + ")",
-        fontsize=9,
-    )
-    proto_ax.legend(fontsize=7, loc="upper left")
-    fig.tight_layout()
+    proto_ax.set_title("Prototypical: minus squared\ndistance to each class mean", fontsize=TEXT_POINTS)
+    totals = ", ".join(f"class {index}: {total:.2f}" for index, total in enumerate(per_class))
+    match_ax.set_title(wrap(f"Matching: attention to each support embedding ({totals})", 3.3), fontsize=TEXT_POINTS)
+    handles, labels_shown = proto_ax.get_legend_handles_labels()
+    fig.legend(handles, labels_shown, loc="lower center", ncols=3, frameon=False)
+    legend_rows = int(np.ceil(len(labels_shown) / 3))
+    fig.tight_layout(rect=(0, (0.22 * legend_rows + 0.1) / fig.get_figheight(), 1, 1))
     return fig
 
 
@@ -250,13 +261,14 @@ BETWEEN_FAMILIES = (
 )
 
 
+@course_figure
 def plot_method_families(*, ax: Axes | None = None) -> Axes:
     """The three families of few-shot learners, each with how the support set enters and its methods.
 
     Draws into ``ax``, or a new figure's; returns the Axes.
     """
     if ax is None:
-        _, ax = plt.subplots(figsize=(11, 4.4))
+        _, ax = plt.subplots(figsize=(FIGURE_INCHES, 4.0))
     ax.set_xlim(0, 3)
     ax.set_ylim(-0.55, 1.0)
     ax.axis("off")
@@ -266,8 +278,8 @@ def plot_method_families(*, ax: Axes | None = None) -> Axes:
             (left, 0.02), 0.9, 0.93, boxstyle="round,pad=0.01", fc=f"C{column}", alpha=0.12, ec=f"C{column}"
         )
         ax.add_patch(box)
-        ax.text(column + 0.5, 0.89, family, ha="center", va="center", fontsize=12, weight="bold")
-        ax.text(column + 0.5, 0.74, how, ha="center", va="center", fontsize=9.5, style="italic")
+        ax.text(column + 0.5, 0.89, family, ha="center", va="center", fontsize=TEXT_POINTS * 1.1, weight="bold")
+        ax.text(column + 0.5, 0.74, how, ha="center", va="center", fontsize=SMALL_POINTS, style="italic")
         for row, method in enumerate(methods):
             ax.text(
                 column + 0.5,
@@ -275,17 +287,18 @@ def plot_method_families(*, ax: Axes | None = None) -> Axes:
                 method,
                 ha="center",
                 va="center",
-                fontsize=9.5,
+                fontsize=SMALL_POINTS,
                 color="0.45" if method.startswith("(") else "black",
             )
     bridge = FancyBboxPatch((0.05, -0.5), 2.9, 0.38, boxstyle="round,pad=0.01", fc="0.92", ec="0.6")
     ax.add_patch(bridge)
-    ax.text(1.5, -0.31, BETWEEN_FAMILIES, ha="center", va="center", fontsize=9.5)
-    ax.set_title("Three families of few-shot learners: where the support set enters")
+    ax.text(1.5, -0.31, BETWEEN_FAMILIES, ha="center", va="center", fontsize=SMALL_POINTS)
+    ax.set_title(wrap("Three families of few-shot learners: where the support set enters", 6.8, TEXT_POINTS * 1.1))
     ax.figure.tight_layout()
     return ax
 
 
+@course_figure
 def plot_adaptation_paths(*, ax: Axes | None = None) -> Axes:
     """A sketch of what MAML learns: an initialisation from which one short step nears every task's optimum.
 
@@ -295,7 +308,7 @@ def plot_adaptation_paths(*, ax: Axes | None = None) -> Axes:
     not of a measured network. Draws into ``ax``, or a new figure's; returns the Axes.
     """
     if ax is None:
-        _, ax = plt.subplots(figsize=(9.5, 4.2))
+        _, ax = plt.subplots(figsize=(FIGURE_INCHES, 4.6))
     optima = np.array([[2.2, 2.6], [3.9, 0.9], [1.0, 0.6]])
     meta_learnt, random_start = optima.mean(axis=0) + [0.05, 0.1], np.array([-1.3, 3.2])
     for start, colour, label in (
@@ -309,7 +322,9 @@ def plot_adaptation_paths(*, ax: Axes | None = None) -> Axes:
             ax.annotate("", xy=step, xytext=start, arrowprops={"arrowstyle": "->", "color": colour, "lw": 1.6})
     for task, optimum in enumerate(optima, start=1):
         ax.plot(*optimum, "*", color="C3", ms=14)
-        ax.annotate(f"task {task}'s best weights", optimum, xytext=(8, 6), textcoords="offset points", fontsize=9)
+        ax.annotate(
+            f"task {task}'s best weights", optimum, xytext=(8, 6), textcoords="offset points", fontsize=SMALL_POINTS
+        )
     ax.plot([], [], "*", color="C3", ms=12, label="each task's best weights")
     ax.plot([], [], color="C0", lw=1.6, label="one inner step on each task's support set")
     ax.set_xlim(-1.8, 5.4)
@@ -317,7 +332,7 @@ def plot_adaptation_paths(*, ax: Axes | None = None) -> Axes:
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_xlabel("weights (two of many)")
-    ax.legend(fontsize=8.5, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncols=2, frameon=False)
     ax.set_title("What MAML meta-learns: a start one step away from every task")
     ax.figure.tight_layout()
     return ax

@@ -34,7 +34,7 @@ from oneshot_lib.scoring.any_image import as_drawing
 from oneshot_lib.scoring.contract import ScorerLike
 from oneshot_lib.scoring.named_classes import Prediction, predict_classes
 from oneshot_lib.viz.drawings import draw_drawing
-from oneshot_lib.viz.style import PICK_COLOR, QUERY_COLOR
+from oneshot_lib.viz.style import FIGURE_INCHES, PICK_COLOR, QUERY_COLOR, SMALL_POINTS, course_figure
 from oneshot_lib.viz.widgets import Explorer, figure_png, new_image, show_png, still_image
 
 #: The pad's side, in CSS pixels.
@@ -162,6 +162,7 @@ class PadSession:
         return predict_classes(scorer, {n: d[None] for n, d in self.symbols.items()}, query[None], ["the drawing"])[0]
 
 
+@course_figure
 def plot_pad(
     symbols: dict[str, np.ndarray], query: np.ndarray | None = None, prediction: Prediction | None = None
 ) -> Figure:
@@ -172,14 +173,14 @@ def plot_pad(
     """
     n = len(symbols) + (query is not None)
     rows = 2 if prediction is not None else 1
-    fig = plt.figure(figsize=(max(1.2 * n, 4.0), 1.45 + 1.6 * (rows - 1)))
+    fig = plt.figure(figsize=(min(max(1.2 * n, 4.0), FIGURE_INCHES), 1.45 + 1.6 * (rows - 1)))
     grid = fig.add_gridspec(rows, max(n, 1), height_ratios=[1.0, 1.1][:rows], hspace=0.45)
     pick = prediction.predicted if prediction is not None else None
     for column, (name, drawing) in enumerate(symbols.items()):
         frame = PICK_COLOR if name == pick else None
-        draw_drawing(fig.add_subplot(grid[0, column]), drawing, frame_color=frame, title=name, fontsize=9)
+        draw_drawing(fig.add_subplot(grid[0, column]), drawing, frame_color=frame, title=name)
     if query is not None:
-        draw_drawing(fig.add_subplot(grid[0, n - 1]), query, frame_color=QUERY_COLOR, title="query", fontsize=9)
+        draw_drawing(fig.add_subplot(grid[0, n - 1]), query, frame_color=QUERY_COLOR, title="query")
     if prediction is not None:
         ax = fig.add_subplot(grid[1, :])
         names = list(prediction.scores)
@@ -187,11 +188,10 @@ def plot_pad(
         low = scores.min() - 0.05 * (np.ptp(scores) or 1.0)
         colours = [PICK_COLOR if name == pick else "0.6" for name in names]
         ax.bar(np.arange(len(names)), scores - low, bottom=low, color=colours)
-        ax.set_xticks(np.arange(len(names)), names, fontsize=8)
-        ax.set_ylabel("score", fontsize=8)
-        ax.tick_params(axis="y", labelsize=7)
+        ax.set_xticks(np.arange(len(names)), names)
+        ax.set_ylabel("score")
         ax.grid(axis="y", alpha=0.3)
-        ax.set_title(f"the model's score of each symbol (blue: its pick, {pick})", fontsize=9)
+        ax.set_title(f"the model's score of each symbol (blue: its pick, {pick})", fontsize=SMALL_POINTS)
     return fig
 
 
@@ -339,9 +339,9 @@ class DrawingPad(Explorer):
         return p
 
     def show(self, message: str, figure: bool = False) -> None:
-        self.status.value = message
-        if figure:
+        if figure:  # the figure first: once the message says what was done, its figure is on show
             self.show_figure()
+        self.status.value = message
 
     def show_figure(self) -> None:
         if not self.session.symbols:

@@ -19,17 +19,24 @@ from oneshot_lib.data.omniglot import OmniglotSplit
 from oneshot_lib.data.tasks import Task
 from oneshot_lib.viz.style import (
     ANSWER_COLOR,
+    FIGURE_INCHES,
     HIGHLIGHT_COLOR,
     ORIGINAL_COLOR,
     QUERY_COLOR,
     QUIET_FRAME,
     SHIFTED_COLOR,
+    SMALL_POINTS,
+    TITLE_POINTS,
     WRONG_COLOR,
     alphabet_labels,
+    balanced_grid,
+    course_figure,
     grid_shape,
+    wrap,
 )
 
 
+@course_figure
 def draw_drawing(
     ax: Axes,
     image: np.ndarray,
@@ -37,7 +44,7 @@ def draw_drawing(
     frame_color=None,
     frame_width: float = 3.0,
     title: str | None = None,
-    fontsize: float = 8,
+    fontsize: float = SMALL_POINTS,
 ) -> Axes:
     """Show one ink mask (H, W) bool, or a (H, W) float in [0, 1], as black ink on white.
 
@@ -68,29 +75,40 @@ def _check_row(data: OmniglotSplit, row: int) -> None:
         raise IndexError(f"character row {row} is out of range: {data.name!r} has rows 0 to {len(data) - 1}")
 
 
-def plot_character(data: OmniglotSplit, row: int, *, n_cols: int = 10, panel_inches: float = 0.8) -> Figure:
+@course_figure
+def plot_character(data: OmniglotSplit, row: int, *, n_cols: int = 10, panel_inches: float = 0.7) -> Figure:
     """All drawings of one character, (20, 105, 105) for Omniglot, in a grid titled with its name.
 
-    ``row`` indexes ``data`` (``data.images[row]``). Raises IndexError if it is out of range.
+    Each drawing is titled with its drawer's number. ``row`` indexes ``data``
+    (``data.images[row]``). Raises IndexError if it is out of range.
 
     Returns a new Figure, one panel per drawing.
     """
     _check_row(data, row)
     drawings = data.images[row]
-    n_rows = int(np.ceil(len(drawings) / n_cols))
-    fig, axes = plt.subplots(
-        n_rows, n_cols, figsize=(panel_inches * n_cols, panel_inches * n_rows + 0.45), squeeze=False
-    )
+    n_rows, n_cols = balanced_grid(len(drawings), n_cols)
+    panel_inches = min(panel_inches, FIGURE_INCHES / (n_cols * 1.05))
+    title_inches = 0.22  # a drawer's number above each drawing
+    height = n_rows * (panel_inches + title_inches) + 0.45
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(panel_inches * n_cols * 1.05, height), squeeze=False)
     for ax, image, number in zip(axes.flat, drawings, range(1, len(drawings) + 1), strict=False):
-        draw_drawing(ax, image, title=f"drawer {number}", fontsize=6)
+        draw_drawing(ax, image, title=str(number))
     for ax in axes.flat[len(drawings) :]:
         ax.set_axis_off()
     alphabet = str(data.alphabets[row]).replace("_", " ")
-    fig.suptitle(f"{alphabet}, {data.characters[row]}: {len(drawings)} drawings by different people")
-    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=1 - 0.5 / fig.get_figheight(), wspace=0.08)
+    fig.suptitle(
+        wrap(
+            f"{alphabet}, {data.characters[row]}: {len(drawings)} drawings by different people, by drawer",
+            fig.get_figwidth(),
+        )
+    )
+    fig.subplots_adjust(
+        left=0.01, right=0.99, bottom=0.01, top=1 - 0.45 / height, wspace=0.05, hspace=title_inches / panel_inches
+    )
     return fig
 
 
+@course_figure
 def plot_alphabet_gallery(
     data: OmniglotSplit,
     *,
@@ -113,14 +131,14 @@ def plot_alphabet_gallery(
     rng = np.random.default_rng(seed)
     names = data.alphabet_names
     n_rows = int(np.ceil(len(names) / n_cols))
-    width, fontsize, suptitle_inches = 10.0, 8, 0.4
+    width, fontsize, suptitle_inches = FIGURE_INCHES, SMALL_POINTS, 0.45
     # Panel titles are wrapped to the panel width; the layout leaves room for the longest.
-    characters_per_line = max(8, int(0.9 * width / n_cols * 72 / (0.6 * fontsize)))
+    characters_per_line = max(8, int(0.95 * width / n_cols * 72 / (0.55 * fontsize)))
     titles = [
         textwrap.fill(f"{label} ({np.sum(data.alphabets == name)})", characters_per_line)
         for name, label in zip(names, alphabet_labels(names), strict=True)
     ]
-    title_inches = 0.08 + 0.16 * max(title.count("\n") + 1 for title in titles)
+    title_inches = 0.08 + 0.17 * max(title.count("\n") + 1 for title in titles)
     image_aspect = data.images.shape[2] / (per_alphabet * (data.images.shape[3] + 8))
     image_inches = 0.9 * width / n_cols * image_aspect
     height = n_rows * (image_inches + title_inches) + suptitle_inches + 0.1
@@ -138,7 +156,7 @@ def plot_alphabet_gallery(
     for ax in axes.flat[len(names) :]:
         ax.set_axis_off()
     each = f"{per_alphabet} character{'s' if per_alphabet > 1 else ''} each"
-    fig.suptitle(title or f"{data.name}: {len(names)} alphabets, {each}")
+    fig.suptitle(wrap(title or f"{data.name}: {len(names)} alphabets, {each}", width, TITLE_POINTS))
     fig.subplots_adjust(
         left=0.01,
         right=0.99,
@@ -150,6 +168,7 @@ def plot_alphabet_gallery(
     return fig
 
 
+@course_figure
 def plot_task(
     task: Task,
     query_index: int = 0,
@@ -157,8 +176,9 @@ def plot_task(
     show_answer: bool = True,
     predicted_class: int | None = None,
     frame_colors: Sequence | None = None,
+    numbered: bool = True,
     title: str | None = None,
-    title_size: float = 12,
+    title_size: float = TITLE_POINTS,
     fig: Figure | SubFigure | None = None,
     panel_inches: float = 0.85,
 ) -> Figure | SubFigure:
@@ -171,9 +191,13 @@ def plot_task(
         predicted_class: a class a scorer picked; if it is wrong, its images are framed in red.
         frame_colors: S colours, one per support image (e.g. by alphabet), used where no answer
             or prediction frame is drawn.
+        numbered: write each support image's index, 0 to S - 1, in its corner: the position
+            ``plot_score_bars`` and a scorer's (Q, S) scores give it. Left out where drawings
+            are too small to carry it.
         title: the figure title; by default the task's N and k. ``title_size``: its font size.
         fig: draw into this Figure or SubFigure instead of a new figure.
-        panel_inches: the size of one drawing, for a new figure.
+        panel_inches: the size of one drawing, for a new figure; smaller if the task would
+            not fit the column.
 
     Returns the Figure (or SubFigure) drawn on. Raises IndexError for a bad ``query_index`` and
     ValueError if ``frame_colors`` does not have one colour per support image.
@@ -184,9 +208,16 @@ def plot_task(
     if frame_colors is not None and len(frame_colors) != n_support:
         raise ValueError(f"frame_colors has {len(frame_colors)} colours, the support set {n_support} images")
     n_rows, n_cols = grid_shape(n_support)
+    if title is None:
+        k_shot = n_support // task.n_way
+        title = f"{task.n_way}-way {k_shot}-shot task" + (" (answer framed in green)" if show_answer else "")
     if fig is None:
-        fig = plt.figure(figsize=(panel_inches * (n_cols + 1.6), panel_inches * n_rows + 0.5))
+        panel_inches = min(panel_inches, FIGURE_INCHES / (n_cols + 1.6))
+        width = panel_inches * (n_cols + 1.6)
+        title = wrap(title, width, title_size)
+        fig = plt.figure(figsize=(width, panel_inches * n_rows + 0.3 + 0.2 * (title.count("\n") + 1)))
     height_inches = fig.bbox.height / fig.dpi
+    panel_shown = fig.bbox.width / fig.dpi / (n_cols + 1.6)
     grid = fig.add_gridspec(
         n_rows,
         n_cols + 2,
@@ -194,7 +225,7 @@ def plot_task(
         left=0.02,
         right=0.98,
         bottom=0.02,
-        top=1 - 0.45 / height_inches,
+        top=1 - (0.25 + 0.2 * (title.count("\n") + 1)) / height_inches,
         wspace=0.1,
         hspace=0.1,
     )
@@ -207,29 +238,47 @@ def plot_task(
             color = WRONG_COLOR
         if show_answer and label == answer:
             color = ANSWER_COLOR
-        draw_drawing(fig.add_subplot(grid[row, column + 2]), image, frame_color=color)
-    if title is None:
-        k_shot = n_support // task.n_way
-        title = f"{task.n_way}-way {k_shot}-shot task" + (" (answer framed in green)" if show_answer else "")
+        ax = draw_drawing(fig.add_subplot(grid[row, column + 2]), image, frame_color=color)
+        if numbered and panel_shown >= 0.45:  # room for "59" at SMALL_POINTS without hiding the drawing
+            ax.text(
+                0.03,
+                0.97,
+                str(position),
+                transform=ax.transAxes,
+                ha="left",
+                va="top",
+                fontsize=SMALL_POINTS,
+                color="0.3",
+                bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none", "alpha": 0.75},
+            )
     fig.suptitle(title, fontsize=title_size)
     return fig
 
 
+@course_figure
 def plot_drawing_row(drawings: Mapping[str, np.ndarray], *, title: str, panel_inches: float = 1.25) -> Figure:
     """One panel per drawing (H, W), titled by its key: a drawing and what was done to it.
 
+    The panels fill rows of equal length that fit the column (8 drawings make two rows of 4).
+
     Returns a new Figure, one panel per drawing.
     """
-    fig, axes = plt.subplots(
-        1, len(drawings), figsize=(panel_inches * len(drawings), panel_inches + 0.6), squeeze=False
-    )
-    for ax, (label, drawing) in zip(axes.flat, drawings.items(), strict=True):
-        draw_drawing(ax, np.asarray(drawing), title=textwrap.fill(label, 16))
-    fig.suptitle(title, fontsize=10)
+    n_rows, n_cols = balanced_grid(len(drawings), int(FIGURE_INCHES // panel_inches))
+    labels = [wrap(label, panel_inches, SMALL_POINTS) for label in drawings]
+    lines = max(label.count("\n") + 1 for label in labels)
+    title = wrap(title, panel_inches * n_cols, TITLE_POINTS)
+    height = n_rows * (panel_inches + 0.18 * lines + 0.1) + 0.25 * (title.count("\n") + 1) + 0.1
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(panel_inches * n_cols, height), squeeze=False)
+    for ax, label, drawing in zip(axes.flat, labels, drawings.values(), strict=False):
+        draw_drawing(ax, np.asarray(drawing), title=label)
+    for ax in axes.flat[len(drawings) :]:
+        ax.set_axis_off()
+    fig.suptitle(title)
     fig.tight_layout()
     return fig
 
 
+@course_figure
 def plot_shifted_copies(original: np.ndarray, shifted: Mapping[str, np.ndarray]) -> Figure:
     """The drawing (H, W) bool over each shifted copy (H, W) bool, one panel per ``shifted`` entry.
 
@@ -238,8 +287,15 @@ def plot_shifted_copies(original: np.ndarray, shifted: Mapping[str, np.ndarray])
 
     Returns a new Figure, one panel per shifted copy.
     """
-    fig, axes = plt.subplots(1, len(shifted), figsize=(1.9 * len(shifted), 2.2), squeeze=False)
-    for ax, (label, copy) in zip(axes.flat, shifted.items(), strict=True):
+    n_rows, n_cols = balanced_grid(len(shifted), 4)
+    panel = min(2.0, FIGURE_INCHES / n_cols)
+    title = wrap(
+        "A drawing (blue) and its shifted copy (orange); black where both have ink", panel * n_cols, TITLE_POINTS
+    )
+    fig, axes = plt.subplots(
+        n_rows, n_cols, figsize=(panel * n_cols, n_rows * (panel + 0.45) + 0.2 * (title.count("\n") + 1)), squeeze=False
+    )
+    for ax, (label, copy) in zip(axes.flat, shifted.items(), strict=False):
         overlay = np.ones((*original.shape, 3))
         overlay[original & ~copy] = plt.matplotlib.colors.to_rgb(ORIGINAL_COLOR)
         overlay[copy & ~original] = plt.matplotlib.colors.to_rgb(SHIFTED_COLOR)
@@ -248,51 +304,77 @@ def plot_shifted_copies(original: np.ndarray, shifted: Mapping[str, np.ndarray])
         ax.set_xticks([])
         ax.set_yticks([])
         differing = int((original != copy).sum())
-        ax.set_title(f"{label}\n{differing} pixels differ", fontsize=8)
-    fig.suptitle("A drawing (blue) and its shifted copy (orange); black where both have ink", fontsize=10)
+        ax.set_title(f"{label}\n{differing} pixels differ", fontsize=SMALL_POINTS)
+    for ax in axes.flat[len(shifted) :]:
+        ax.set_axis_off()
+    fig.suptitle(title)
     fig.tight_layout()
     return fig
 
 
+@course_figure
 def plot_pair_batch(left: np.ndarray, right: np.ndarray, same: np.ndarray, *, n_pairs: int = 8) -> Figure:
     """The first ``n_pairs`` pairs of a training batch, one column per pair, labelled same/different.
 
-    ``left`` and ``right`` are (B, H, W) float or bool images, ``same`` (B,) 0/1 targets.
+    ``left`` and ``right`` are (B, H, W) float or bool images, ``same`` (B,) 0/1 targets. More
+    pairs than fit the column's width go on to a second band of columns.
 
     Returns a new Figure, one column of two panels per pair.
     """
     n_pairs = min(n_pairs, len(same))
-    fig, axes = plt.subplots(2, n_pairs, figsize=(1.1 * n_pairs, 2.5), squeeze=False)
-    for column in range(n_pairs):
-        color = ANSWER_COLOR if same[column] else WRONG_COLOR
-        draw_drawing(
-            axes[0, column], left[column], frame_color=color, title="same" if same[column] else "different", fontsize=8
-        )
-        draw_drawing(axes[1, column], right[column], frame_color=color)
-    fig.suptitle("A training batch: pairs of drawings and their targets", fontsize=10)
-    fig.tight_layout()
+    bands, columns = balanced_grid(n_pairs, 8)
+    panel = min(1.1, FIGURE_INCHES / columns)
+    gap = 0.4  # between bands, in panels: the two drawings of a pair sit closer than two pairs
+    height = bands * (2 + gap) * panel + 0.3
+    fig = plt.figure(figsize=(panel * columns, height))
+    grid = fig.add_gridspec(
+        3 * bands - 1,
+        columns,
+        height_ratios=([1, 1, gap] * bands)[:-1],
+        hspace=0.06,
+        wspace=0.1,
+        left=0.01,
+        right=0.99,
+        bottom=0.01,
+        top=1 - (0.3 + gap * panel) / height,
+    )
+    for index in range(n_pairs):
+        band, column = divmod(index, columns)
+        top, bottom = fig.add_subplot(grid[3 * band, column]), fig.add_subplot(grid[3 * band + 1, column])
+        color = ANSWER_COLOR if same[index] else WRONG_COLOR
+        draw_drawing(top, left[index], frame_color=color, title="same" if same[index] else "different")
+        draw_drawing(bottom, right[index], frame_color=color)
+    fig.suptitle(wrap("A training batch: pairs of drawings and their targets", panel * columns, TITLE_POINTS))
     return fig
 
 
+@course_figure
 def plot_distortion_gallery(originals: np.ndarray, distorted: np.ndarray) -> Figure:
     """Each original drawing (n, H, W) followed by its distortions (n, m, H, W), one row each.
 
     Returns a new Figure of n rows of m + 1 panels.
     """
     n, m = distorted.shape[:2]
-    fig, axes = plt.subplots(n, m + 1, figsize=(0.95 * (m + 1), 1.0 * n), squeeze=False)
+    panel = min(0.95, FIGURE_INCHES / (m + 1))
+    title = wrap(
+        "Koch's affine distortions: each drawing, then random distortions of it", panel * (m + 1), TITLE_POINTS
+    )
+    fig, axes = plt.subplots(
+        n, m + 1, figsize=(panel * (m + 1), panel * n + 0.3 + 0.2 * (title.count("\n") + 1)), squeeze=False
+    )
     for row in range(n):
         draw_drawing(axes[row, 0], originals[row], frame_color=QUERY_COLOR, title="original" if row == 0 else None)
         for column in range(m):
             draw_drawing(
                 axes[row, column + 1], distorted[row, column], title="distorted" if row == 0 and column == 0 else None
             )
-    fig.suptitle("Koch's affine distortions: each drawing, then random distortions of it", fontsize=10)
+    fig.suptitle(title)
     fig.tight_layout()
     return fig
 
 
-def plot_episode(episode: Mapping[str, np.ndarray], query_labels: np.ndarray, *, panel_inches: float = 0.7) -> Figure:
+@course_figure
+def plot_episode(episode: Mapping[str, np.ndarray], query_labels: np.ndarray, *, panel_inches: float = 0.9) -> Figure:
     """A training episode as the network sees it: the support set above, the queries below.
 
     ``episode`` holds ``"support"`` (S, H, H, 1) float, ``"support_labels"`` (S,) int in [0, N)
@@ -307,18 +389,31 @@ def plot_episode(episode: Mapping[str, np.ndarray], query_labels: np.ndarray, *,
         raise ValueError("one label per support image and per query image is needed")
     columns = max(len(support), int(np.ceil(len(query) / 2)))
     rows = 1 + int(np.ceil(len(query) / columns))
-    fig, axes = plt.subplots(rows, columns, figsize=(panel_inches * columns, panel_inches * 1.25 * rows), squeeze=False)
+    panel_inches = min(panel_inches, FIGURE_INCHES / columns)
+    title = wrap(
+        "One training episode: support set (S, top row) and queries (Q), with their classes",
+        max(panel_inches * columns, 3.5),
+        TITLE_POINTS,
+    )
+    lines = title.count("\n") + 1
+    fig, axes = plt.subplots(
+        rows,
+        columns,
+        figsize=(max(panel_inches * columns, 3.5), panel_inches * 1.3 * rows + 0.2 * lines + 0.1),
+        squeeze=False,
+    )
     for ax, image, label in zip(axes[0], support, support_labels, strict=False):
-        draw_drawing(ax, image[..., 0], title=f"S: {label}", fontsize=7)
+        draw_drawing(ax, image[..., 0], title=f"S: {label}")
     for ax, image, label in zip(axes[1:].flat, query, query_labels, strict=False):
-        draw_drawing(ax, image[..., 0], frame_color=QUERY_COLOR, frame_width=1.5, title=f"Q: {label}", fontsize=7)
+        draw_drawing(ax, image[..., 0], frame_color=QUERY_COLOR, frame_width=1.5, title=f"Q: {label}")
     for ax in (*axes[0, len(support) :], *axes[1:].flat[len(query) :]):
         ax.set_axis_off()
-    fig.suptitle("One training episode: support set (S, top row) and queries (Q), with their classes", fontsize=9)
+    fig.suptitle(title)
     fig.tight_layout()
     return fig
 
 
+@course_figure
 def plot_mistakes(
     queries: np.ndarray,
     answers: np.ndarray,
@@ -328,19 +423,31 @@ def plot_mistakes(
     *,
     title: str = "Hardest mistakes",
 ) -> Figure:
-    """One row per mistake: the query, the right support image and the chosen one, with scores.
+    """Per mistake, three panels: the query, the right support image and the chosen one, with scores.
 
     ``queries``, ``answers`` and ``picks`` are (n, H, W) images; ``answer_scores`` and
-    ``pick_scores`` (n,) the scorer's scores of the right and the chosen support image.
+    ``pick_scores`` (n,) the scorer's scores of the right and the chosen support image. Up to
+    three mistakes are stacked in one column; more go two to a row.
 
-    Returns a new Figure of n rows of three panels.
+    Returns a new Figure of n groups of three panels.
     """
     n = len(queries)
-    fig, axes = plt.subplots(n, 3, figsize=(4.2, 1.45 * n), squeeze=False)
-    for row in range(n):
-        draw_drawing(axes[row, 0], queries[row], frame_color=QUERY_COLOR, title="query" if row == 0 else None)
-        draw_drawing(axes[row, 1], answers[row], frame_color=ANSWER_COLOR, title=f"right: {answer_scores[row]:.3f}")
-        draw_drawing(axes[row, 2], picks[row], frame_color=WRONG_COLOR, title=f"chosen: {pick_scores[row]:.3f}")
-    fig.suptitle(title, fontsize=10)
+    per_row = 1 if n <= 3 else 2
+    n_rows = int(np.ceil(n / per_row))
+    panel = 1.15
+    title = wrap(title, 3 * per_row * panel + 0.3 * (per_row - 1), TITLE_POINTS)
+    fig = plt.figure(
+        figsize=(3 * per_row * panel + 0.3 * (per_row - 1), (panel + 0.3) * n_rows + 0.25 * (title.count("\n") + 1))
+    )
+    ratios = ([1, 1, 1, 0.25] * per_row)[:-1]  # three panels per mistake, a gap between mistakes
+    grid = fig.add_gridspec(n_rows, len(ratios), width_ratios=ratios)
+    for mistake in range(n):
+        row, group = divmod(mistake, per_row)
+        axes = [fig.add_subplot(grid[row, 4 * group + panel]) for panel in range(3)]
+        first = mistake < per_row
+        draw_drawing(axes[0], queries[mistake], frame_color=QUERY_COLOR, title="query" if first else None)
+        draw_drawing(axes[1], answers[mistake], frame_color=ANSWER_COLOR, title=f"right: {answer_scores[mistake]:.3f}")
+        draw_drawing(axes[2], picks[mistake], frame_color=WRONG_COLOR, title=f"chosen: {pick_scores[mistake]:.3f}")
+    fig.suptitle(title)
     fig.tight_layout()
     return fig

@@ -12,7 +12,10 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from oneshot_lib.viz.style import FIGURE_INCHES, TEXT_POINTS, course_figure, wrap
 
+
+@course_figure
 def plot_embedding_projections(
     projections: Mapping[str, tuple[np.ndarray, np.ndarray]], labels: np.ndarray, *, names: Sequence[str] = ()
 ) -> Figure:
@@ -21,13 +24,23 @@ def plot_embedding_projections(
     ``projections`` maps a title to ``analysis.pca_projection``'s (points (n, 2), variance shares (2,));
     ``labels`` (n,) int gives each drawing's character, named in the legend by ``names[label]``.
 
+    The panels go two to a row, over one legend for all.
+
     Returns a new Figure, one panel per projection.
     """
     if not projections:
         raise ValueError("projections is empty: pass {title: (points, variance shares)}")
     labels = np.asarray(labels)
-    fig, axes = plt.subplots(1, len(projections), figsize=(5.2 * len(projections), 4.6), squeeze=False)
-    for ax, (title, (points, shares)) in zip(axes[0], projections.items(), strict=True):
+    n_cols = min(2, len(projections))
+    n_rows = int(np.ceil(len(projections) / n_cols))
+    legend_rows = int(np.ceil(len(np.unique(labels)) / 3))
+    panel = min(3.6, FIGURE_INCHES / n_cols)
+    fig, axes = plt.subplots(
+        n_rows, n_cols, figsize=(panel * n_cols, (panel + 0.4) * n_rows + 0.22 * legend_rows + 0.2), squeeze=False
+    )
+    for ax in axes.flat[len(projections) :]:
+        ax.set_axis_off()
+    for ax, (title, (points, shares)) in zip(axes.flat, projections.items(), strict=False):
         if len(points) != len(labels):
             raise ValueError(f"{title!r}: {len(points)} points but {len(labels)} labels")
         for index, label in enumerate(np.unique(labels)):
@@ -35,17 +48,18 @@ def plot_embedding_projections(
             name = names[label] if len(names) > label else f"character {label}"
             ax.scatter(*points[mine].T, s=16, color=plt.cm.tab10(index % 10), label=name, alpha=0.85)
         ax.set(
-            title=title,
-            xlabel=f"first principal axis ({shares[0]:.0%} of the variance)",
-            ylabel=f"second principal axis ({shares[1]:.0%})",
+            xlabel=f"principal axis 1 ({shares[0]:.0%} of variance)",
+            ylabel=f"principal axis 2 ({shares[1]:.0%})",
         )
-        ax.title.set_fontsize(10)
+        ax.set_title(wrap(title, panel - 0.3, TEXT_POINTS), fontsize=TEXT_POINTS)
         ax.grid(alpha=0.3)
-    axes[0, -1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
-    fig.tight_layout()
+    handles, names_shown = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, names_shown, loc="lower center", ncols=3, frameon=False)
+    fig.tight_layout(rect=(0, (0.22 * legend_rows + 0.1) / fig.get_figheight(), 1, 1))
     return fig
 
 
+@course_figure
 def plot_class_spread(
     points: np.ndarray, labels: np.ndarray, *, names: Sequence[str] = (), ax: Axes | None = None
 ) -> Axes:
@@ -58,7 +72,7 @@ def plot_class_spread(
     """
     labels = np.asarray(labels)
     if ax is None:
-        _, ax = plt.subplots(figsize=(6, 5))
+        _, ax = plt.subplots(figsize=(6.4, 5.2))
     for index, label in enumerate(np.unique(labels)):
         mine = points[labels == label]
         centre = mine.mean(axis=0)
@@ -70,10 +84,10 @@ def plot_class_spread(
         ax.add_patch(plt.Circle(centre, radius, fill=False, color=colour, lw=1.2, ls="--"))
     ax.set_aspect("equal", adjustable="datalim")
     ax.set(
-        title="Each character's drawings, prototype (star) and mean spread (circle)",
+        title="Each character's drawings,\nprototype (star) and mean spread (circle)",
         xlabel="first principal axis",
         ylabel="second principal axis",
     )
-    ax.legend(fontsize=7, loc="best")
+    ax.legend(loc="best")
     ax.figure.tight_layout()
     return ax

@@ -12,7 +12,15 @@ from matplotlib.figure import Figure
 
 from oneshot_lib.scoring.any_image import DrawingSteps
 from oneshot_lib.viz.drawings import draw_drawing
-from oneshot_lib.viz.style import HIDDEN_COLOR, HIGHLIGHT_COLOR
+from oneshot_lib.viz.style import (
+    FIGURE_INCHES,
+    HIDDEN_COLOR,
+    HIGHLIGHT_COLOR,
+    SMALL_POINTS,
+    TITLE_POINTS,
+    course_figure,
+    wrap,
+)
 
 
 def _on_patches(ink: np.ndarray, masks: np.ndarray) -> np.ndarray:
@@ -21,6 +29,7 @@ def _on_patches(ink: np.ndarray, masks: np.ndarray) -> np.ndarray:
     return paper * (1.0 - np.clip(ink, 0.0, 1.0)[..., None])
 
 
+@course_figure
 def plot_masked_reconstructions(
     images: np.ndarray, masks: np.ndarray, reconstructions: np.ndarray, *, panel_inches: float = 0.9
 ) -> Figure:
@@ -46,7 +55,18 @@ def plot_masked_reconstructions(
         )
     hidden = masks > 0.5
     n = len(images)
-    fig, axes = plt.subplots(3, n, figsize=(panel_inches * n + 0.9, panel_inches * 3 + 0.5), squeeze=False)
+    panel_inches = min(panel_inches, (FIGURE_INCHES - 1.0) / n)
+    title = wrap(
+        "Masked prediction: hidden patches (tinted) filled with paper, then restored",
+        max(panel_inches * n + 1.0, 3.5),
+        TITLE_POINTS,
+    )
+    fig, axes = plt.subplots(
+        3,
+        n,
+        figsize=(max(panel_inches * n + 1.0, 3.5), panel_inches * 3 + 0.3 + 0.2 * (title.count("\n") + 1)),
+        squeeze=False,
+    )
     rows = [
         ("drawing", np.zeros_like(hidden), images),
         ("masked input", hidden, np.where(hidden, 0.0, images)),
@@ -55,8 +75,8 @@ def plot_masked_reconstructions(
     for ax_row, (label, tints, inks) in zip(axes, rows, strict=True):
         for ax, tint, ink in zip(ax_row, tints, inks, strict=True):
             draw_drawing(ax, _on_patches(ink, tint))
-        ax_row[0].set_ylabel(label, fontsize=8)
-    fig.suptitle("Masked prediction: hidden patches (tinted) filled with paper, then restored", fontsize=10)
+        ax_row[0].set_ylabel(label, fontsize=SMALL_POINTS)
+    fig.suptitle(title)
     fig.tight_layout()
     return fig
 
@@ -65,6 +85,7 @@ def _drop_channel(array: np.ndarray) -> np.ndarray:
     return array[..., 0] if array.ndim == 4 and array.shape[-1] == 1 else array
 
 
+@course_figure
 def plot_drawing_steps(steps: DrawingSteps, *, title: str | None = None) -> Figure:
     """How ``scoring.any_image.as_drawing`` made a drawing of a picture, one panel per step.
 
@@ -72,7 +93,7 @@ def plot_drawing_steps(steps: DrawingSteps, *, title: str | None = None) -> Figu
     found, with the square cropped around it (orange; it may reach past the picture); the
     105x105 drawing the models read. Returns a new Figure.
     """
-    fig, axes = plt.subplots(1, 4, figsize=(8.4, 2.5))
+    fig, axes = plt.subplots(1, 4, figsize=(FIGURE_INCHES, 2.6))
     axes[0].imshow(steps.rgb, interpolation="antialiased")
     axes[1].imshow(steps.ink, cmap="gray_r", vmin=0, vmax=1, interpolation="antialiased")
     axes[2].imshow(steps.mask, cmap="gray_r", vmin=0, vmax=1, interpolation="antialiased")
@@ -91,10 +112,10 @@ def plot_drawing_steps(steps: DrawingSteps, *, title: str | None = None) -> Figu
         "what the model reads, 105x105",
     ]
     for ax, label in zip(axes, labels, strict=True):
-        ax.set_title(label, fontsize=8, pad=3)
+        ax.set_title(wrap(label, FIGURE_INCHES / 4, SMALL_POINTS), fontsize=SMALL_POINTS, pad=3)
         ax.set_xticks([])
         ax.set_yticks([])
     if title:
-        fig.suptitle(title, fontsize=10)
+        fig.suptitle(wrap(title, FIGURE_INCHES, TITLE_POINTS))
     fig.tight_layout()
     return fig

@@ -13,8 +13,10 @@ from matplotlib.ticker import PercentFormatter
 
 from oneshot_lib.scoring.comparisons import ComparisonCell, LabelsUsedCell
 from oneshot_lib.scoring.evaluate import Accuracy
+from oneshot_lib.viz.style import FIGURE_INCHES, SMALL_POINTS, TEXT_POINTS, course_figure, wrap
 
 
+@course_figure
 def plot_n_way_curves(
     curves: Mapping[str, Mapping[int, Accuracy]], *, title: str | None = None, ax: Axes | None = None
 ) -> Axes:
@@ -28,7 +30,7 @@ def plot_n_way_curves(
     if not curves:
         raise ValueError("curves is empty: pass {label: {N: Accuracy}} with at least one curve")
     if ax is None:
-        _, ax = plt.subplots(figsize=(7.5, 4.2))
+        _, ax = plt.subplots(figsize=(FIGURE_INCHES, 4.2))
     all_ns = sorted({n for curve in curves.values() for n in curve})
     for index, (label, curve) in enumerate(curves.items()):
         ns = sorted(curve)
@@ -42,12 +44,13 @@ def plot_n_way_curves(
     ax.set_ylim(0, 1)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    ax.set_title(title or "One-shot accuracy against N")
+    ax.legend()
+    ax.set_title(wrap(title or "One-shot accuracy against N", ax.bbox.width / ax.figure.dpi + 0.5, TEXT_POINTS * 1.1))
     ax.figure.tight_layout()
     return ax
 
 
+@course_figure
 def plot_training_history(
     histories: Mapping[str, Mapping],
     *,
@@ -61,9 +64,9 @@ def plot_training_history(
     Error bars are one standard error over the validation tasks. ``chance`` draws 1/N dashed.
     ``loss_label`` names the loss axis (runs of different model kinds have different losses).
 
-    Returns a new Figure of two panels, loss and accuracy.
+    Returns a new Figure of two panels, loss and accuracy, over one legend for both.
     """
-    fig, (loss_ax, accuracy_ax) = plt.subplots(1, 2, figsize=(11, 3.8))
+    fig, (loss_ax, accuracy_ax) = plt.subplots(1, 2, figsize=(FIGURE_INCHES, 3.6 + 0.1 * len(histories)))
     for index, (label, history) in enumerate(histories.items()):
         epochs = history["epochs"]
         minutes = np.array([record["elapsed_seconds"] for record in epochs]) / 60
@@ -81,18 +84,24 @@ def plot_training_history(
     if chance is not None:
         accuracy_ax.axhline(chance, ls="--", color="0.4", label="chance")
     loss_ax.set_yscale("log")
-    loss_ax.set(xlabel="training minutes", ylabel=loss_label, title="Loss")
+    loss_ax.set(xlabel="training minutes", ylabel=wrap(loss_label, 3.0), title="Loss")
     accuracy_ax.set(
-        xlabel="training minutes", ylabel="accuracy", ylim=(0, 1), title="Validation: 20-way one-shot, within alphabets"
+        xlabel="training minutes",
+        ylabel="accuracy",
+        ylim=(0, 1),
+        title="Validation:\n20-way one-shot, within alphabets",
     )
     accuracy_ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     for ax in (loss_ax, accuracy_ax):
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.tight_layout()
+    handles, labels = accuracy_ax.get_legend_handles_labels()
+    legend_rows = int(np.ceil(len(labels) / 2))
+    fig.legend(handles, labels, loc="lower center", ncols=2, frameon=False)
+    fig.tight_layout(rect=(0, 0.2 * legend_rows / fig.get_figheight() + 0.02, 1, 1))
     return fig
 
 
+@course_figure
 def plot_controlled_comparison(cells: Mapping[str, ComparisonCell], *, reference: str | None = None) -> Figure:
     """One bar per cell of a controlled comparison, on three measures side by side.
 
@@ -110,26 +119,41 @@ def plot_controlled_comparison(cells: Mapping[str, ComparisonCell], *, reference
         ("evaluation_within_1shot", "evaluation_within_1shot_stderr", "evaluation alphabets, within one"),
         ("lake", "lake_stderr", "Lake's 400 trials"),
     )
-    fig, axes = plt.subplots(1, 3, figsize=(13, 0.42 * len(names) + 1.3), sharey=True)
+    labels = [textwrap.fill(name, 26) for name in names]
+    lines = sum(label.count("\n") + 1 for label in labels)
+    fig, axes = plt.subplots(1, 3, figsize=(FIGURE_INCHES, 0.17 * lines + 0.12 * len(names) + 1.5), sharey=True)
     rows = np.arange(len(names))[::-1]
     for ax, (key, error_key, title) in zip(axes, measures, strict=True):
         values = np.array([getattr(cells[name], key) for name in names])
         errors = None if error_key is None else np.array([getattr(cells[name], error_key) for name in names])
         colours = ["0.25" if name == reference else "C0" for name in names]
         ax.barh(rows, values, xerr=errors, color=colours, capsize=2, height=0.65)
-        for row, value in zip(rows, values, strict=True):
-            ax.text(value + 0.01, row, f"{value:.1%}", va="center", fontsize=8)
+        reach = values if errors is None else values + errors  # where the error bar ends
+        for row, value, end in zip(rows, values, reach, strict=True):
+            inside = value > 0.45  # the number inside a long bar, after a short one
+            ax.text(
+                value - 0.03 if inside else end + 0.03,
+                row,
+                f"{value:.1%}",
+                va="center",
+                ha="right" if inside else "left",
+                color="white" if inside else "black",
+                fontsize=SMALL_POINTS,
+            )
         if reference is not None:
             ax.axvline(getattr(cells[reference], key), color="0.25", ls=":", lw=1)
-        ax.set(xlim=(0, 1.12), title=title)
+        ax.set_xlim(0, 1)
+        ax.set_title(wrap(title, 1.5, TEXT_POINTS), fontsize=TEXT_POINTS)
+        ax.set_xticks([0, 0.5, 1])
         ax.xaxis.set_major_formatter(PercentFormatter(1.0))
         ax.grid(axis="x", alpha=0.3)
-    axes[0].set_yticks(rows, [textwrap.fill(name, 38) for name in names], fontsize=8)
-    fig.suptitle("20-way one-shot accuracy of each cell's best checkpoint", fontsize=10)
+    axes[0].set_yticks(rows, labels)
+    fig.suptitle("20-way one-shot accuracy of each cell's best checkpoint")
     fig.tight_layout()
     return fig
 
 
+@course_figure
 def plot_labels_used(
     cells: Mapping[str, LabelsUsedCell], *, no_labels: str | None = None, ax: Axes | None = None
 ) -> Axes:
@@ -143,7 +167,7 @@ def plot_labels_used(
     Draws into ``ax``, or a new figure's; returns the Axes.
     """
     if ax is None:
-        _, ax = plt.subplots(figsize=(7, 4))
+        _, ax = plt.subplots(figsize=(FIGURE_INCHES, 4.4))
     starts = sorted({cell.start for cell in cells.values() if cell.start is not None})
     for index, start in enumerate(starts):
         mine = sorted((cell for cell in cells.values() if cell.start == start), key=lambda cell: cell.fraction)
@@ -161,8 +185,8 @@ def plot_labels_used(
                 f"{cell.lake:.1%}",
                 (cell.fraction, cell.lake),
                 textcoords="offset points",
-                xytext=(6, -12 if index else 6),
-                fontsize=8,
+                xytext=(6, -13 if index else 6),
+                fontsize=SMALL_POINTS,
                 color=f"C{index}",
             )
     if no_labels is not None:
@@ -182,11 +206,12 @@ def plot_labels_used(
         title="Accuracy against labels used",
     )
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(loc="lower right")
     ax.figure.tight_layout()
     return ax
 
 
+@course_figure
 def plot_support_methods(results: Mapping[str, Mapping[int, Accuracy]], *, ax: Axes | None = None) -> Axes:
     """Accuracy of each way of using a support set, one bar per shot count, with one standard error.
 
@@ -197,7 +222,7 @@ def plot_support_methods(results: Mapping[str, Mapping[int, Accuracy]], *, ax: A
     names = list(results)
     shots = sorted({k for by_shot in results.values() for k in by_shot})
     if ax is None:
-        _, ax = plt.subplots(figsize=(9, 0.55 * len(names) * len(shots) / 2 + 1.4))
+        _, ax = plt.subplots(figsize=(FIGURE_INCHES, 0.6 * len(names) * len(shots) / 2 + 1.4))
     rows = np.arange(len(names))[::-1]
     height = 0.8 / len(shots)
     for index, k in enumerate(shots):
@@ -205,17 +230,18 @@ def plot_support_methods(results: Mapping[str, Mapping[int, Accuracy]], *, ax: A
         errors = np.array([results[name][k].stderr for name in names])
         offset = (len(shots) - 1 - 2 * index) * height / 2
         ax.barh(rows + offset, values, xerr=errors, height=height, color=f"C{index}", capsize=2, label=f"{k}-shot")
-        for row, value in zip(rows, values, strict=True):
-            ax.text(value + 0.01, row + offset, f"{value:.1%}", va="center", fontsize=8)
-    ax.set_yticks(rows, [textwrap.fill(name, 34) for name in names], fontsize=8)
-    ax.set(xlim=(0, 1.12), xlabel="20-way accuracy within an alphabet (evaluation alphabets)")
+        for row, value, error in zip(rows, values, errors, strict=True):  # the number past the error bar
+            ax.text(value + error + 0.01, row + offset, f"{value:.1%}", va="center", fontsize=SMALL_POINTS)
+    ax.set_yticks(rows, [textwrap.fill(name, 28) for name in names])
+    ax.set(xlim=(0, 1.15), xlabel="20-way accuracy within an alphabet (evaluation alphabets)")
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))
     ax.grid(axis="x", alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="lower right")
     ax.figure.tight_layout()
     return ax
 
 
+@course_figure
 def plot_accuracy_curves(
     curves: Mapping[str, Mapping[int, Accuracy]],
     *,
@@ -233,7 +259,7 @@ def plot_accuracy_curves(
     if not curves:
         raise ValueError("curves is empty: pass {label: {setting: Accuracy}} with at least one curve")
     if ax is None:
-        _, ax = plt.subplots(figsize=(7.5, 4.2))
+        _, ax = plt.subplots(figsize=(FIGURE_INCHES, 4.2))
     for index, (label, curve) in enumerate(curves.items()):
         settings = sorted(curve)
         ax.errorbar(
@@ -253,7 +279,7 @@ def plot_accuracy_curves(
     ax.set_ylim(0, 1)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    ax.set_title(title)
+    ax.legend()
+    ax.set_title(wrap(title, ax.bbox.width / ax.figure.dpi + 0.5, TEXT_POINTS * 1.1))
     ax.figure.tight_layout()
     return ax

@@ -10,9 +10,20 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
-from oneshot_lib.viz.style import ANSWER_COLOR, PICK_COLOR, SHIFTED_COLOR, WRONG_COLOR
+from oneshot_lib.viz.style import (
+    ANSWER_COLOR,
+    FIGURE_INCHES,
+    PICK_COLOR,
+    SHIFTED_COLOR,
+    SMALL_POINTS,
+    TEXT_POINTS,
+    WRONG_COLOR,
+    course_figure,
+    wrap,
+)
 
 
+@course_figure
 def plot_score_bars(
     scores: Mapping[str, np.ndarray],
     support_labels: np.ndarray,
@@ -28,14 +39,17 @@ def plot_score_bars(
     answer's class are green; those of the picked class, if it is another, red. With
     ``answer=None`` (the answer hidden) no bar tells right from wrong: the picked class's bars
     are blue, the others grey. Scores are on each scorer's own scale (a probability, a negative
-    distance, ...), so each row has its own y axis.
+    distance, ...), so each row has its own y axis. The bars are numbered 0 to S - 1, as
+    ``plot_task`` numbers the support drawings; with many, every k-th number is written.
 
     Returns a new Figure, one panel per scorer.
     """
     if not scores:
         raise ValueError("scores is empty: pass {scorer name: (S,) scores}")
     support_labels = np.asarray(support_labels)
-    fig, axes = plt.subplots(len(scores), 1, figsize=(7.5, 1.5 * len(scores)), squeeze=False, sharex=True)
+    fig, axes = plt.subplots(
+        len(scores), 1, figsize=(FIGURE_INCHES, 1.4 * len(scores) + 0.6), squeeze=False, sharex=True
+    )
     positions = np.arange(len(support_labels))
     for ax, (name, row) in zip(axes[:, 0], scores.items(), strict=True):
         row = np.asarray(row, dtype=float)
@@ -48,19 +62,23 @@ def plot_score_bars(
                 colors[support_labels == pick] = WRONG_COLOR
         low = row.min() - 0.05 * (np.ptp(row) or 1.0)
         ax.bar(positions, row - low, bottom=low, color=list(colors))
-        ax.set_ylabel(name, fontsize=8, rotation=0, ha="right", va="center")
-        ax.tick_params(labelsize=7)
+        ax.set_ylabel(name, fontsize=SMALL_POINTS, rotation=0, ha="right", va="center")
         ax.grid(axis="y", alpha=0.3)
-    axes[-1, 0].set_xticks(positions)
+    # Every bar gets a tick; the numbers, SMALL_POINTS wide each, only as many as fit the axis.
+    every = next(k for k in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000) if len(positions) / k <= 40)
+    axes[-1, 0].set_xticks(positions, minor=True)
+    axes[-1, 0].set_xticks(positions[::every])
+    axes[-1, 0].set_xlim(-0.6, len(positions) - 0.4)
     axes[-1, 0].set_xlabel(
-        "support image (blue: the scorer's pick)"
+        "support image, numbered as on the task (blue: the scorer's pick)"
         if answer is None
-        else "support image (green: the answer's class; red: a wrong pick)"
+        else "support image, numbered as on the task\n(green: the answer's class; red: a wrong pick)"
     )
     fig.tight_layout()
     return fig
 
 
+@course_figure
 def plot_independent_scores(above_half: np.ndarray, probability_sums: np.ndarray, n_way: int) -> Figure:
     """Why a siamese network's scores are not a distribution over the support set.
 
@@ -74,25 +92,26 @@ def plot_independent_scores(above_half: np.ndarray, probability_sums: np.ndarray
     above_half, probability_sums = np.asarray(above_half), np.asarray(probability_sums, dtype=float)
     if above_half.shape != probability_sums.shape or above_half.ndim != 1 or not len(above_half):
         raise ValueError("above_half and probability_sums must be non-empty (Q,) arrays of one length")
-    fig, (count_ax, sum_ax) = plt.subplots(1, 2, figsize=(11, 3.4))
+    fig, (count_ax, sum_ax) = plt.subplots(1, 2, figsize=(FIGURE_INCHES, 3.4))
     counts = np.bincount(above_half, minlength=n_way + 1)
     count_ax.bar(np.arange(len(counts)), counts / len(above_half), color="C0")
     count_ax.set(
-        xlabel=f"support images (of {n_way}) with probability > 0.5",
+        xlabel=f"support images (of {n_way})\nwith probability > 0.5",
         ylabel="share of queries",
-        title="How many support images 'match' a query",
+        title="How many support images\n'match' a query",
     )
     count_ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     sum_ax.hist(probability_sums, bins=40, color="C0")
     sum_ax.axvline(1.0, ls="--", color="0.3", label="a distribution sums to 1")
-    sum_ax.set(xlabel=f"sum of a query's {n_way} probabilities", ylabel="queries", title="The scores do not sum to 1")
-    sum_ax.legend(fontsize=8)
+    sum_ax.set(xlabel=f"sum of a query's {n_way}\nprobabilities", ylabel="queries", title="The scores\ndo not sum to 1")
+    sum_ax.legend()
     for ax in (count_ax, sum_ax):
         ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
 
 
+@course_figure
 def plot_identity_scores(
     scores: Mapping[str, np.ndarray], references: Sequence[str], *, ax: Axes | None = None
 ) -> Axes:
@@ -106,7 +125,7 @@ def plot_identity_scores(
     """
     names = list(scores)
     if ax is None:
-        _, ax = plt.subplots(figsize=(8.5, 0.5 * len(names) + 1.2))
+        _, ax = plt.subplots(figsize=(FIGURE_INCHES, 0.5 * len(names) + 1.4))
     rows = np.arange(len(names))[::-1]
     boxes = ax.boxplot(
         [scores[name] for name in names], positions=rows, vert=False, widths=0.6, patch_artist=True, showfliers=False
@@ -116,12 +135,13 @@ def plot_identity_scores(
     for name in references:
         ax.axvline(np.median(scores[name]), color="0.35", ls=":", lw=1)
     ax.set_yticks(rows, names)
-    ax.set(xlabel="score of the drawing against its partner (siamese: probability of 'same character')")
+    ax.set_xlabel("score of the drawing against its partner\n(siamese: probability of 'same character')")
     ax.grid(axis="x", alpha=0.3)
     ax.figure.tight_layout()
     return ax
 
 
+@course_figure
 def plot_shift_experiment(shifts: Sequence[int], results: Mapping[str, Mapping[str, np.ndarray]]) -> Figure:
     """How far a shifted copy of the query is, against how far the wrong answers are.
 
@@ -134,11 +154,14 @@ def plot_shift_experiment(shifts: Sequence[int], results: Mapping[str, Mapping[s
 
     One panel per metric shows medians with interquartile bands. A last panel shows how often
     the shifted copy is nearer than every wrong answer, i.e. how often 1-NN would still pick it.
+    The panels go two to a row; an odd count leaves a cell for the distances' legend.
 
     Returns a new Figure of len(results) + 1 panels.
     """
-    fig, axes = plt.subplots(1, len(results) + 1, figsize=(4.0 * (len(results) + 1), 3.6), squeeze=False)
-    axes = axes.flat
+    n_panels = len(results) + 1
+    n_rows = int(np.ceil(n_panels / 2))
+    fig, grid = plt.subplots(n_rows, 2, figsize=(FIGURE_INCHES, 3.1 * n_rows + 0.3), squeeze=False)
+    axes = grid.flat
     shifts = np.asarray(shifts)
     for ax, (metric, result) in zip(axes, results.items(), strict=False):
         shifted = np.asarray(result["shifted"])
@@ -157,7 +180,12 @@ def plot_shift_experiment(shifts: Sequence[int], results: Mapping[str, Mapping[s
         ax.set_xticks(shifts)
         ax.set_title(metric)
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=7, loc="lower right")
+    if n_panels % 2:  # the distances' legend in the free cell
+        spare = axes[n_panels]
+        spare.set_axis_off()
+        spare.legend(*axes[0].get_legend_handles_labels(), loc="center", title="medians, quartile bands")
+    else:
+        axes[0].legend(loc="lower right")
     ax = axes[len(results)]
     for index, (metric, result) in enumerate(results.items()):
         nearest_wrong = np.asarray(result["nearest_wrong"])[:, None]
@@ -166,17 +194,18 @@ def plot_shift_experiment(shifts: Sequence[int], results: Mapping[str, Mapping[s
         other = np.mean(np.asarray(result["other_drawer"]) < nearest_wrong[:, 0])
         ax.axhline(other, color=f"C{index}", linestyle=":", label=f"{metric}: other drawer")
     ax.set_xlabel("shift (pixels right and down)")
-    ax.set_ylabel("nearer than every wrong answer")
+    ax.set_ylabel("nearer than every\nwrong answer")
     ax.set_xticks(shifts)
     ax.set_ylim(0, 1.02)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_title("Would nearest neighbour pick it?")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(0.0, 0.38))
+    ax.legend(loc="center left", bbox_to_anchor=(0.0, 0.38))
     fig.tight_layout()
     return fig
 
 
+@course_figure
 def plot_distance_histograms(distances: Mapping[str, tuple[np.ndarray, np.ndarray]], *, bins: int = 40) -> Figure:
     """Per metric, histograms of (same-character, different-character) pair distances, each (P,).
 
@@ -185,14 +214,18 @@ def plot_distance_histograms(distances: Mapping[str, tuple[np.ndarray, np.ndarra
 
     Returns a new Figure, one panel per metric.
     """
-    fig, axes = plt.subplots(1, len(distances), figsize=(4.4 * len(distances), 3.2), squeeze=False)
-    for ax, (metric, (same, different)) in zip(axes.flat, distances.items(), strict=True):
+    n_rows = int(np.ceil(len(distances) / 2))
+    n_cols = min(2, len(distances))
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(3.6 * n_cols, 3.2 * n_rows), squeeze=False)
+    for ax in axes.flat[len(distances) :]:
+        ax.set_axis_off()
+    for ax, (metric, (same, different)) in zip(axes.flat, distances.items(), strict=False):
         edges = np.histogram_bin_edges(np.concatenate([same, different]), bins=bins)
         ax.hist(same, edges, density=True, alpha=0.55, color=ANSWER_COLOR, label="same character")
         ax.hist(different, edges, density=True, alpha=0.55, color=WRONG_COLOR, label="different characters")
         ax.set_xlabel(f"{metric} distance")
         ax.set_ylabel("density")
-        ax.set_title(f"{metric}: two drawings, two drawers")
-        ax.legend(fontsize=8)
+        ax.set_title(wrap(f"{metric}: two drawings, two drawers", 3.4, TEXT_POINTS * 1.1))
+        ax.legend()
     fig.tight_layout()
     return fig

@@ -6,10 +6,10 @@ driven without a browser: set a control's ``value`` and the explorer redraws its
 the explorer the last expression of a cell to show it.
 
 Figures are drawn at ``RENDER_SCALE`` times the size they are shown at (``DISPLAY_DPI`` CSS pixels
-per inch, as chapters show their inline figures), so they stay sharp on high-density screens and
-are never stretched. Where no widget can run (a static page of the course, a notebook viewer),
-an explorer shows a still picture of itself and says how to run it: its display offers an HTML
-fallback beside the live widget.
+per inch, as the book and the chapters show their figures: ``style``), so they stay sharp on
+high-density screens and are never stretched. Where no widget can run (a static page of the course, a notebook viewer),
+an explorer shows a still picture of itself and says how to use it live (run the cell in
+JupyterLab): its display offers an HTML fallback beside the live widget.
 """
 
 from __future__ import annotations
@@ -31,16 +31,13 @@ from oneshot_lib.scoring.contract import ScorerLike, score_function, scorer_name
 from oneshot_lib.scoring.rules import class_scores_of, predict
 from oneshot_lib.viz.drawings import plot_character, plot_task
 from oneshot_lib.viz.scores import plot_score_bars
+from oneshot_lib.viz.style import DPI, RENDER_SCALE
 
-DISPLAY_DPI = 100
-"""CSS pixels per inch of figure at which explorers show their figures (as chapters' inline figures)."""
-RENDER_SCALE = 2
-"""Pixels drawn per CSS pixel shown, so an explorer's figure is sharp on a high-density screen."""
 RUN_LIVE = "jupyter lab chapters/"
 """The command that opens the course, where explorers run."""
 
 
-def figure_png(fig: Figure, dpi: float = DISPLAY_DPI * RENDER_SCALE) -> bytes:
+def figure_png(fig: Figure, dpi: float = DPI) -> bytes:
     """The PNG bytes of ``fig``, trimmed to what is drawn; closes it, so a notebook does not also show it."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", facecolor="white")
@@ -93,10 +90,10 @@ class Explorer(ipywidgets.VBox):
         raise NotImplementedError
 
     def still_html(self) -> str:
-        """A still picture of the explorer and one line saying how to run it live."""
+        """A still picture of the explorer and one line saying how to use it live."""
         line = (
-            "<p><em>A still picture of an interactive explorer. To use it, open the course in Jupyter "
-            f"(<code>{RUN_LIVE}</code>) and run this chapter.</em></p>"
+            "<p><em>A still picture of an interactive explorer: run this cell in JupyterLab to use it "
+            f"(the course opens with <code>{RUN_LIVE}</code>).</em></p>"
         )
         return '<div class="oneshot-explorer-still">\n' + "\n".join([*self.still_parts(), line]) + "\n</div>"
 
@@ -187,13 +184,16 @@ class TaskExplorer(Explorer):
             give: the largest alphabet's within one alphabet, the whole split's across alphabets.
         protocol: ToggleButtons, value ``within_alphabet`` (bool).
         seed: IntText, the seed of the task shown; ``new_task`` (a Button) adds one to it.
-        show_answer: Checkbox. Ticked, the right answer is framed in green, the bars are coloured
-            by right and wrong, and ``status`` says whether each scorer is right; unticked, none
-            of these give the answer away (bars show each scorer's pick in a neutral colour).
+        show_answer: Checkbox, unticked unless the explorer was made with ``show_answer=True``:
+            the reader looks for the answer first. Ticked, the right answer is framed in green,
+            the bars are coloured by right and wrong, and ``status`` says whether each scorer is
+            right; unticked, none of these give the answer away (bars show each scorer's pick in
+            a neutral colour).
         status: Label, the task drawn and each scorer's verdict, or why no task can be drawn.
-        image: Image holding the PNG of ``plot_task`` (hidden and empty when no task).
-        bars: Image holding the PNG of ``plot_score_bars`` (hidden and empty without
-            scorers or task).
+        image: Image holding the PNG of ``plot_task`` (hidden and empty when no task); each
+            support drawing carries its number, 0 to S - 1.
+        bars: Image holding the PNG of ``plot_score_bars``, one bar per support drawing under
+            the same numbers (hidden and empty without scorers or task).
         task: the Task shown, or None when the settings give none.
         class_scores: {scorer name: (n_way,) float} each scorer's score of each class for the
             first query, by the rule ``evaluate.accuracy`` decides with (``evaluate.class_scores_of``:
@@ -212,6 +212,7 @@ class TaskExplorer(Explorer):
         k_shot: int = 1,
         within_alphabet: bool = False,
         seed: int = 0,
+        show_answer: bool = False,
     ):
         check_task_request(data, n_way, k_shot, 1, within_alphabet)
         self.data = data
@@ -231,7 +232,7 @@ class TaskExplorer(Explorer):
         )
         self.seed = ipywidgets.BoundedIntText(value=seed, min=0, max=2**31 - 1, description="seed")
         self.new_task = ipywidgets.Button(description="new task")
-        self.show_answer = ipywidgets.Checkbox(value=True, description="show answer")
+        self.show_answer = ipywidgets.Checkbox(value=show_answer, description="show answer")
         self.status = ipywidgets.Label()
         self.image = new_image()
         self.bars = new_image()
@@ -305,7 +306,11 @@ class TaskExplorer(Explorer):
             self.status.value = "; ".join(verdicts) + (
                 f" ({next(iter(self.scorers))}'s pick is framed in red)" if first_wrong else ""
             )
-        fig = plot_task(task, show_answer=reveal, predicted_class=predicted if reveal else None)
+        k_shot = len(task.support) // task.n_way
+        title = f"{task.n_way}-way {k_shot}-shot task: " + (
+            "the answer framed in green" if reveal else "which drawings are the query's character?"
+        )
+        fig = plot_task(task, show_answer=reveal, predicted_class=predicted if reveal else None, title=title)
         show_png(self.image, figure_png(fig))
         if all_scores:
             bars = plot_score_bars(all_scores, task.support_labels, answer if reveal else None, self.picks)
@@ -354,16 +359,21 @@ def task_explorer(
     k_shot: int = 1,
     within_alphabet: bool = False,
     seed: int = 0,
+    show_answer: bool = False,
 ) -> TaskExplorer:
     """An explorer of N-way k-shot tasks drawn from ``data``, starting from the given settings.
 
-    With a ``scorer`` (see ``oneshot_lib.scoring.evaluate``), or a {name: scorer} mapping of several,
-    it also shows each scorer's scores of the support images as bars and, while "show answer"
-    is ticked, whether each scorer picks the right class for the first query (the first
-    scorer's wrong pick is framed in red on the task). A scorer picks a class as
+    The answer is hidden until the reader ticks "show answer" (``show_answer=True`` starts with
+    it shown). With a ``scorer`` (see ``oneshot_lib.scoring.evaluate``), or a {name: scorer}
+    mapping of several, it also shows each scorer's scores of the support images as bars,
+    numbered as the drawings are, and, while "show answer" is ticked, whether each scorer picks
+    the right class for the first query (the first scorer's wrong pick is framed in red on the
+    task). A scorer picks a class as
     ``evaluate.accuracy`` does, by its own class rule where it has one (``evaluate.class_scores_of``),
     which matters with k > 1 drawings per class. Raises ValueError if the starting task
     cannot be drawn (see ``tasks.check_task_request``); later impossible settings are reported
     in ``status`` instead.
     """
-    return TaskExplorer(data, scorer, n_way=n_way, k_shot=k_shot, within_alphabet=within_alphabet, seed=seed)
+    return TaskExplorer(
+        data, scorer, n_way=n_way, k_shot=k_shot, within_alphabet=within_alphabet, seed=seed, show_answer=show_answer
+    )
