@@ -15,6 +15,8 @@ Staging prepares each chapter for reading; the notebooks themselves stay plain J
 - a line left in a code cell that only talks to nbval (``# NBVAL_SKIP``, say) is dropped, since
   nbval's markers are for the test run, never for a reader;
 - the "Summary" and "Exercises" sections are set in admonitions (boxes);
+- a figure's caption (a Markdown cell that starts with a bold "Figure N.k." right below the code
+  cell that draws it) is set as a caption, in a container that ``static/oneshot.css`` styles;
 - under the title, a link downloads the chapter's notebook as committed (staged unchanged in
   ``notebooks/``).
 
@@ -40,6 +42,8 @@ ROOT = BOOK.parent
 NBVAL_MARKER = re.compile(r"[ \t]*#[ \t]*NBVAL_[A-Z_]+[ \t]*$", re.IGNORECASE)
 # A level-2 section of a Markdown cell set in a box: heading -> (the box's title, its class).
 BOXED_SECTIONS = {"Summary": ("Key points", "tip"), "Exercises": ("Try it yourself", "note")}
+# A figure's caption: "**Figure 6.3.** ..." or "**Figures 1.8, 1.9 and 1.10.** ...".
+CAPTION = re.compile(r"\*\*Figures? \d+\.\d+[^*]*\*\*")
 SECTION = re.compile(r"^## +(?P<title>[^\n]+?) *\n(?P<body>.*?)(?=^#{1,2} |\Z)", re.MULTILINE | re.DOTALL)
 
 
@@ -96,11 +100,13 @@ def for_the_book(notebook: dict, name: str) -> dict:
     notebook = json.loads(json.dumps(notebook))
     notebook.get("metadata", {}).pop("widgets", None)
     cells = notebook["cells"]
-    for cell in cells:
+    for index, cell in enumerate(cells):
         if cell.get("cell_type") == "code":
             cell["source"] = without_nbval_markers(source_text(cell))
         elif cell.get("cell_type") == "markdown":
             cell["source"] = boxed_sections(source_text(cell))
+            if index and cells[index - 1].get("cell_type") == "code" and CAPTION.match(cell["source"]):
+                cell["source"] = as_caption(cell["source"])
     title = next((index for index, cell in enumerate(cells) if cell.get("cell_type") == "markdown"), None)
     if title is not None:
         cells[title]["source"] = with_download_link(cells[title]["source"], name)
@@ -121,10 +127,21 @@ def boxed_sections(markdown: str) -> str:
         if title not in BOXED_SECTIONS or not body:
             return section[0]
         caption, kind = BOXED_SECTIONS[title]
-        fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", body)), default=0))
+        fence = fence_around(body)
         return f"## {title}\n\n{fence}{{admonition}} {caption}\n:class: {kind}\n\n{body}\n{fence}\n\n"
 
     return SECTION.sub(box, markdown)
+
+
+def fence_around(body: str) -> str:
+    """A directive's fence of backticks, longer than any run of backticks in ``body``."""
+    return "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", body)), default=0))
+
+
+def as_caption(markdown: str) -> str:
+    """``markdown`` (a figure's caption) in a container of class ``oneshot-caption``."""
+    fence = fence_around(markdown)
+    return f"{fence}{{container}} oneshot-caption\n{markdown.strip()}\n{fence}"
 
 
 def with_download_link(markdown: str, name: str) -> str:

@@ -428,6 +428,21 @@ def test_staging_readies_a_chapter_for_reading_and_leaves_the_notebook_alone():
     assert closing.endswith("## References\n\n- https://example.org")
 
 
+def test_a_figure_caption_below_its_code_cell_is_set_as_a_caption():
+    build = _book_module()
+    notebook = made_up_notebook(
+        ("markdown", "# Chapter 2: made up"),
+        ("code", "draw()"),
+        ("markdown", "**Figure 2.1.** A task: the query `q` and its support set."),
+        ("markdown", "**Figure 2.1** is not below a code cell: prose."),
+    )
+    caption, prose = (cell["source"] for cell in build.for_the_book(notebook, "02_made_up.ipynb")["cells"][2:])
+    assert caption == (
+        "```{container} oneshot-caption\n**Figure 2.1.** A task: the query `q` and its support set.\n```"
+    )
+    assert prose == "**Figure 2.1** is not below a code cell: prose."
+
+
 def test_the_running_time_is_read_from_the_cells_execution_times():
     build = _book_module()
     notebook = made_up_notebook(

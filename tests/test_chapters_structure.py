@@ -1,0 +1,121 @@
+"""The chapters' structure, read from the committed notebooks (no kernel, nothing run).
+
+Every figure a chapter shows has a numbered caption right below it, as in a printed book: the
+code cell that draws it is followed directly by a Markdown cell that starts with
+``**Figure N.k.**`` (``**Figures N.k and N.k+1.**`` for a cell that draws two, ``**Figures N.k,
+N.k+1 and N.k+2.**`` for three), N being the chapter's number (from its file name) and k counting
+the chapter's figures from 1. A figure is an ``image/png`` output, or an explorer's still picture
+(an HTML output holding ``oneshot-explorer-still``, which the drawing pad shows too).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+CHAPTERS = sorted((Path(__file__).resolve().parents[1] / "chapters").glob("*.ipynb"))
+STILL_PICTURE = "oneshot-explorer-still"
+# The bold head of a caption cell and the text after it: "**Figure 6.3.** What is shown..."
+CAPTION = re.compile(r"\*\*Figures? (?P<numbers>[^*]*?)\.\*\*(?P<text>.*)", re.DOTALL)
+NUMBER = re.compile(r"(\d+)\.(\d+)")
+
+
+def figures_drawn(cell: dict) -> int:
+    """How many figures code ``cell``'s outputs show: PNG images and explorers' still pictures."""
+    count = 0
+    for output in cell.get("outputs", []):
+        data = output.get("data", {})
+        html = data.get("text/html", "")
+        if "image/png" in data or STILL_PICTURE in ("".join(html) if isinstance(html, list) else html):
+            count += 1
+    return count
+
+
+def caption_numbers(cell: dict) -> list[tuple[int, int]] | None:
+    """The (chapter, figure) numbers a caption cell names, or None if ``cell`` is no caption."""
+    source = cell.get("source", "")
+    source = "".join(source) if isinstance(source, list) else source
+    match = CAPTION.match(source) if cell.get("cell_type") == "markdown" else None
+    if match is None or not match["text"].strip():
+        return None
+    return [(int(chapter), int(figure)) for chapter, figure in NUMBER.findall(match["numbers"])]
+
+
+def caption_problems(notebook: dict, chapter: int) -> list[str]:
+    """What is wrong with the figure captions of ``notebook`` (chapter number ``chapter``); [] if nothing."""
+    problems, figures, cells = [], 0, notebook["cells"]
+    for index, cell in enumerate(cells):
+        drawn = figures_drawn(cell) if cell.get("cell_type") == "code" else 0
+        numbers = caption_numbers(cell)
+        if numbers is not None and (index == 0 or not figures_drawn(cells[index - 1])):
+            problems.append(f"cell {index}: a caption ({numbers}) with no figure directly above it")
+        if not drawn:
+            continue
+        expected = [(chapter, figures + k) for k in range(1, drawn + 1)]
+        figures += drawn
+        following = caption_numbers(cells[index + 1]) if index + 1 < len(cells) else None
+        named = " and ".join(f"{n}.{k}" for n, k in expected)
+        if following is None:
+            problems.append(f"cell {index} draws figure(s) {named} but the next cell is no caption")
+        elif following != expected:
+            found = ", ".join(f"{n}.{k}" for n, k in following) or "no number"
+            problems.append(f"cell {index + 1}: the caption of figure(s) {named} is numbered {found}")
+    return problems
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda path: path.stem)
+def test_every_figure_has_a_numbered_caption_below_it(chapter):
+    notebook = nbformat.read(chapter, as_version=4)
+    problems = caption_problems(notebook, int(chapter.name[:2]))
+    assert problems == [], f"{chapter.name}:\n" + "\n".join(problems)
+
+
+def made_up_chapter(*cells: tuple[str, str | int]) -> dict:
+    """A notebook of ("code", number of PNG figures) and ("still", 1) or ("markdown", source) cells."""
+    notebook = nbformat.v4.new_notebook()
+    for kind, content in cells:
+        if kind == "markdown":
+            notebook.cells.append(nbformat.v4.new_markdown_cell(content))
+            continue
+        if kind == "code":
+            outputs = [nbformat.v4.new_output("display_data", {"image/png": "iVBOR"}) for _ in range(content)]
+        else:
+            html = f'<div class="{STILL_PICTURE}"><img src="data:image/png;base64,iVBOR"></div>'
+            outputs = [nbformat.v4.new_output("display_data", {"text/html": html, "text/plain": "Explorer()"})]
+        notebook.cells.append(nbformat.v4.new_code_cell("draw()", outputs=outputs))
+    return notebook
+
+
+def test_the_caption_check_accepts_captions_numbered_in_order():
+    notebook = made_up_chapter(
+        ("markdown", "# Chapter 3"),
+        ("code", 1),
+        ("markdown", "**Figure 3.1.** A task."),
+        ("code", 0),
+        ("code", 2),
+        ("markdown", "**Figures 3.2 and 3.3.** Two tasks."),
+        ("still", 1),
+        ("markdown", "**Figure 3.4.** The explorer's still picture."),
+    )
+    assert caption_problems(notebook, 3) == []
+
+
+@pytest.mark.parametrize(
+    ("cells", "problem"),
+    [
+        ([("code", 1), ("markdown", "The figure shows a task.")], "cell 0 draws figure(s) 3.1 but the next cell"),
+        ([("code", 1)], "cell 0 draws figure(s) 3.1 but the next cell is no caption"),
+        ([("still", 1), ("code", 0), ("markdown", "**Figure 3.1.** Late.")], "next cell is no caption"),
+        ([("code", 1), ("markdown", "**Figure 3.2.** Skips one.")], "3.1 is numbered 3.2"),
+        ([("code", 1), ("markdown", "**Figure 4.1.** Wrong chapter.")], "3.1 is numbered 4.1"),
+        ([("code", 2), ("markdown", "**Figure 3.1.** One of two.")], "3.1 and 3.2 is numbered 3.1"),
+        ([("code", 1), ("markdown", "**Figure 3.1.**")], "the next cell is no caption"),
+        ([("markdown", "**Figure 3.1.** Nothing above.")], "cell 0: a caption ([(3, 1)]) with no figure"),
+    ],
+)
+def test_the_caption_check_finds_a_missing_or_misnumbered_caption(cells, problem):
+    problems = caption_problems(made_up_chapter(*cells), 3)
+    assert any(problem in found for found in problems), problems
