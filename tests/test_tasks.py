@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 from conftest import synthetic_split
 
-from oneshot_lib.data.tasks import sample_pair_indices, sample_task, sample_task_indices, tasks_like_runs
+from oneshot_lib.data.tasks import (
+    check_whole_number,
+    sample_pair_indices,
+    sample_task,
+    sample_task_indices,
+    tasks_like_runs,
+)
 
 
 def test_task_shapes_and_labels(split):
@@ -210,3 +216,10 @@ def test_a_seed_that_is_not_a_whole_number_from_0_gets_an_error_saying_so(split,
         with pytest.raises(ValueError, match="seed must be a whole number, 0 or more") as refused:
             attempt()
         assert refused.type is ValueError, name
+
+
+@pytest.mark.parametrize("value", [1.0, True, "3", None, -1])
+def test_a_whole_number_check_refuses_what_is_not_one_naming_the_argument(value):
+    with pytest.raises(ValueError, match=r"steps must be a whole number of at least 0 \(0: none\), got"):
+        check_whole_number("steps", value, 0, " (0: none)")
+    check_whole_number("steps", np.int64(3), 0)

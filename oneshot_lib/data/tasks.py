@@ -99,6 +99,16 @@ def check_count(name: str, value: object, minimum: int, why: str) -> None:
         raise ValueError(f"{name} must be at least {minimum} (got {value}): {why}")
 
 
+def check_whole_number(name: str, value: object, minimum: int, note: str = "") -> None:
+    """Raise ValueError, naming ``name``, unless ``value`` is a whole number of at least ``minimum``.
+
+    A numpy integer is a whole number here; a bool, a float (even ``5.0``) or a string is not.
+    ``note`` (e.g. ``" (0: all of them)"``) follows the minimum in the message.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be a whole number of at least {minimum}{note}, got {value!r}")
+
+
 def check_task_request(data: OmniglotSplit, n_way: int, k_shot: int, n_query: int, within_alphabet: bool) -> None:
     """Raise TypeError or ValueError, saying why, if no such task can be drawn from ``data``."""
     check_count("n_way", n_way, 2, "a task needs characters to tell apart")

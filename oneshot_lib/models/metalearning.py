@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from oneshot_lib.backend import keras, tf
+from oneshot_lib.data.tasks import check_whole_number
 from oneshot_lib.models.adaptation import (
     adapted_query_logits,
     maml_task_gradients,
@@ -195,14 +196,7 @@ class Reptile(MetaLearner):
 
     def __init__(self, *args, inner_batch_size: int = 0, **kwargs):
         super().__init__(*args, **kwargs)
-        if (
-            isinstance(inner_batch_size, bool)
-            or not isinstance(inner_batch_size, int | np.integer)
-            or inner_batch_size < 0
-        ):
-            raise ValueError(
-                f"inner_batch_size must be a whole number >= 0 (0: all of a task's images), got {inner_batch_size!r}"
-            )
+        check_whole_number("inner_batch_size", inner_batch_size, 0, " (0: all of a task's images)")
         self.inner_batch_size = int(inner_batch_size)
 
     def task_gradients(self, task):
@@ -241,9 +235,8 @@ def build_metalearner(method: str, *, seed: int | None = None, **kwargs) -> Meta
 
 def check_inner_loop(steps: int, learning_rate: float, test_steps: int) -> None:
     """Raise ValueError unless the step counts are whole numbers >= 1 and the rate finite and positive."""
-    for name, value in (("inner_steps", steps), ("test_inner_steps", test_steps)):
-        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-            raise ValueError(f"{name} must be a whole number of at least 1, got {value!r}")
+    check_whole_number("inner_steps", steps, 1)
+    check_whole_number("test_inner_steps", test_steps, 1)
     if not (isinstance(learning_rate, int | float) and np.isfinite(learning_rate) and learning_rate > 0):
         raise ValueError(f"inner_learning_rate must be a finite number above 0, got {learning_rate!r}")
 

@@ -31,6 +31,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from numbers import Integral, Real
 
+from oneshot_lib.data.tasks import check_whole_number
 from oneshot_lib.scoring.shifts import check_shift
 from oneshot_lib.training.config import TrainingConfig
 
@@ -395,9 +396,8 @@ class ScoringChoice:
                 f"scoring.chosen must say how the choice was made (on which tasks, with which weights), "
                 f"got {self.chosen!r}"
             )
-        steps = self.test_inner_steps
-        if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
-            raise ValueError(f"scoring.test_inner_steps must be a whole number of at least 1, got {steps!r}")
+        if self.test_inner_steps is not None:
+            check_whole_number("scoring.test_inner_steps", self.test_inner_steps, 1)
 
     @classmethod
     def from_json(cls, values: dict, source: str = "the run record") -> ScoringChoice:
