@@ -11,16 +11,15 @@ One browser reads every page once, at 1280x900, and the tests below check what i
 - no nbval marker reaches a reader, every item of a References section is a link, every figure
   is drawn from at least as many pixels as it is shown at, each chapter page links its notebook
   for download, and the cells that show library source (their output) or only check claims
-  (their input) are folded, as the chapters' cell tags ask.
+  (their input) are folded, as the chapters' cell tags ask (the rule and the check that the
+  notebooks carry those tags are in ``test_chapters_structure.py``).
 
 An explorer shows as a still picture with a line saying how to run it live. A screenshot of
-chapter 1's task explorer goes to ``build/screenshots/``. The cell rules are also checked on the
-notebooks themselves, and the staging (``book/__main__.py``) on small made-up notebooks.
+chapter 1's task explorer goes to ``build/screenshots/``. The staging (``book/__main__.py``) on small made-up notebooks.
 """
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 import subprocess
@@ -32,11 +31,13 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 from browser import ROOT, SCREENSHOTS, PageProblems, chromium
+from test_chapters_structure import FOLDS, folds_wanted, notebook_cells
 
 pytestmark = pytest.mark.browser
 
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 BUILD_SECONDS = 300
+FOLDED_PART = {"hide-output": "output", "hide-input": "input"}  # what each fold tag hides
 
 
 @pytest.fixture(scope="module")
@@ -292,11 +293,10 @@ def test_source_listings_and_checks_are_folded(pages_read):
         assert len(read.facts["cells"]) == len(cells), f"{read.name}: {len(cells)} code cells, page shows others"
         notebook = notebook_cells(chapter)
         for number, folded in zip(cells, read.facts["cells"], strict=True):
-            source = "".join(notebook[number]["source"])
-            if "show_source(" in source and folded["output"] is False:
-                shown.append(f"{chapter.name} cell {number}: library source shown (tag it hide-output)")
-            if only_checks(source) and folded["input"] is False:
-                shown.append(f"{chapter.name} cell {number}: checks shown (tag it hide-input)")
+            for tag in folds_wanted("".join(notebook[number]["source"])):
+                part = FOLDED_PART[tag]
+                if folded[part] is False:
+                    shown.append(f"{chapter.name} cell {number} {FOLDS[tag]}, its {part} shown (tag it {tag})")
     assert shown == [], f"{len(shown)} cells not folded:\n" + "\n".join(shown)
 
 
@@ -306,58 +306,6 @@ def test_every_chapter_page_links_its_notebook_for_download(pages_read, site):
         assert len(downloads) == 1 and downloads[0].endswith(f"/{chapter.name}"), f"{read.name}: {downloads}"
         target = Path(unquote(urlsplit(downloads[0]).path))
         assert target.read_bytes() == chapter.read_bytes(), f"{read.name}: the download is not the committed notebook"
-
-
-@cache
-def notebook_cells(chapter: Path) -> list[dict]:
-    return json.loads(chapter.read_text(encoding="utf-8"))["cells"]
-
-
-def only_checks(source: str) -> bool:
-    """Whether code ``source`` only checks claims: every statement a ``check(...)`` call or an assert.
-
-    Loops and conditions count as their bodies; a cell that also computes or prints is not one.
-    """
-    try:
-        body = ast.parse(source).body
-    except SyntaxError:  # IPython syntax (a %magic): not a cell of checks
-        return False
-
-    def statements(block):
-        for statement in block:
-            if isinstance(statement, (ast.For, ast.While, ast.If, ast.With)):
-                yield from statements(statement.body + getattr(statement, "orelse", []))
-            else:
-                yield statement
-
-    def is_check(statement) -> bool:
-        if isinstance(statement, ast.Assert):
-            return True
-        call = statement.value if isinstance(statement, ast.Expr) else None
-        function = call.func if isinstance(call, ast.Call) else None
-        return (isinstance(function, ast.Name) and function.id == "check") or (
-            isinstance(function, ast.Attribute) and function.attr == "check"
-        )
-
-    found = list(statements(body))
-    return bool(found) and all(is_check(statement) for statement in found)
-
-
-@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda chapter: chapter.stem)
-def test_cells_carry_the_tags_the_book_reads(chapter):
-    """The cell tags of the course's rule: listings hide-output, checks hide-input, nbval by tags."""
-    wrong = []
-    for number, cell in enumerate(notebook_cells(chapter)):
-        if cell["cell_type"] != "code":
-            continue
-        source, tags = "".join(cell["source"]), cell.get("metadata", {}).get("tags", [])
-        if "show_source(" in source and "hide-output" not in tags:
-            wrong.append(f"cell {number} shows library source: tag it hide-output")
-        if only_checks(source) and "hide-input" not in tags:
-            wrong.append(f"cell {number} only checks: tag it hide-input")
-        if re.search(r"#\s*NBVAL_", source, re.IGNORECASE):
-            wrong.append(f"cell {number} has an nbval comment: use the tag nbval-ignore-output or nbval-skip")
-    assert wrong == [], f"{chapter.name}:\n" + "\n".join(wrong)
 
 
 def _book_module():

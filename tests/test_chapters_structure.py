@@ -6,11 +6,17 @@ code cell that draws it is followed directly by a Markdown cell that starts with
 N.k+1 and N.k+2.**`` for three), N being the chapter's number (from its file name) and k counting
 the chapter's figures from 1. A figure is an ``image/png`` output, or an explorer's still picture
 (an HTML output holding ``oneshot-explorer-still``, which the drawing pad shows too).
+
+Cells that show library source, or only check claims, carry the tags that fold them in the book
+(``folds_wanted``, read by ``test_book.py`` too); nbval is steered by cell tags, never comments.
 """
 
 from __future__ import annotations
 
+import ast
+import json
 import re
+from functools import cache
 from pathlib import Path
 
 import nbformat
@@ -119,3 +125,66 @@ def test_the_caption_check_accepts_captions_numbered_in_order():
 def test_the_caption_check_finds_a_missing_or_misnumbered_caption(cells, problem):
     problems = caption_problems(made_up_chapter(*cells), 3)
     assert any(problem in found for found in problems), problems
+
+
+@cache
+def notebook_cells(chapter: Path) -> list[dict]:
+    return json.loads(chapter.read_text(encoding="utf-8"))["cells"]
+
+
+def only_checks(source: str) -> bool:
+    """Whether code ``source`` only checks claims: every statement a ``check(...)`` call or an assert.
+
+    Loops and conditions count as their bodies; a cell that also computes or prints is not one.
+    """
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:  # IPython syntax (a %magic): not a cell of checks
+        return False
+
+    def statements(block):
+        for statement in block:
+            if isinstance(statement, (ast.For, ast.While, ast.If, ast.With)):
+                yield from statements(statement.body + getattr(statement, "orelse", []))
+            else:
+                yield statement
+
+    def is_check(statement) -> bool:
+        if isinstance(statement, ast.Assert):
+            return True
+        call = statement.value if isinstance(statement, ast.Expr) else None
+        function = call.func if isinstance(call, ast.Call) else None
+        return (isinstance(function, ast.Name) and function.id == "check") or (
+            isinstance(function, ast.Attribute) and function.attr == "check"
+        )
+
+    found = list(statements(body))
+    return bool(found) and all(is_check(statement) for statement in found)
+
+
+FOLDS = {"hide-output": "shows library source", "hide-input": "only checks"}
+"""The cell tags that fold part of a code cell in the book, and the cells that carry each."""
+
+
+def folds_wanted(source: str) -> list[str]:
+    """The fold tags (``FOLDS``) code ``source`` must carry: a ``show_source`` listing is folded
+    (``hide-output``), and so is the code of a cell that only checks claims (``hide-input``)."""
+    return [
+        tag
+        for tag, wanted in (("hide-output", "show_source(" in source), ("hide-input", only_checks(source)))
+        if wanted
+    ]
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda chapter: chapter.stem)
+def test_cells_carry_the_tags_the_book_reads(chapter):
+    """The cell tags of the course's rule: listings hide-output, checks hide-input, nbval by tags."""
+    wrong = []
+    for number, cell in enumerate(notebook_cells(chapter)):
+        if cell["cell_type"] != "code":
+            continue
+        source, tags = "".join(cell["source"]), cell.get("metadata", {}).get("tags", [])
+        wrong += [f"cell {number} {FOLDS[tag]}: tag it {tag}" for tag in folds_wanted(source) if tag not in tags]
+        if re.search(r"#\s*NBVAL_", source, re.IGNORECASE):
+            wrong.append(f"cell {number} has an nbval comment: use the tag nbval-ignore-output or nbval-skip")
+    assert wrong == [], f"{chapter.name}:\n" + "\n".join(wrong)
