@@ -69,24 +69,34 @@ def checkpoint_megabytes(name: str) -> float:
 
 
 def record_scoring_choice(
-    run: str | Path, test_shifts: int, chosen: str, *, test_inner_steps: int | None = None
+    run: str | Path,
+    test_shifts: int,
+    chosen: str,
+    *,
+    test_inner_steps: int | None = None,
+    fill: str = "wrap",
+    grid: int = 3,
 ) -> RunRecord:
     """Record in the ``config.json`` of the run in folder ``run`` the test-time shift to score with.
 
-    ``test_shifts`` (pixels, 0 for none), and for a meta-learner ``test_inner_steps`` (the inner
-    steps it adapts with on a task's support set), must have been chosen on the validation
-    alphabets with the run's kept weights, and ``chosen`` says how (which tasks, which values gave
-    what): from then on ``load`` scores the run with them, whatever it trained with (its config
-    stays as it trained). A choice recorded earlier is replaced; the file is replaced atomically. Returns the
+    ``test_shifts`` (pixels, 0 for none) with its ``fill`` (``"wrap"``: the image rolls round;
+    ``"paper"``: the drawing moves on blank paper) and ``grid`` (3: 3x3, 5: 5x5; see
+    ``scoring.shifts``), and for a meta-learner ``test_inner_steps`` (the inner steps it adapts
+    with on a task's support set), must have been chosen on the validation alphabets with the
+    run's kept weights, and ``chosen`` says how (which tasks, which values gave what): from then
+    on ``load`` scores the run with them, whatever it trained with (its config stays as it
+    trained). A choice recorded earlier is replaced; the file is replaced atomically. Returns the
     new record. ``run`` is a folder, never a shipped model's name: a shipped model's choice was
     made before it shipped.
 
-    Raises ValueError if ``test_shifts`` is not a whole number from 0 to ``shifts.MAX_SHIFT``,
-    ``test_inner_steps`` is not None or a whole number >= 1 or the run is no meta-learner's, or
-    ``chosen`` is empty, and ``run_folder.RunFolderError`` if the folder holds no run that can be
-    read, both before anything is written.
+    Raises ValueError if the shift is not one ``shifts.check_shift`` accepts (a whole number, 0 or
+    more, at most ``shifts.MAX_SHIFT`` when it wraps, keeping some of the drawing in the frame
+    when on paper; a fill in ``shifts.FILLS``, a grid in ``shifts.GRIDS``), ``test_inner_steps``
+    is not None or a whole number >= 1 or the run is no meta-learner's, or ``chosen`` is empty,
+    and ``run_folder.RunFolderError`` if the folder holds no run that can be read, both before
+    anything is written.
     """
-    choice = ScoringChoice(test_shifts, chosen, test_inner_steps)
+    choice = ScoringChoice(test_shifts, chosen, test_inner_steps, fill, grid)
     files = RunFiles(Path(run))
     record = read_run_record(files)
     if test_inner_steps is not None and record.config.model not in METALEARNING_METHODS:

@@ -211,3 +211,41 @@ def test_a_scoring_choice_is_checked_when_made():
         ScoringChoice(-1, "why")
     with pytest.raises(ValueError, match="scoring.chosen must say how"):
         ScoringChoice(3, "  ")
+
+
+def test_a_scoring_choice_without_fill_or_grid_reads_as_wrapping_on_a_3x3_grid_and_is_written_back_so():
+    old = {"test_shifts": 6, "chosen": "on validation"}
+    choice = ScoringChoice.from_json(old)
+    assert (choice.fill, choice.grid) == ("wrap", 3) and choice.to_json() == old
+    explicit = {"test_shifts": 6, "fill": "wrap", "grid": 3, "chosen": "on validation"}
+    assert ScoringChoice.from_json(explicit) == choice and ScoringChoice.from_json(explicit).to_json() == explicit
+    paper = ScoringChoice(14, "on validation", fill="paper", grid=5)
+    expected = [("test_shifts", 14), ("fill", "paper"), ("grid", 5), ("chosen", "on validation")]
+    assert list(paper.to_json().items()) == expected
+    assert ScoringChoice.from_json(paper.to_json()) == paper
+    assert ScoringChoice(10, "x", fill="paper").to_json() == {
+        "test_shifts": 10,
+        "fill": "paper",
+        "grid": 3,
+        "chosen": "x",
+    }
+    siamese = json.loads((ROOT / "oneshot_lib/checkpoints/siamese/config.json").read_text())
+    record = RunRecord.from_json(siamese)
+    assert (record.test_shifts, record.shift_fill, record.shift_grid) == (6, "wrap", 3)
+    assert record.to_json() == siamese
+
+
+@pytest.mark.parametrize(
+    "scoring, message",
+    [
+        ({"test_shifts": 3, "fill": "mirror", "chosen": "x"}, "the fill of scoring.test_shifts must be one of"),
+        ({"test_shifts": 3, "grid": 7, "chosen": "x"}, "the grid of scoring.test_shifts must be one of 3, 5"),
+        ({"test_shifts": 6, "grid": 5, "chosen": "x"}, "scoring.test_shifts must be at most 5"),
+        ({"test_shifts": 60, "fill": "paper", "grid": 5, "chosen": "x"}, "moves the drawing out"),
+    ],
+)
+def test_a_malformed_fill_or_grid_is_refused_naming_the_file(scoring, message):
+    values = json.loads((ROOT / "oneshot_lib/checkpoints/prototypical/config.json").read_text())
+    with pytest.raises(MalformedRecord) as refused:
+        RunRecord.from_json({**values, "scoring": scoring}, "runs/x/config.json")
+    assert str(refused.value).startswith("runs/x/config.json") and message in str(refused.value)

@@ -51,6 +51,16 @@ def test_the_exported_function_gives_the_keras_models_embeddings(tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name != "served"], "no staging folder is left behind"
 
 
+def test_a_model_with_paper_shifts_on_a_5x5_grid_is_served_as_it_scores(tmp_path):
+    keras.utils.set_random_seed(0)
+    scorer = average_over_shifts(CosineScorer(build_embedding(16, filters=4, blocks=2), 16), 12, "paper", 5)
+    images = drawings(3)
+    served = serving_model(scorer)(images.astype(np.float32))
+    np.testing.assert_allclose(served, scorer.embed(images), rtol=1e-5, atol=1e-6)
+    about = json.loads((export_for_serving(scorer, tmp_path / "served") / ABOUT_FILE).read_text())
+    assert (about["test_shifts"], about["shift_fill"], about["shift_grid"]) == (12, "paper", 5)
+
+
 def test_a_cosine_model_without_shifts_says_so():
     scorer = CosineScorer(build_embedding(16, filters=4, blocks=2), 16)
     model = serving_model(scorer)

@@ -191,3 +191,105 @@ def test_a_scoring_choice_recorded_after_training_sets_the_shifts(splits, tmp_pa
     assert isinstance(scorer, shifts.ShiftAveraged) and scorer.pixels == 3
     pretrained.record_scoring_choice(tmp_path, 0, "on validation, again")  # a later choice replaces it
     assert not isinstance(loading.load_run_scorer(tmp_path), shifts.ShiftAveraged)
+
+
+# ------------------------------------------------------------------ shifts on paper, and 5x5 grids
+
+
+def test_a_paper_shift_moves_the_drawing_and_lets_blank_paper_in():
+    def ink(values) -> np.ndarray:  # 1 ... 16 as faint ink, 0.01 ... 0.16 (a drawing is mostly paper)
+        return (np.asarray(values, np.float64) / 100).astype(np.float32)
+
+    image = ink(np.arange(1, 17).reshape(1, 4, 4))
+    copies = shifts.grid_shifted_copies(image, 1, "paper")
+    assert len(copies) == 9
+    down_right, up_left = copies[8][0], copies[0][0]  # moved by (1, 1) and by (-1, -1)
+    np.testing.assert_array_equal(down_right, ink([[0, 0, 0, 0], [0, 1, 2, 3], [0, 5, 6, 7], [0, 9, 10, 11]]))
+    np.testing.assert_array_equal(up_left, ink([[6, 7, 8, 0], [10, 11, 12, 0], [14, 15, 16, 0], [0, 0, 0, 0]]))
+    np.testing.assert_array_equal(copies[4], image)  # the middle of the grid: not moved
+    # A 5x5 grid: offsets -2, -1, 0, 1, 2 in each direction; (2, -2) is copy 4 * 5 + 0.
+    five = shifts.grid_shifted_copies(image, 1, "paper", 5)
+    assert len(five) == 25 and shifts.shift_offsets(3, 5) == (-6, -3, 0, 3, 6)
+    np.testing.assert_array_equal(five[20][0], ink([[0, 0, 0, 0], [0, 0, 0, 0], [3, 4, 0, 0], [7, 8, 0, 0]]))
+    # Wrapping copies on a 3x3 grid are shifted_copies' (the chapters' version), on a 5x5 np.roll's.
+    for wrapped, rolled in zip(shifts.grid_shifted_copies(image, 1), shifts.shifted_copies(image, 1), strict=True):
+        np.testing.assert_array_equal(wrapped, rolled)
+    np.testing.assert_array_equal(shifts.grid_shifted_copies(image, 1, "wrap", 5)[0], np.roll(image, (-2, -2), (1, 2)))
+
+
+def test_a_paper_shift_keeps_masks_and_reads_uint8_as_ink():
+    mask = np.zeros((2, 5, 5), bool)
+    mask[:, 0, 0] = True
+    moved = shifts.grid_shifted_copies(mask, 2, "paper")
+    assert all(copy.dtype == bool for copy in moved)
+    assert moved[8][:, 2, 2].all() and moved[8].sum() == 2 and moved[0].sum() == 0  # up-left: the ink leaves
+    paper = np.full((1, 5, 5), 255, np.uint8)  # as an image file holds it: 255 paper, 0 ink
+    paper[0, 4, 4] = 0
+    up_left = shifts.grid_shifted_copies(paper, 1, "paper")[0]
+    assert up_left.dtype == np.float32
+    np.testing.assert_array_equal(up_left[0], np.eye(5, dtype=np.float32)[3] * np.eye(5, dtype=np.float32)[:, [3]])
+
+
+def test_averaging_over_paper_shifts_loses_what_leaves_the_frame():
+    one = np.zeros((1, 9, 9), bool)
+    one[0, 0, 4] = True  # ink on the top row: the shift up moves it out, the shift down to row 2
+    wrapped = shifts.average_over_shifts(RowInk(), 2, "paper")
+    assert type(wrapped) is shifts.GridShiftAveraged and (wrapped.fill, wrapped.grid) == ("paper", 3)
+    np.testing.assert_allclose(wrapped.embed(one)[0], np.eye(9)[0] / 3 + np.eye(9)[2] / 3)
+    five = shifts.average_over_shifts(RowInkPrototypes(), 1, "paper", 5)
+    assert isinstance(five, contract.ClassComparer) and isinstance(five, shifts.GridShiftAveraged)
+    np.testing.assert_allclose(five.embed(one)[0], (np.eye(9)[0] + np.eye(9)[1] + np.eye(9)[2]) / 5)
+    assert five.embed(np.zeros((0, 9, 9), bool)).shape == (0, 9)
+    # The 3x3 grid of wrapping shifts stays the class the chapters show, scoring exactly as before.
+    assert type(shifts.average_over_shifts(RowInk(), 2, "wrap", 3)) is shifts.ShiftAveraged
+    assert shifts.ShiftAveraged(RowInk(), 2).fill == "wrap"
+
+
+@pytest.mark.parametrize(
+    "pixels, fill, grid, message",
+    [
+        (3, "mirror", 3, "the fill of pixels must be one of 'wrap', 'paper', got 'mirror'"),
+        (3, None, 3, "the fill of pixels must be one of"),
+        (3, "paper", 4, r"the grid of pixels must be one of 3, 5 \(3x3 or 5x5\), got 4"),
+        (3, "paper", 3.0, "the grid of pixels must be one of 3, 5"),
+        (6, "wrap", 5, "pixels must be at most 5, got 6 times 2"),
+        (105, "paper", 3, "pixels must be below 105, got 105: a shift of 105 pixels moves the drawing out"),
+        (53, "paper", 5, "pixels must be below 53, got 53 times 2"),
+        (-1, "paper", 3, "pixels must be 0 or more"),
+        (2.0, "paper", 3, "pixels must be a whole number"),
+    ],
+)
+def test_bad_grids_fills_and_shifts_that_leave_the_frame_are_refused(pixels, fill, grid, message):
+    with pytest.raises(ValueError, match=message):
+        shifts.average_over_shifts(RowInk(), pixels, fill, grid)
+
+
+def test_paper_shifts_up_to_the_frame_are_allowed_and_checked_on_the_images_given():
+    assert shifts.average_over_shifts(RowInk(), 104, "paper").pixels == 104
+    assert shifts.average_over_shifts(RowInk(), 22, "paper", 5).grid == 5
+    with pytest.raises(ValueError, match="moves the drawing out of a 9-pixel image entirely"):
+        shifts.average_over_shifts(RowInk(), 5, "paper", 5).embed(np.zeros((1, 9, 9), bool))
+
+
+def test_a_paper_choice_is_recorded_with_its_fill_and_grid(splits, tmp_path):
+    train_data, validation_data = splits
+    trainer.train(
+        tiny_run_config("prototypical"), tmp_path, train_data=train_data, validation_data=validation_data, verbose=0
+    )
+    before = (tmp_path / "config.json").read_text()
+    with pytest.raises(ValueError, match="the fill of scoring.test_shifts must be one of"):
+        pretrained.record_scoring_choice(tmp_path, 3, "why", fill="blank")
+    with pytest.raises(ValueError, match="at most 5"):
+        pretrained.record_scoring_choice(tmp_path, 6, "why", grid=5)
+    assert (tmp_path / "config.json").read_text() == before
+    record = pretrained.record_scoring_choice(tmp_path, 14, "on validation", fill="paper", grid=5)
+    assert (record.shift_fill, record.shift_grid, record.test_shifts) == ("paper", 5, 14)
+    written = json.loads((tmp_path / "config.json").read_text())["scoring"]
+    assert written == {"test_shifts": 14, "fill": "paper", "grid": 5, "chosen": "on validation"}
+    scorer = loading.load_run_scorer(tmp_path)
+    assert isinstance(scorer, shifts.GridShiftAveragedClasses)
+    assert (scorer.pixels, scorer.fill, scorer.grid) == (14, "paper", 5)
+    damaged = {**json.loads(before), "scoring": {"test_shifts": 3, "fill": "sea", "chosen": "x"}}
+    (tmp_path / "config.json").write_text(json.dumps(damaged))
+    with pytest.raises(RunFolderError, match="the fill of scoring.test_shifts must be one of"):
+        loading.load_run_scorer(tmp_path)

@@ -24,7 +24,7 @@ from pathlib import Path
 from oneshot_lib.backend import keras, tf
 from oneshot_lib.models.conv4 import CosineScorer, EmbeddingNetworkScorer
 from oneshot_lib.models.episodic import MatchingScorer, PrototypicalScorer
-from oneshot_lib.scoring.shifts import ShiftAveraged
+from oneshot_lib.scoring.shifts import ShiftAveraged, shift_offsets
 
 ops = keras.ops
 
@@ -43,32 +43,47 @@ ABOUT_FILE = "oneshot.json"
 class ServedEmbedding(keras.layers.Layer):
     """(n, 105, 105) float32 ink -> (n, D) float32 embedding, as an ``EmbeddingNetworkScorer`` embeds.
 
-    Each drawing is moved by every shift of a 3x3 grid of ``pixels`` (``np.roll``'s wrap, as
-    ``scoring.shifts`` does; only the drawing itself when ``pixels`` is 0), resized to
-    ``image_size`` by area averaging, embedded in inference mode, and the embeddings averaged.
+    Each drawing is moved by every shift of a ``grid`` x ``grid`` grid of ``pixels`` as
+    ``scoring.shifts`` moves it (``fill="wrap"``: rolled round, ``"paper"``: on blank paper; only
+    the drawing itself when ``pixels`` is 0), resized to ``image_size`` by area averaging,
+    embedded in inference mode, and the embeddings averaged.
     """
 
-    def __init__(self, embedding: keras.Model, image_size: int, pixels: int = 0, **kwargs):
+    def __init__(
+        self, embedding: keras.Model, image_size: int, pixels: int = 0, fill: str = "wrap", grid: int = 3, **kwargs
+    ):
         super().__init__(**kwargs)
-        self.embedding, self.image_size, self.pixels = embedding, image_size, pixels
+        self.embedding, self.image_size = embedding, image_size
+        self.pixels, self.fill, self.grid = pixels, fill, grid
 
     def call(self, drawings):
-        offsets = (0,) if self.pixels == 0 else (-self.pixels, 0, self.pixels)
-        copies = [ops.roll(drawings, (dy, dx), axis=(1, 2)) for dy in offsets for dx in offsets]
+        offsets = shift_offsets(self.pixels, self.grid)
+        if self.fill == "wrap":
+            copies = [ops.roll(drawings, (dy, dx), axis=(1, 2)) for dy in offsets for dx in offsets]
+        else:  # paper: pad with blank paper (0.0), then cut the frame at each offset
+            reach, (height, width) = offsets[-1], drawings.shape[1:3]
+            padded = ops.pad(drawings, ((0, 0), (reach, reach), (reach, reach)))
+            copies = [
+                padded[:, reach - dy : reach - dy + height, reach - dx : reach - dx + width]
+                for dy in offsets
+                for dx in offsets
+            ]
         stacked = ops.concatenate(copies, axis=0)[..., None]
         resized = tf.image.resize(stacked, (self.image_size, self.image_size), "area")
         embedded = self.embedding(resized, training=False)
         return ops.mean(ops.reshape(embedded, (len(copies), -1, embedded.shape[-1])), axis=0)
 
 
-def servable_parts(scorer) -> tuple[EmbeddingNetworkScorer, int, str]:
-    """(the embedding scorer inside ``scorer``, its test-time shift in pixels, its metric in ``METRICS``).
+def servable_parts(scorer) -> tuple[EmbeddingNetworkScorer, tuple[int, str, int], str]:
+    """(the embedding scorer inside ``scorer``, its test-time shifts, its metric in ``METRICS``).
 
-    Raises ValueError naming the scorer if it does not compare embeddings of single drawings.
+    The shifts are (pixels, fill, grid) as ``scoring.shifts.average_over_shifts`` takes them, (0,
+    "wrap", 3) for none. Raises ValueError naming the scorer if it does not compare embeddings of
+    single drawings.
     """
-    pixels = 0
+    shifts = (0, "wrap", 3)
     if isinstance(scorer, ShiftAveraged):
-        scorer, pixels = scorer.scorer, scorer.pixels
+        scorer, shifts = scorer.scorer, (scorer.pixels, scorer.fill, scorer.grid)
     metric = next((name for kind, name in METRICS.items() if isinstance(scorer, kind)), None)
     if metric is None:
         raise ValueError(
@@ -77,7 +92,7 @@ def servable_parts(scorer) -> tuple[EmbeddingNetworkScorer, int, str]:
             "set), so its embedding network alone cannot classify: export a prototypical, matching, transfer or "
             "self-supervised model"
         )
-    return scorer, pixels, metric
+    return scorer, shifts, metric
 
 
 def serving_model(scorer) -> keras.Model:
@@ -85,9 +100,9 @@ def serving_model(scorer) -> keras.Model:
 
     Raises ValueError if ``scorer`` cannot be served (see ``servable_parts``).
     """
-    inner, pixels, _ = servable_parts(scorer)
+    inner, shifts, _ = servable_parts(scorer)
     drawings = keras.Input((DRAWING_SIZE, DRAWING_SIZE), dtype="float32", name="drawings")
-    embedded = ServedEmbedding(inner.embedding, inner.image_size, pixels, name="embedding")(drawings)
+    embedded = ServedEmbedding(inner.embedding, inner.image_size, *shifts, name="embedding")(drawings)
     return keras.Model(drawings, embedded, name="served_embedding")
 
 
@@ -96,7 +111,8 @@ def export_for_serving(scorer, directory: str | Path, name: str | None = None) -
 
     The SavedModel's ``serve`` function takes (n, 105, 105) float32 ink (1.0 ink, 0.0 paper) and
     returns (n, D) float32 embeddings. ``oneshot.json`` holds ``model`` (``name``, by default the
-    scorer's), ``metric`` (``METRICS``), ``embedding_size``, ``test_shifts`` and ``input``. The
+    scorer's), ``metric`` (``METRICS``), ``embedding_size``, ``test_shifts`` (with ``shift_fill`` and
+    ``shift_grid`` unless the shifts wrap on a 3x3 grid) and ``input``. The
     export is written in a temporary folder beside ``directory`` and moved into place whole.
 
     Returns ``directory``. Raises ValueError if ``scorer`` cannot be served or ``directory``
@@ -105,13 +121,14 @@ def export_for_serving(scorer, directory: str | Path, name: str | None = None) -
     directory = Path(directory)
     if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
         raise ValueError(f"{str(directory)!r} already exists and is not an empty folder: export into a new folder")
-    inner, pixels, metric = servable_parts(scorer)
+    _, (pixels, fill, grid), metric = servable_parts(scorer)
     model = serving_model(scorer)
     about = {
         "model": name or getattr(scorer, "name", "embedding"),
         "metric": metric,
         "embedding_size": int(model.output_shape[-1]),
         "test_shifts": pixels,
+        **({} if (fill, grid) == ("wrap", 3) else {"shift_fill": fill, "shift_grid": grid}),
         "input": "(n, 105, 105) float32 drawings: 1.0 ink, 0.0 paper, as Omniglot's 105x105 drawings",
     }
     directory.parent.mkdir(parents=True, exist_ok=True)

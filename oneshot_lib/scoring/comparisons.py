@@ -16,7 +16,7 @@ installed package; a loader says which command makes a file that is missing.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 #: Where the benchmarks write their results: ``benchmarks/results/`` of the project's checkout.
@@ -165,6 +165,8 @@ class ReferenceModel:
     Attributes:
         command: the training command.
         test_shifts: the test-time shift it scores with, in pixels (0 for none).
+        shift_fill, shift_grid: how those shifts treat the edge (``shifts.FILLS``) and their grid
+            (``shifts.GRIDS``); rows written before these existed read as "wrap" and 3.
         minutes: the minutes it trained.
         best_validation: its validation accuracy (what chose it), 20-way within-alphabet one-shot.
         trained_on_validation_alphabets: whether it trained on those alphabets too (then its
@@ -185,13 +187,20 @@ class ReferenceModel:
     evaluation_within_1shot: float
     evaluation_within_1shot_stderr: float
     megabytes: float
+    shift_fill: str = "wrap"
+    shift_grid: int = 3
 
 
 @dataclass(frozen=True, kw_only=True)
 class ReferenceModels(BenchmarkResults):
-    """``benchmarks/reference_models.py``'s results: every shipped model, by name."""
+    """``benchmarks/reference_models.py``'s results: every shipped model, by name.
+
+    ``scored_by``: when some models were scored again alone, the command and date that scored
+    each row (empty when one command scored them all).
+    """
 
     models: dict[str, ReferenceModel]
+    scored_by: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True)

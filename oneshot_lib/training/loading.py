@@ -101,9 +101,9 @@ def load_run_scorer(folder: str | Path, which: str = "best"):
 
     A run with ``test_shifts`` scores as it was validated: embeddings averaged over shifts. A
     ``"scoring"`` entry in ``config.json`` (``records.ScoringChoice``), added after training when
-    the shifts (or a meta-learner's inner steps at test time) were chosen on the validation
-    alphabets with the kept weights, overrides it; the config itself stays as it trained. Raises
-    RunFolderError naming ``config.json`` if that entry cannot be used.
+    the shifts (their size, fill and grid; or a meta-learner's inner steps at test time) were
+    chosen on the validation alphabets with the kept weights, overrides it; the config itself
+    stays as it trained. Raises RunFolderError naming ``config.json`` if that entry cannot be used.
     """
     _check_which(which)
     files = RunFiles(Path(folder))
@@ -112,7 +112,7 @@ def load_run_scorer(folder: str | Path, which: str = "best"):
     scorer = kind_named(record.config.model).scorer(model)
     if record.test_inner_steps != record.config.test_inner_steps:
         scorer = scorer.with_options(steps=record.test_inner_steps)
-    return average_over_shifts(scorer, record.test_shifts)
+    return average_over_shifts(scorer, record.test_shifts, record.shift_fill, record.shift_grid)
 
 
 def _check_which(which: str) -> None:

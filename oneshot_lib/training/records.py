@@ -374,6 +374,11 @@ class History:
 
 # ------------------------------------------------------------------ config.json
 
+#: The entries a ``"scoring"`` entry may hold, in the order a new one is written.
+SCORING_KEYS = ("test_shifts", "fill", "grid", "test_inner_steps", "chosen")
+#: What a ``"scoring"`` entry without ``fill`` or ``grid`` means: the 3x3 grid of wrapping shifts.
+SCORING_DEFAULTS = {"fill": "wrap", "grid": 3}
+
 
 @dataclass(frozen=True)
 class ScoringChoice:
@@ -382,15 +387,21 @@ class ScoringChoice:
     ``test_shifts``: the test-time shift (pixels at 105x105, 0 for none; see ``scoring.shifts``),
     chosen on the validation alphabets with the kept weights; ``chosen``: how, in words.
     ``test_inner_steps``: for a meta-learner, the inner steps it adapts with on a task's support
-    set, chosen the same way (None: the ``test_inner_steps`` it trained with).
+    set, chosen the same way (None: the ``test_inner_steps`` it trained with). ``fill`` and
+    ``grid``: how the shifts treat the edge (``shifts.FILLS``) and their grid (``shifts.GRIDS``);
+    a record without them (every one written before they existed) reads as ``"wrap"`` and 3, as
+    such runs score, and is written back without them.
     """
 
     test_shifts: int
     chosen: str
     test_inner_steps: int | None = None
+    fill: str = "wrap"
+    grid: int = 3
+    json_keys: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     def __post_init__(self):
-        check_shift(self.test_shifts, "scoring.test_shifts")
+        check_shift(self.test_shifts, "scoring.test_shifts", fill=self.fill, grid=self.grid)
         if not isinstance(self.chosen, str) or not self.chosen.strip():
             raise ValueError(
                 f"scoring.chosen must say how the choice was made (on which tasks, with which weights), "
@@ -404,19 +415,25 @@ class ScoringChoice:
         if not isinstance(values, dict):
             raise MalformedRecord(f'{source}: its "scoring" entry must be an object, got {values!r}')
         try:
-            check_shift(values.get("test_shifts"), "scoring.test_shifts")
-            if not {"test_shifts", "chosen"} <= set(values) <= {"test_shifts", "chosen", "test_inner_steps"}:
+            fill, grid = values.get("fill", "wrap"), values.get("grid", 3)
+            check_shift(values.get("test_shifts"), "scoring.test_shifts", fill=fill, grid=grid)
+            if not {"test_shifts", "chosen"} <= set(values) <= set(SCORING_KEYS):
                 raise ValueError(
-                    'the "scoring" entry must hold "test_shifts" and "chosen", and may hold "test_inner_steps"; '
-                    f"got {values!r}"
+                    'the "scoring" entry must hold "test_shifts" and "chosen", and may hold "test_inner_steps", '
+                    f'"fill" and "grid"; got {values!r}'
                 )
-            return cls(values["test_shifts"], values["chosen"], values.get("test_inner_steps"))
+            steps = values.get("test_inner_steps")
+            return cls(values["test_shifts"], values["chosen"], steps, fill, grid, json_keys=tuple(values))
         except ValueError as error:
             raise MalformedRecord(f"{source} cannot be used: {error}") from None
 
     def to_json(self) -> dict:
+        """The entry as ``config.json`` holds it: ``fill`` and ``grid`` if it held them or they are not the defaults."""
+        shifts = {"fill": self.fill, "grid": self.grid}
+        written = shifts != SCORING_DEFAULTS or not set(shifts).isdisjoint(self.json_keys)
         steps = {} if self.test_inner_steps is None else {"test_inner_steps": self.test_inner_steps}
-        return {"test_shifts": self.test_shifts, **steps, "chosen": self.chosen}
+        values = {"test_shifts": self.test_shifts, **(shifts if written else {}), **steps, "chosen": self.chosen}
+        return _ordered(values, self.json_keys or SCORING_KEYS)
 
 
 #: The entries of ``config.json`` that rebuild the model, as its kind records them (``ModelKind.record``).
@@ -455,6 +472,16 @@ class RunRecord:
     def test_shifts(self) -> int:
         """The test-time shift its scorer uses: the scoring choice's, else the one it trained with."""
         return self.config.test_shifts if self.scoring is None else self.scoring.test_shifts
+
+    @property
+    def shift_fill(self) -> str:
+        """How its test-time shifts treat the edge (``shifts.FILLS``): the scoring choice's, else ``"wrap"``."""
+        return "wrap" if self.scoring is None else self.scoring.fill
+
+    @property
+    def shift_grid(self) -> int:
+        """The grid of its test-time shifts (``shifts.GRIDS``): the scoring choice's, else 3 (3x3)."""
+        return 3 if self.scoring is None else self.scoring.grid
 
     @property
     def test_inner_steps(self) -> int:
