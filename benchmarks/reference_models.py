@@ -33,6 +33,10 @@ def shifts_text(model: dict) -> str:
     )
 
 
+#: What a row scored before shifts had fills and grids held: the 3x3 grid of wrapping shifts.
+UNRECORDED_SHIFTS = {"shift_fill": "wrap", "shift_grid": 3}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("names", nargs="*", help="the models to score (default: every shipped model)")
@@ -52,7 +56,8 @@ def main() -> None:
         committed = json.loads((RESULTS / "reference_models.json").read_text())
         earlier = committed.get("scored_by", {})
         default = f"`{committed['command']}` on {committed['date']}"
-        models = {name: row for name, row in committed["models"].items() if name not in args.names}
+        kept = {name: row for name, row in committed["models"].items() if name not in args.names}
+        models = {name: {**UNRECORDED_SHIFTS, **row} for name, row in kept.items()}
         scored_by = {name: earlier.get(name, default) for name in models}
     now = provenance()
     for name in args.names or pretrained.available():

@@ -30,12 +30,13 @@ NUMBER = re.compile(r"(\d+)\.(\d+)")
 
 
 def figures_drawn(cell: dict) -> int:
-    """How many figures code ``cell``'s outputs show: PNG images and explorers' still pictures."""
+    """How many figures code ``cell``'s outputs show: PNG or SVG images and explorers' still pictures."""
     count = 0
     for output in cell.get("outputs", []):
         data = output.get("data", {})
         html = data.get("text/html", "")
-        if "image/png" in data or STILL_PICTURE in ("".join(html) if isinstance(html, list) else html):
+        image = "image/png" in data or "image/svg+xml" in data
+        if image or STILL_PICTURE in ("".join(html) if isinstance(html, list) else html):
             count += 1
     return count
 

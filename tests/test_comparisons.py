@@ -65,7 +65,7 @@ def test_a_missing_file_names_the_command_that_makes_it(tmp_path, monkeypatch):
 def test_a_file_of_another_format_says_how_to_rewrite_it(tmp_path, monkeypatch):
     committed = json.loads((comparisons.RESULTS / "optimizers.json").read_text())
     monkeypatch.setattr(comparisons, "RESULTS", tmp_path)
-    committed["runs"]["Adam (the reference run)"]["seconds"] = 1.0
+    committed["runs"]["Adam at 1e-3 (shipped `siamese-adam`)"]["seconds"] = 1.0
     (tmp_path / "optimizers.json").write_text(json.dumps(committed))
     with pytest.raises(ValueError, match="not in the format of OptimizerRuns.*python -m benchmarks.optimizers"):
         comparisons.load_optimizer_runs()

@@ -23,7 +23,7 @@ TINY = Architecture(input_size=28, filters=(2, 3, 3, 4), kernels=(3, 3, 2, 2), d
 #: Each shipped model and the most minutes it may have trained (checkpoints/README.md says why).
 SHIPPED = {
     "siamese": 60,
-    "siamese-one-core": 60,
+    "siamese-18k-steps": 60,
     "siamese-adam": 60,
     "siamese-noaug": 60,
     "prototypical": 60,
