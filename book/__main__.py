@@ -17,6 +17,9 @@ Staging prepares each chapter for reading; the notebooks themselves stay plain J
 - the "Summary" and "Exercises" sections are set in admonitions (boxes);
 - a figure's caption (a Markdown cell that starts with a bold "Figure N.k." right below the code
   cell that draws it) is set as a caption, in a container that ``static/oneshot.css`` styles;
+- a library listing (the output of ``show_source``, whose lines run to 120 characters) is
+  highlighted again one line to an element, so that ``static/oneshot.css`` can wrap a long line
+  under its own indentation instead of making the reader scroll sideways;
 - under the title, a link downloads the chapter's notebook as committed (staged unchanged in
   ``notebooks/``).
 
@@ -44,6 +47,8 @@ NBVAL_MARKER = re.compile(r"[ \t]*#[ \t]*NBVAL_[A-Z_]+[ \t]*$", re.IGNORECASE)
 BOXED_SECTIONS = {"Summary": ("Key points", "tip"), "Exercises": ("Try it yourself", "note")}
 # A figure's caption: "**Figure 6.3.** ..." or "**Figures 1.8, 1.9 and 1.10.** ...".
 CAPTION = re.compile(r"\*\*Figures? \d+\.\d+[^*]*\*\*")
+# A line of a listing as Pygments writes it with linespans: its id is replaced by its indentation.
+LISTING_LINE = re.compile(r'<span id="line-(\d+)">')
 SECTION = re.compile(r"^## +(?P<title>[^\n]+?) *\n(?P<body>.*?)(?=^#{1,2} |\Z)", re.MULTILINE | re.DOTALL)
 
 
@@ -103,6 +108,9 @@ def for_the_book(notebook: dict, name: str) -> dict:
     for index, cell in enumerate(cells):
         if cell.get("cell_type") == "code":
             cell["source"] = without_nbval_markers(source_text(cell))
+            if "show_source(" in cell["source"]:
+                for output in cell.get("outputs", []):
+                    as_listing(output)
         elif cell.get("cell_type") == "markdown":
             cell["source"] = boxed_sections(source_text(cell))
             if index and cells[index - 1].get("cell_type") == "code" and CAPTION.match(cell["source"]):
@@ -111,6 +119,27 @@ def for_the_book(notebook: dict, name: str) -> dict:
     if title is not None:
         cells[title]["source"] = with_download_link(cells[title]["source"], name)
     return notebook
+
+
+def as_listing(output: dict) -> None:
+    """Give a ``show_source`` output (highlighted HTML and the source as text/plain) HTML whose every
+    line is a ``span.oneshot-line`` carrying its indentation (``--indent``, in characters)."""
+    from pygments import highlight
+    from pygments.formatters import HtmlFormatter
+    from pygments.lexers import PythonLexer
+
+    data = output.get("data", {})
+    if "text/html" not in data or "text/plain" not in data:
+        return
+    plain = data["text/plain"]
+    source = "".join(plain) if isinstance(plain, list) else plain
+    indents = [len(line) - len(line.lstrip(" ")) for line in source.split("\n")]
+    html = highlight(source, PythonLexer(), HtmlFormatter(linespans="line"))
+
+    def line(match: re.Match) -> str:
+        return f'<span class="oneshot-line" style="--indent: {indents[int(match[1]) - 1]}">'
+
+    data["text/html"] = f'<div class="oneshot-listing">{LISTING_LINE.sub(line, html).strip()}</div>'
 
 
 def without_nbval_markers(code: str) -> str:

@@ -1,13 +1,17 @@
 """The course as a static book (README, "Read it as a book"): built, then read in headless Chromium.
 
 ``python -m book`` builds the site into a temporary folder from the chapters' committed outputs.
-One browser reads every page once, at 1280x900, and the tests below check what it found:
+One browser reads every page once at 1280x900, and once more at a phone's 390x844, and the tests
+below check what it found:
 
 - the start page and every chapter page load with no console error and no request leaving the
   machine, every image loads, every link between pages resolves (to a page that exists and, for
   ``#anchor`` links, to an element with that id), and chapters are chained by previous/next links;
-- a reader scrolls no code sideways (no ``pre``, a cell's input or output, wider than its box)
-  and no page sideways (a wide table scrolls inside its own box);
+- a reader scrolls no code sideways (no ``pre``, a cell's input or output, wider than its box),
+  not even a folded library listing once opened, and no page sideways (a wide table scrolls
+  inside its own box);
+- on a phone no page is wider than the screen: what is wider (code, a table, math) scrolls inside
+  its own box, nothing is cut off, and every image is scaled to the column;
 - no nbval marker reaches a reader, every item of a References section is a link, every figure
   is drawn from at least as many pixels as it is shown at, each chapter page links its notebook
   for download, and the cells that show library source (their output) or only check claims
@@ -172,6 +176,46 @@ READ_PAGE = """() => {
   };
 }"""
 
+# Code blocks that scroll sideways once every folded part is opened: the library listings.
+OPENED_CODE = """() => {
+  const article = document.querySelector("article") || document.body;
+  article.querySelectorAll("details").forEach(details => { details.open = true; });
+  const cells = [...article.querySelectorAll("div.cell")];
+  return [...article.querySelectorAll("details pre")]
+    .filter(pre => pre.getClientRects().length > 0 && pre.scrollWidth > pre.clientWidth + 1)
+    .map(pre => ({cell: cells.indexOf(pre.closest("div.cell")), over: pre.scrollWidth - pre.clientWidth,
+                  line: pre.textContent.split("\\n").sort((a, b) => b.length - a.length)[0].slice(0, 60)}));
+}"""
+
+# A page on a phone: how far it scrolls sideways, what reaches past the screen's edge without a
+# scroll box of its own to hold it (so it is cut off or widens the page), and images wider than
+# the column.
+PHONE_PAGE = """() => {
+  const article = document.querySelector("article") || document.body;
+  const screen = document.documentElement.clientWidth;
+  const overflowX = element => getComputedStyle(element).overflowX;
+  const holder = element => {
+    for (let parent = element.parentElement; parent; parent = parent.parentElement) {
+      if (["auto", "scroll"].includes(overflowX(parent))) return parent;
+      if (["hidden", "clip"].includes(overflowX(parent))) return null;
+    }
+    return null;
+  };
+  const past = element => element.getClientRects().length > 0 && element.getBoundingClientRect().right > screen + 1;
+  const within = element => element.getBoundingClientRect().right <= screen + 1;
+  return {
+    pageOverflow: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+    cutOff: [...article.querySelectorAll("*")].filter(past)
+      .filter(element => { const box = holder(element); return box === null || !within(box); })
+      .slice(0, 5).map(element => `${element.tagName.toLowerCase()}.${element.className}`.slice(0, 80)),
+    wideImages: [...article.querySelectorAll("img")]
+      .filter(image => image.getClientRects().length > 0)
+      .filter(image => image.getBoundingClientRect().width > article.clientWidth + 1)
+      .map(image => image.src.split("/").pop().slice(0, 60)),
+  };
+}"""
+PHONE = {"width": 390, "height": 844}
+
 
 @dataclass
 class PageRead:
@@ -210,6 +254,22 @@ def pages_read(browser, site) -> list[PageRead]:
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=SCREENSHOTS / f"book_{CHAPTERS[0].stem}_task_explorer.png")
             reads[-1].problems += problems.take()
+        facts["wideOpened"] = page.evaluate(OPENED_CODE)  # last: it opens the folds
+    context.close()
+    return reads
+
+
+@pytest.fixture(scope="module")
+def phone_pages_read(browser, site) -> list[tuple[str, dict]]:
+    """Every page of the book read at a phone's width: (page name, PHONE_PAGE's findings)."""
+    paths = [site / "index.html", *(chapter_page(site, chapter) for chapter in CHAPTERS)]
+    context = browser.new_context(viewport=PHONE)
+    context.route(re.compile(r"^(https?|wss?)://"), lambda route: route.abort())
+    page = context.new_page()
+    reads = []
+    for path in paths:
+        page.goto(path.as_uri(), wait_until="load")
+        reads.append((path.relative_to(site).as_posix(), page.evaluate(PHONE_PAGE)))
     context.close()
     return reads
 
@@ -249,6 +309,26 @@ def test_no_code_is_wider_than_its_column(pages_read):
         for block in read.facts["wideCode"]
     ]
     assert wide == [], f"{len(wide)} code blocks scroll sideways:\n" + "\n".join(wide)
+
+
+def test_no_opened_listing_is_wider_than_its_column(pages_read):
+    """A folded library listing (lines of up to 120 characters), once opened, wraps instead of scrolling."""
+    wide = [
+        f"{read.name} {where(chapter, block['cell'])}: {block['over']} px too wide, {block['line']!r}"
+        for chapter, read in chapter_reads(pages_read)
+        for block in read.facts["wideOpened"]
+    ]
+    assert wide == [], f"{len(wide)} opened listings scroll sideways:\n" + "\n".join(wide)
+
+
+def test_on_a_phone_no_page_is_wider_than_the_screen_and_images_fit_the_column(phone_pages_read):
+    problems = []
+    for name, facts in phone_pages_read:
+        if facts["pageOverflow"] > 1:
+            problems.append(f"{name}: the page scrolls {facts['pageOverflow']} px sideways at {PHONE['width']} px")
+        problems += [f"{name}: {element} reaches past the screen, in no scroll box" for element in facts["cutOff"]]
+        problems += [f"{name}: image {image} is wider than the column" for image in facts["wideImages"]]
+    assert problems == [], "\n".join(problems)
 
 
 def test_no_page_scrolls_sideways_and_tables_fit_or_scroll_in_their_box(pages_read):
@@ -374,6 +454,20 @@ def test_staging_readies_a_chapter_for_reading_and_leaves_the_notebook_alone():
     assert "## Summary\n\n```{admonition} Key points\n:class: tip\n\n- one point, `code`\n```" in closing
     assert "## Exercises\n\n````{admonition} Try it yourself\n:class: note\n\n1. Run:\n   ```python" in closing
     assert closing.endswith("## References\n\n- https://example.org")
+
+
+def test_a_library_listing_is_staged_one_line_to_an_element_with_its_indentation():
+    build = _book_module()
+    source = "def f(x):\n    return x\n\n\nclass A:\n    pass\n"
+    listing = {"output_type": "display_data", "data": {"text/html": "<pre>f</pre>", "text/plain": source}}
+    notebook = made_up_notebook(("markdown", "# Chapter 4: made up"), ("code", "show_source(f)"))
+    notebook["cells"][1]["outputs"] = [listing]
+    html = build.for_the_book(notebook, "04_made_up.ipynb")["cells"][1]["outputs"][0]["data"]["text/html"]
+    assert html.startswith('<div class="oneshot-listing">')
+    indents = re.findall(r'<span class="oneshot-line" style="--indent: (\d+)">', html)
+    assert indents == ["0", "4", "0", "0", "0", "4"]  # one per line, empty lines included
+    assert re.sub(r"<[^>]+>", "", html).replace("&quot;", '"') == source
+    assert notebook["cells"][1]["outputs"][0]["data"]["text/html"] == "<pre>f</pre>"  # the notebook is untouched
 
 
 def test_a_figure_caption_below_its_code_cell_is_set_as_a_caption():

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from conftest import synthetic_split
 from matplotlib.colors import to_rgba
+from matplotlib.patches import PathPatch
 
 from oneshot_lib import viz
 from oneshot_lib.data.omniglot import OmniglotSplit
@@ -64,6 +65,21 @@ def test_alphabet_labels_drop_qualifiers_unless_they_tell_names_apart():
         "Inuktitut",
     ]
     assert style.alphabet_labels(["Japanese_(hiragana)"]) == ["Japanese"]
+    assert style.alphabet_labels(["Ge_ez", "Old_Church_Slavonic_(Cyrillic)"]) == ["Ge'ez", "Old Church Slavonic"]
+
+
+def test_alphabet_and_character_names_read_as_a_reader_writes_them():
+    assert [viz.alphabet_name(name) for name in ("Ge_ez", "Syriac_(Serto)", "Latin")] == [
+        "Ge'ez",
+        "Syriac (Serto)",
+        "Latin",
+    ]
+    assert [viz.character_name(name) for name in ("character01", "character 17", "character10", "a")] == [
+        "character 1",
+        "character 17",
+        "character 10",
+        "a",
+    ]
 
 
 @pytest.mark.parametrize("n, shape", [(2, (1, 2)), (9, (3, 3)), (20, (4, 5)), (25, (5, 5)), (36, (6, 6))])
@@ -83,6 +99,17 @@ def test_task_figure_has_query_and_support_and_frames_the_answer():
     for ax, image, label in zip(support_axes, task.support, task.support_labels, strict=True):
         np.testing.assert_array_equal(ax.images[0].get_array(), image)
         assert (ax in green) == (label == task.query_labels[1])
+
+
+def test_task_figure_numbers_each_support_drawing_above_it_not_on_its_ink():
+    fig = viz.plot_task(sample_task(tiny_split(), 4, rng=0))
+    fig.canvas.draw()
+    for position, ax in enumerate(fig.axes[1:]):
+        (number,) = ax.texts
+        box, frame = number.get_window_extent(), ax.get_window_extent()
+        assert number.get_text() == str(position) and box.y0 >= frame.y1 - 0.5  # wholly above the drawing
+        assert box.x0 >= frame.x0 - 0.5 and box.x1 <= frame.x1
+    plt.close(fig)
 
 
 def test_task_figure_frames_a_wrong_prediction_in_red_and_can_hide_the_answer():
@@ -272,11 +299,25 @@ def test_pairs_against_episodes_draws_every_drawing_and_one_bar_per_class():
     images = rng.random((9, 28, 28)) > 0.8
     pairs = (images[:3], images[3:6], np.array([1, 0, 1]))
     fig = viz.plot_pairs_against_episodes(pairs, images[:4], images[8], np.array([0.1, 0.7, 0.1, 0.1]), answer=1)
-    image_axes = [ax for ax in fig.axes if ax.images]
-    assert len(image_axes) == 6 + 4 + 1
-    bars = next(ax for ax in fig.axes if ax.patches and not ax.images)
+    drawing_axes = [ax for ax in fig.axes if any(isinstance(patch, PathPatch) for patch in ax.patches)]
+    assert len(drawing_axes) == 6 + 4 + 1 and not any(ax.images for ax in fig.axes)  # vector ink, no image
+    bars = next(ax for ax in fig.axes if ax.patches and ax not in drawing_axes)
     assert [round(bar.get_height(), 2) for bar in bars.patches] == [0.1, 0.7, 0.1, 0.1]
     plt.close(fig)
+
+
+def test_ink_path_covers_exactly_the_ink_pixels():
+    from matplotlib.transforms import IdentityTransform
+
+    from oneshot_lib.viz.drawings import ink_path
+
+    image = np.zeros((5, 6), bool)
+    image[1, 1:4] = image[3, [0, 5]] = True
+    path = ink_path(image)
+    rows, columns = np.mgrid[0:5, 0:6]
+    inside = path.contains_points(np.c_[columns.ravel(), rows.ravel()], IdentityTransform()).reshape(5, 6)
+    assert np.array_equal(inside, image)
+    assert len(ink_path(np.zeros((3, 3))).vertices) == 0
 
 
 def test_prototypes_and_attention_label_the_distances_and_weights():
@@ -286,9 +327,17 @@ def test_prototypes_and_attention_label_the_distances_and_weights():
     attention = np.array([0.4, 0.3, 0.1, 0.2])
     fig = viz.plot_prototypes_and_attention(support, labels, query, prototypes, attention)
     texts = [text.get_text() for text in fig.axes[0].texts]
-    assert texts == ["-0.00", "-4.25"]
+    assert texts == ["0", "-4.25"]
     assert [text.get_text() for text in fig.axes[1].texts] == ["0.40", "0.30", "0.10", "0.20"]
-    assert "class 0: 0.70, class 1: 0.30" in fig.axes[1].get_title().replace("\n", " ")
+    title = fig.axes[1].get_title()
+    assert "class\u00a00:\u00a00.70, class\u00a01:\u00a00.30" in title.replace("\n", " ")
+    fig.canvas.draw()
+    for ax in fig.axes:  # no number on another, nor on a point
+        boxes = [text.get_window_extent() for text in ax.texts]
+        assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
+        points = np.concatenate([collection.get_offsets() for collection in ax.collections])
+        for box in boxes:
+            assert not box.count_contains(ax.transData.transform(points))
     plt.close(fig)
 
 
@@ -634,7 +683,7 @@ def figure_calls(siamese) -> dict:
     }
 
 
-NOT_FIGURES = {"accuracy_cell", "results_table", "siamese_tower"}
+NOT_FIGURES = {"accuracy_cell", "alphabet_name", "character_name", "results_table", "siamese_tower"}
 
 
 def figure_of(drawn) -> plt.Figure:
@@ -662,6 +711,154 @@ def test_every_figure_fits_the_column_at_the_course_dpi_with_readable_text(cpu_s
         assert width <= style.COLUMN_INCHES, f"{name} is {width:.2f} in wide as saved, over {style.COLUMN_INCHES}"
         assert not small, f"{name} has text under {style.MIN_FONT_POINTS} pt: {small}"
         plt.close(fig)
+
+
+def densified(xy: np.ndarray) -> np.ndarray:
+    """The points (n, 2) of a polyline with 50 points along each of its segments."""
+    return np.concatenate([np.linspace(a, b, 50) for a, b in zip(xy[:-1], xy[1:], strict=True)] or [xy])
+
+
+def crossings(fig: plt.Figure) -> list[str]:
+    """What a reader could not read in ``fig``: text written in a plot that crosses its frame, and
+    data (line points, markers, bars) under a legend drawn inside a plot's frame."""
+    fig.canvas.draw()
+    problems = []
+    for ax in fig.axes:
+        if not ax.axison or not (ax.get_xticks().size or ax.get_yticks().size):
+            continue  # a drawing or a diagram: text may go where it likes
+        frame = ax.get_window_extent()
+        for text in ax.texts:
+            box = text.get_window_extent()
+            if text.get_visible() and not (frame.x0 - 1 <= box.x0 and box.x1 <= frame.x1 + 1):
+                problems.append(f"{text.get_text()!r} crosses the frame")
+            if text.get_visible() and not (frame.y0 - 1 <= box.y0 and box.y1 <= frame.y1 + 1):
+                problems.append(f"{text.get_text()!r} crosses the frame")
+        legend = ax.get_legend()
+        if legend is None or not frame.overlaps(legend.get_window_extent()):
+            continue
+        covered = legend.get_window_extent()
+        for line in ax.lines:
+            if covered.count_contains(densified(line.get_transform().transform(line.get_xydata()))):
+                problems.append(f"the legend covers the line {line.get_label()!r}")
+        for patch in ax.patches:
+            if isinstance(patch, matplotlib.patches.Rectangle):
+                hidden = covered.overlaps(patch.get_window_extent())
+            else:  # a histogram's outline, say: its own points, not its bounding box
+                hidden = covered.count_contains(densified(patch.get_verts()))
+            if hidden:
+                problems.append(f"the legend covers a bar or patch {patch.get_label()!r}")
+    return problems
+
+
+def test_no_figure_writes_over_its_frame_or_hides_data_under_a_legend(cpu_siamese):
+    for name, call in figure_calls(cpu_siamese).items():
+        fig = figure_of(call())
+        assert not crossings(fig), f"{name}: {crossings(fig)}"
+        plt.close(fig)
+
+
+def test_a_short_run_beside_long_ones_is_drawn_on_a_log_time_axis_over_them():
+    def history(minutes: int) -> dict:
+        epochs = [
+            {"elapsed_seconds": 30.0 * i, "loss": 1 / i, "val_oneshot_accuracy": 0.5, "val_oneshot_stderr": 0.01}
+            for i in range(1, 2 * minutes + 1)
+        ]
+        return {"epochs": epochs}
+
+    fig = viz.plot_training_history({"this chapter's run": history(3), "an hour": history(60)})
+    loss_ax = fig.axes[0]
+    assert loss_ax.get_xscale() == "log"
+    short, long = loss_ax.lines[:2]
+    assert short.get_zorder() > long.get_zorder() and short.get_linewidth() > long.get_linewidth()
+    plt.close(fig)
+    fig = viz.plot_training_history({"an hour": history(60), "another": history(50)})
+    assert fig.axes[0].get_xscale() == "linear"
+    plt.close(fig)
+
+
+DIAGRAMS = {
+    "plot_siamese_diagram",
+    "plot_pairs_against_episodes",
+    "plot_prototypes_and_attention",
+    "plot_method_families",
+    "plot_adaptation_paths",
+}
+
+DIAGRAM_SVG = """
+import hashlib, json
+import numpy as np
+from oneshot_lib import viz
+from oneshot_lib.models.siamese import build_siamese
+from oneshot_lib.viz import style
+
+rng = np.random.default_rng(0)
+images = rng.random((9, 35, 35)) > 0.8
+support = np.array([[0.0, 1.0], [2.0, -1.0], [0.0, 3.0], [1.0, 1.0]])
+probabilities = np.exp(rng.normal(size=4)) / np.exp(rng.normal(size=4)).sum()
+figures = [
+    viz.plot_siamese_diagram(build_siamese("cpu", seed=0)).figure,
+    viz.plot_pairs_against_episodes(
+        (images[:3], images[3:6], np.array([1, 0, 1])), images[:4], images[8], probabilities, 1
+    ),
+    viz.plot_prototypes_and_attention(
+        support, np.array([0, 0, 1, 1]), np.array([1.0, 0.0]), support.reshape(2, 2, 2).mean(1),
+        np.array([0.87, 0.0, 0.0, 0.13]),
+    ),
+    viz.plot_method_families().figure,
+    viz.plot_adaptation_paths().figure,
+]
+print(json.dumps([hashlib.sha256(style.figure_svg(fig).encode()).hexdigest() for fig in figures]))
+"""
+
+
+def svg_hashes(**environment: str) -> list[str]:
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    shown = subprocess.run(
+        [sys.executable, "-c", DIAGRAM_SVG],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root), **environment},
+        check=True,
+    )
+    return json.loads(shown.stdout.strip().splitlines()[-1])
+
+
+def test_diagrams_are_svg_figures_the_same_bytes_in_every_process(cpu_siamese):
+    """nbval compares SVG outputs exactly: a diagram's SVG must not change between runs or CPUs' kernels."""
+    calls = figure_calls(cpu_siamese)
+    for name in DIAGRAMS:
+        fig = figure_of(calls[name]())
+        assert isinstance(fig, style.DiagramFigure), f"{name} is not drawn on a DiagramFigure"
+        svg = style.figure_svg(fig)
+        assert svg == style.figure_svg(fig) and "<image" not in svg and "dc:date" not in svg
+        width = float(svg.split('width="', 1)[1].split("px", 1)[0])
+        assert width <= style.COLUMN_INCHES * style.DISPLAY_DPI  # in CSS pixels, as PNG figures are shown
+        plt.close(fig)
+    assert not isinstance(figure_of(calls["plot_n_way_curves"]()), style.DiagramFigure)  # data figures stay PNG
+    first = svg_hashes()
+    assert svg_hashes(TF_ENABLE_ONEDNN_OPTS="0") == first
+
+
+def test_a_notebook_shows_a_diagram_as_svg_only_and_a_plot_as_png():
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    style.show_figures_sharp()
+    diagram, plot = viz.plot_method_families().figure, viz.plot_ink_fraction({"a": tiny_split()}).figure
+    data, _ = shell.display_formatter.format(diagram)
+    assert "image/svg+xml" in data and "image/png" not in data
+    assert data["image/svg+xml"] == style.figure_svg(diagram)
+    data, _ = shell.display_formatter.format(plot)
+    assert "image/svg+xml" not in data
+    plt.close(diagram)
+    plt.close(plot)
 
 
 def test_figures_keep_the_course_sizes_whatever_the_callers_settings():

@@ -1,7 +1,8 @@
 """The figures the chapters draw, grouped by subject; a chapter calls them as ``viz.plot_task(...)``.
 
 - ``style``: the figures' size, type sizes and resolution (the book's column), the colours that
-  mean something (the answer, a wrong pick, the query), alphabet names;
+  mean something (the answer, a wrong pick, the query), alphabet and character names as a reader
+  reads them (``alphabet_name``, ``character_name``);
 - ``drawings``: drawings themselves: a character, the alphabets, tasks, episodes, pairs, mistakes;
 - ``inputs``: what a model reads: masked drawings and their reconstructions, and the steps that
   make a picture from elsewhere a drawing;
@@ -10,7 +11,7 @@
   controlled comparisons, labels used;
 - ``scores``: what scorers give: score bars, scores that are not a distribution, distances;
 - ``diagrams``: how networks work: the siamese network, pairs against episodes, prototypes, the
-  families of few-shot learners and what MAML learns;
+  families of few-shot learners and what MAML learns (shown as SVG: ``style.DiagramFigure``);
 - ``tables``: result tables (Markdown) whose numbers read as numbers;
 - ``embeddings``: embeddings on their principal axes, and how far each class spreads;
 - ``widgets``: the interactive explorers (imported on its own: ``from oneshot_lib import widgets``);
@@ -70,13 +71,15 @@ from oneshot_lib.viz.scores import (
     plot_score_bars,
     plot_shift_experiment,
 )
-from oneshot_lib.viz.style import show_figures_sharp
+from oneshot_lib.viz.style import alphabet_name, character_name, show_figures_sharp
 from oneshot_lib.viz.tables import accuracy_cell, results_table
 
 show_figures_sharp()  # in a notebook, figures are shown as the book shows them (style)
 
 __all__ = [
     "accuracy_cell",
+    "alphabet_name",
+    "character_name",
     "results_table",
     "plot_accuracy_curves",
     "plot_adaptation_paths",

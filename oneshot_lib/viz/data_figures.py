@@ -19,8 +19,10 @@ from oneshot_lib.viz.style import (
     SMALL_POINTS,
     TEXT_POINTS,
     alphabet_labels,
+    alphabet_name,
     course_figure,
     grid_shape,
+    legend_outside,
 )
 
 
@@ -43,7 +45,7 @@ def plot_protocols(data: OmniglotSplit, n_way: int = 20, *, seed: int = 0) -> Fi
         distinct = list(dict.fromkeys(alphabets.tolist()))
         colors = {name: plt.cm.tab20(i % 20) for i, name in enumerate(distinct)}
         if within:
-            title = f"within one alphabet (Lake, Koch):\nall {n_way} from {distinct[0].replace('_', ' ')}"
+            title = f"within one alphabet (Lake, Koch):\nall {n_way} from {alphabet_name(distinct[0])}"
         else:
             title = f"across alphabets (the blog):\n{n_way} characters from {len(distinct)} alphabets"
         plot_task(
@@ -120,43 +122,57 @@ def plot_same_class_fraction(
     """The same-class share of all pairs, against classes (left) and drawings per class (right).
 
     Each line is exact (``counting.same_class_fraction``). ``marks`` names datasets to mark as
-    {label: (n_classes, drawings_per_class)}, e.g. {"Omniglot background": (964, 20)}.
+    {label: (n_classes, drawings_per_class)}, e.g. {"Omniglot background": (964, 20)}; each gets
+    its own marker, named in the top panel's legend. The legends sit under the panels. A line of
+    ``drawings_per_class`` within 10% of 1 / classes is not drawn under that line but named with it.
 
     Returns a new Figure of two panels, one above the other.
     """
-    fig, (left, right) = plt.subplots(2, 1, figsize=(FIGURE_INCHES, 7.4))
+    fig, (left, right) = plt.subplots(2, 1, figsize=(FIGURE_INCHES, 8.4))
     classes_axis = np.unique(np.geomspace(2, 100_000, 60).astype(int))
+    # A line within 10% of 1 / classes everywhere cannot be seen apart from it on log axes:
+    # it is named with the dashed line instead of drawn under it.
+    on_the_limit = [drawings for drawings in drawings_per_class if (drawings - 1) / drawings >= 0.9]
     for index, drawings in enumerate(drawings_per_class):
-        fractions = [float(same_class_fraction(int(c), drawings)) for c in classes_axis]
-        left.plot(classes_axis, fractions, color=f"C{index}", label=f"{drawings:,} drawings per class")
-    left.plot(classes_axis, 1 / classes_axis, "k--", lw=1, label="1 / classes")
+        if drawings not in on_the_limit:
+            fractions = [float(same_class_fraction(int(c), drawings)) for c in classes_axis]
+            left.plot(classes_axis, fractions, color=f"C{index}", label=f"{drawings:,} drawings per class")
+    limit_label = "1 / classes"
+    if on_the_limit:
+        named = ", ".join(f"{drawings:,}" for drawings in on_the_limit)
+        limit_label += f"; {named} drawings per class\nlie on it (within 10%)"
+    left.plot(classes_axis, 1 / classes_axis, "k--", lw=1, label=limit_label)
     left.set_xlabel("classes")
     drawings_axis = np.unique(np.geomspace(2, 10_000, 60).astype(int))
     for index, classes in enumerate(n_classes):
         fractions = [float(same_class_fraction(classes, int(e))) for e in drawings_axis]
         right.plot(drawings_axis, fractions, color=f"C{index}", label=f"{classes:,} classes")
     right.set_xlabel("drawings per class")
-    offsets = [((8, 6), "left"), ((8, -22), "left"), ((-10, -24), "right")]  # label placements, in turn
+    # Each mark has its own marker, named in the legend: a label written beside a mark would lie
+    # on a line or on another mark (Omniglot's two splits are a few pixels apart).
+    markers = [("*", 14), ("D", 7), ("s", 7), ("^", 8), ("o", 7)]
     for ax in (left, right):
         for number, (label, (classes, drawings)) in enumerate(marks.items()):
-            x = classes if ax is left else drawings
-            fraction = float(same_class_fraction(classes, drawings))
-            ax.plot(x, fraction, marker="*", ms=13, color="k", ls="none")
-            offset, align = offsets[number % len(offsets)]
-            ax.annotate(
-                f"{label}\n{classes:,} x {drawings:,}",
-                (x, fraction),
-                xytext=offset,
-                textcoords="offset points",
-                ha=align,
-                fontsize=SMALL_POINTS,
+            marker, size = markers[number % len(markers)]
+            ax.plot(
+                classes if ax is left else drawings,
+                float(same_class_fraction(classes, drawings)),
+                marker=marker,
+                ms=size,
+                color="k",
+                mec="white",
+                mew=0.8,
+                ls="none",
+                zorder=5 - number % len(markers),  # the first on top
+                label=f"{label}: {classes:,} x {drawings:,}" if ax is left else None,
             )
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{100 * value:g}%"))
         ax.set_ylabel("same-class share of all pairs")
         ax.grid(alpha=0.3, which="both")
-        ax.legend(loc="lower left" if ax is left else "lower right")
+    legend_outside(left, ncols=2)  # the marks are named once, under the top panel
+    legend_outside(right, ncols=len(n_classes))
     left.set_title("More classes: fewer same-class pairs")
     right.set_title("More drawings per class: more, up to 1 / classes")
     fig.tight_layout()
@@ -206,7 +222,7 @@ def plot_distinct_pairs_seen(
     Draws into ``ax``, or a new figure's; returns the Axes.
     """
     if ax is None:
-        _, ax = plt.subplots(figsize=(FIGURE_INCHES, 4.4))
+        _, ax = plt.subplots(figsize=(FIGURE_INCHES, 4.4 + 0.2 * (len(runs) + 3)))
     top = max_draws or 20 * pool_size
     draws = np.unique(np.geomspace(max(1, pool_size // 100), top, 300).astype(int))
     seen = [expected_distinct_seen(pool_size, int(n)) for n in draws]
@@ -218,12 +234,12 @@ def plot_distinct_pairs_seen(
         legend = f"{label}: {n_draws:,} drawn, {distinct:,.0f} distinct"
         ax.plot(n_draws, distinct, marker="o", ms=8, ls="none", color=f"C{index + 1}", label=legend)
     ax.set_xscale("log")
-    ax.set_ylim(0, (1.3 + 0.1 * len(runs)) * pool_size)  # room for the legend above the curve
+    ax.set_ylim(0, 1.15 * pool_size)
     ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
     ax.set_xlabel("same-class pairs drawn (with replacement)")
     ax.set_ylabel("distinct same-class pairs")
     ax.set_title("How many distinct same-class pairs a training run sees")
     ax.grid(alpha=0.3, which="both")
-    ax.legend(loc="upper left")
+    legend_outside(ax)
     ax.figure.tight_layout()
     return ax

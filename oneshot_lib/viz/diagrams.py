@@ -1,4 +1,10 @@
-"""Diagrams of how the networks work: the siamese network's towers, pairs against episodes, prototypes and attention."""
+"""Diagrams of how the networks work: the siamese network's towers, pairs against episodes, prototypes and attention.
+
+Each is drawn on a ``style.DiagramFigure``, which a notebook shows as SVG, the same bytes on every
+machine: values that come from a network (probabilities, attention) are rounded to
+``DRAWN_DECIMALS`` before they are drawn, far below what the eye sees, so the last digits of a
+CPU's arithmetic do not reach the picture; drawings are drawn as vector ink, not as embedded images.
+"""
 
 from __future__ import annotations
 
@@ -16,9 +22,18 @@ from oneshot_lib.viz.style import (
     SMALL_POINTS,
     TEXT_POINTS,
     WRONG_COLOR,
+    DiagramFigure,
     course_figure,
     wrap,
 )
+
+DRAWN_DECIMALS = 3
+"""Decimals to which a diagram's numbers from a network are rounded before drawing."""
+
+
+def drawn(values) -> np.ndarray:
+    """``values`` as float64 rounded to ``DRAWN_DECIMALS``: what a diagram draws of a network's numbers."""
+    return np.round(np.asarray(values, dtype=np.float64), DRAWN_DECIMALS)
 
 
 def siamese_tower(model) -> list[str]:
@@ -72,7 +87,7 @@ def plot_siamese_diagram(model, *, title: str | None = None, ax: Axes | None = N
     ]
     rows = len(tower) + len(join)
     if ax is None:
-        _, ax = plt.subplots(figsize=(FIGURE_INCHES, 0.62 * rows + 0.9))
+        _, ax = plt.subplots(figsize=(FIGURE_INCHES, 0.62 * rows + 0.9), FigureClass=DiagramFigure)
     ax.set(xlim=(0, 7.2), ylim=(-rows + 0.55, 0.85))
     ax.axis("off")
     box = {"boxstyle": "round,pad=0.35", "linewidth": 1.0}
@@ -138,7 +153,8 @@ def plot_pairs_against_episodes(
     """
     left, right, same = pairs
     n_pairs, n_way = len(same), len(support)
-    fig = plt.figure(figsize=(FIGURE_INCHES, 5.6))
+    probabilities = drawn(probabilities)
+    fig = plt.figure(figsize=(FIGURE_INCHES, 5.6), FigureClass=DiagramFigure)
     pair_figure, episode_figure = fig.subfigures(2, 1, height_ratios=[2.5, 3.1], hspace=0.04)
     pair_axes = pair_figure.subplots(2, n_pairs, squeeze=False)
     pair_figure.subplots_adjust(top=0.8, bottom=0.02, hspace=0.1)
@@ -150,13 +166,13 @@ def plot_pairs_against_episodes(
             frame_color=color,
             frame_width=2,
             title=f"target {int(same[column])}",
+            vector=True,
         )
-        draw_drawing(pair_axes[1, column], right[column], frame_color=color, frame_width=2)
+        draw_drawing(pair_axes[1, column], right[column], frame_color=color, frame_width=2, vector=True)
     pair_figure.suptitle("Pairs: each pair scored alone, its own target, binary cross-entropy", fontsize=TEXT_POINTS)
     grid = episode_figure.add_gridspec(2, n_way + 1, height_ratios=[1, 0.9], top=0.8, bottom=0.08, hspace=0.25)
-    draw_drawing(
-        episode_figure.add_subplot(grid[0, 0]), query, frame_color=QUERY_COLOR, frame_width=2, title="query"
-    )  # the bars' axis labels take the cell below it
+    query_ax = episode_figure.add_subplot(grid[0, 0])  # the bars' axis labels take the cell below it
+    draw_drawing(query_ax, query, frame_color=QUERY_COLOR, frame_width=2, title="query", vector=True)
     for label in range(n_way):
         draw_drawing(
             episode_figure.add_subplot(grid[0, label + 1]),
@@ -164,6 +180,7 @@ def plot_pairs_against_episodes(
             frame_color=ANSWER_COLOR if label == answer else None,
             frame_width=2,
             title=f"class {label}",
+            vector=True,
         )
     bars = episode_figure.add_subplot(grid[1, 1:])
     colors = [ANSWER_COLOR if label == answer else "0.6" for label in range(n_way)]
@@ -195,15 +212,19 @@ def plot_prototypes_and_attention(
 
     Returns a new Figure of two panels.
     """
-    support, query, prototypes = np.asarray(support), np.asarray(query), np.asarray(prototypes)
-    labels, attention = np.asarray(support_labels), np.asarray(attention)
-    fig, (proto_ax, match_ax) = plt.subplots(1, 2, figsize=(FIGURE_INCHES, 4.6), sharex=True, sharey=True)
+    support, query, prototypes = drawn(support), drawn(query), drawn(prototypes)
+    labels, attention = np.asarray(support_labels), drawn(attention)
+    fig, (proto_ax, match_ax) = plt.subplots(
+        1, 2, figsize=(FIGURE_INCHES, 4.6), sharex=True, sharey=True, FigureClass=DiagramFigure
+    )
     for ax in (proto_ax, match_ax):
         for label in np.unique(labels):
             ax.scatter(*support[labels == label].T, s=60, color=f"C{label}", label=f"class {label} support")
         ax.scatter(*query, s=90, marker="s", color=QUERY_COLOR, label="query", zorder=3)
         ax.set_aspect("equal")
         ax.grid(alpha=0.3)
+    points = np.concatenate([support, prototypes, query[None]])
+    proto_taken, match_taken = list(points), list(points)
     for label, prototype in enumerate(prototypes):
         distance = np.sum((query - prototype) ** 2)
         proto_ax.scatter(
@@ -216,19 +237,54 @@ def plot_prototypes_and_attention(
             label=f"class {label} prototype",
         )
         proto_ax.plot(*np.stack([query, prototype]).T, ls="--", color=f"C{label}")
-        proto_ax.annotate(f"-{distance:.2f}", (query + prototype) / 2, fontsize=SMALL_POINTS, color=f"C{label}")
+        label_segment(proto_ax, query, prototype, f"{-distance:.2f}" if distance else "0", f"C{label}", proto_taken)
     for point, label, weight in zip(support, labels, attention, strict=True):
         match_ax.plot(*np.stack([query, point]).T, color=f"C{label}", lw=0.5 + 8 * weight)
-        match_ax.annotate(f"{weight:.2f}", (query + point) / 2, fontsize=SMALL_POINTS, color=f"C{label}")
+        label_segment(match_ax, query, point, f"{weight:.2f}", f"C{label}", match_taken)
     per_class = np.bincount(labels, attention)
     proto_ax.set_title("Prototypical: minus squared\ndistance to each class mean", fontsize=TEXT_POINTS)
-    totals = ", ".join(f"class {index}: {total:.2f}" for index, total in enumerate(per_class))
-    match_ax.set_title(wrap(f"Matching: attention to each support embedding ({totals})", 3.3), fontsize=TEXT_POINTS)
+    # a class's total is one unbreakable unit (no-break spaces), so no line breaks inside it
+    totals = ", ".join(f"class\u00a0{index}:\u00a0{total:.2f}" for index, total in enumerate(per_class))
+    match_ax.set_title(
+        "Matching: attention to each\nsupport embedding; per class:\n" + wrap(totals, 3.3), fontsize=TEXT_POINTS
+    )
     handles, labels_shown = proto_ax.get_legend_handles_labels()
     fig.legend(handles, labels_shown, loc="lower center", ncols=3, frameon=False)
     legend_rows = int(np.ceil(len(labels_shown) / 3))
     fig.tight_layout(rect=(0, (0.22 * legend_rows + 0.1) / fig.get_figheight(), 1, 1))
     return fig
+
+
+def label_segment(ax: Axes, start: np.ndarray, end: np.ndarray, text: str, colour, taken: list) -> None:
+    """Write ``text`` beside the segment from ``start`` to ``end`` (data coordinates, equal aspect),
+    at the place along and beside it that lies farthest from every point in ``taken`` (points and
+    labels already drawn), on a white ground; the place chosen is added to ``taken``."""
+    along = end - start
+    length = float(np.hypot(*along))
+    direction = along / length if length else np.array([1.0, 0.0])
+    across = np.array([-direction[1], direction[0]])
+    span = np.ptp(np.asarray(taken), axis=0).max() or 1.0
+    candidates = [
+        start + fraction * along + side * 0.09 * span * across for fraction in (0.5, 0.35, 0.65) for side in (1, -1)
+    ]
+    low, high = np.min(taken, axis=0), np.max(taken, axis=0)  # inside the points' box: inside the frame
+    inside = [spot for spot in candidates if np.all((spot >= low + 0.05 * span) & (spot <= high - 0.05 * span))]
+    candidates = inside or candidates
+    # labels are wider than tall: a neighbour beside counts as nearer than one above
+    place = max(
+        candidates, key=lambda spot: min(np.hypot((spot - other)[0] / 2.5, (spot - other)[1]) for other in taken)
+    )
+    taken.append(place)
+    ax.text(
+        *place,
+        text,
+        ha="center",
+        va="center",
+        fontsize=SMALL_POINTS,
+        color=colour,
+        zorder=4,
+        bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85},
+    )
 
 
 # ---------------------------------------------------------------- where meta-learning sits, and what it learns
@@ -268,7 +324,7 @@ def plot_method_families(*, ax: Axes | None = None) -> Axes:
     Draws into ``ax``, or a new figure's; returns the Axes.
     """
     if ax is None:
-        _, ax = plt.subplots(figsize=(FIGURE_INCHES, 4.0))
+        _, ax = plt.subplots(figsize=(FIGURE_INCHES, 4.0), FigureClass=DiagramFigure)
     ax.set_xlim(0, 3)
     ax.set_ylim(-0.55, 1.0)
     ax.axis("off")
@@ -308,8 +364,10 @@ def plot_adaptation_paths(*, ax: Axes | None = None) -> Axes:
     not of a measured network. Draws into ``ax``, or a new figure's; returns the Axes.
     """
     if ax is None:
-        _, ax = plt.subplots(figsize=(FIGURE_INCHES, 4.6))
+        _, ax = plt.subplots(figsize=(FIGURE_INCHES, 4.6), FigureClass=DiagramFigure)
     optima = np.array([[2.2, 2.6], [3.9, 0.9], [1.0, 0.6]])
+    # where each optimum's label goes: task 2's, near the right edge, under its star
+    placements = [((8, 6), "left", "bottom"), ((0, -10), "center", "top"), ((8, 6), "left", "bottom")]
     meta_learnt, random_start = optima.mean(axis=0) + [0.05, 0.1], np.array([-1.3, 3.2])
     for start, colour, label in (
         (random_start, "0.5", "a random initialisation"),
@@ -320,10 +378,16 @@ def plot_adaptation_paths(*, ax: Axes | None = None) -> Axes:
         for optimum in optima:
             step = start + reach * (optimum - start)
             ax.annotate("", xy=step, xytext=start, arrowprops={"arrowstyle": "->", "color": colour, "lw": 1.6})
-    for task, optimum in enumerate(optima, start=1):
+    for task, (optimum, (offset, across, up)) in enumerate(zip(optima, placements, strict=True), start=1):
         ax.plot(*optimum, "*", color="C3", ms=14)
         ax.annotate(
-            f"task {task}'s best weights", optimum, xytext=(8, 6), textcoords="offset points", fontsize=SMALL_POINTS
+            f"task {task}'s best weights",
+            optimum,
+            xytext=offset,
+            textcoords="offset points",
+            ha=across,
+            va=up,
+            fontsize=SMALL_POINTS,
         )
     ax.plot([], [], "*", color="C3", ms=12, label="each task's best weights")
     ax.plot([], [], color="C0", lw=1.6, label="one inner step on each task's support set")

@@ -2,7 +2,9 @@
 
 Each shows ink masks as black on white (``draw_drawing``); a frame's colour says what a drawing
 is (``style``). Every function here draws several panels, so it makes its own Figure and returns
-it, except ``draw_drawing``, which draws into the Axes it is given.
+it, except ``draw_drawing``, which draws into the Axes it is given. The module runs past 400
+lines because every figure of drawings shares ``draw_drawing`` and its grid helpers; split by
+subject, each part would import the others.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure, SubFigure
+from matplotlib.patches import PathPatch
+from matplotlib.path import Path
 
 from oneshot_lib.data.omniglot import OmniglotSplit
 from oneshot_lib.data.tasks import Task
@@ -29,7 +33,9 @@ from oneshot_lib.viz.style import (
     TITLE_POINTS,
     WRONG_COLOR,
     alphabet_labels,
+    alphabet_name,
     balanced_grid,
+    character_name,
     course_figure,
     grid_shape,
     wrap,
@@ -45,12 +51,20 @@ def draw_drawing(
     frame_width: float = 3.0,
     title: str | None = None,
     fontsize: float = SMALL_POINTS,
+    vector: bool = False,
 ) -> Axes:
     """Show one ink mask (H, W) bool, or a (H, W) float in [0, 1], as black ink on white.
 
-    ``frame_color`` draws a thick frame of that colour (a thin grey one otherwise).
+    ``frame_color`` draws a thick frame of that colour (a thin grey one otherwise). ``vector``
+    draws the ink (pixels over 0.5) as one filled path (``ink_path``) instead of an image, so
+    an SVG of the figure holds no embedded picture whose bytes depend on the image library.
     """
-    ax.imshow(image, cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
+    if vector:
+        height, width = np.shape(image)
+        ax.add_patch(PathPatch(ink_path(image), facecolor="black", edgecolor="none"))
+        ax.set(xlim=(-0.5, width - 0.5), ylim=(height - 0.5, -0.5), aspect="equal", facecolor="white")
+    else:
+        ax.imshow(image, cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
     for spine in ax.spines.values():
@@ -59,6 +73,20 @@ def draw_drawing(
     if title is not None:
         ax.set_title(title, fontsize=fontsize, pad=3)
     return ax
+
+
+def ink_path(image: np.ndarray) -> Path:
+    """The ink of ``image`` (H, W) (pixels over 0.5) as one Path of pixel-row runs, in pixel
+    coordinates (pixel (row, column) spans column +- 0.5, row +- 0.5), as ``imshow`` places it."""
+    ink = np.asarray(image, dtype=float) > 0.5
+    vertices: list[tuple[float, float]] = []
+    for row, line in enumerate(ink):
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], line.astype(np.int8), [0]])))
+        for start, stop in zip(edges[::2], edges[1::2], strict=True):
+            left, right, top, bottom = start - 0.5, stop - 0.5, row - 0.5, row + 0.5
+            vertices += [(left, top), (right, top), (right, bottom), (left, bottom), (left, top)]
+    codes = [Path.MOVETO, Path.LINETO, Path.LINETO, Path.LINETO, Path.CLOSEPOLY] * (len(vertices) // 5)
+    return Path(np.array(vertices, dtype=float).reshape(-1, 2), codes or None)
 
 
 def _side_by_side(images: np.ndarray, gap: int = 8) -> np.ndarray:
@@ -95,10 +123,10 @@ def plot_character(data: OmniglotSplit, row: int, *, n_cols: int = 10, panel_inc
         draw_drawing(ax, image, title=str(number))
     for ax in axes.flat[len(drawings) :]:
         ax.set_axis_off()
-    alphabet = str(data.alphabets[row]).replace("_", " ")
+    alphabet, character = alphabet_name(data.alphabets[row]), character_name(data.characters[row])
     fig.suptitle(
         wrap(
-            f"{alphabet}, {data.characters[row]}: {len(drawings)} drawings by different people, by drawer",
+            f"{alphabet}, {character}: {len(drawings)} drawings by different people, by drawer",
             fig.get_figwidth(),
         )
     )
@@ -191,7 +219,7 @@ def plot_task(
         predicted_class: a class a scorer picked; if it is wrong, its images are framed in red.
         frame_colors: S colours, one per support image (e.g. by alphabet), used where no answer
             or prediction frame is drawn.
-        numbered: write each support image's index, 0 to S - 1, in its corner: the position
+        numbered: write each support image's index, 0 to S - 1, above its top left corner: the position
             ``plot_score_bars`` and a scorer's (Q, S) scores give it. Left out where drawings
             are too small to carry it.
         title: the figure title; by default the task's N and k. ``title_size``: its font size.
@@ -213,11 +241,17 @@ def plot_task(
         title = f"{task.n_way}-way {k_shot}-shot task" + (" (answer framed in green)" if show_answer else "")
     if fig is None:
         panel_inches = min(panel_inches, FIGURE_INCHES / (n_cols + 1.6))
+        panel_shown = panel_inches
+    else:
+        panel_shown = fig.bbox.width / fig.dpi / (n_cols + 1.6)
+    numbered = numbered and panel_shown >= 0.45  # room for "59" at SMALL_POINTS beside a drawing
+    number_inches = 0.17 if numbered else 0.0  # each support drawing's number sits above it
+    if fig is None:
         width = panel_inches * (n_cols + 1.6)
         title = wrap(title, width, title_size)
-        fig = plt.figure(figsize=(width, panel_inches * n_rows + 0.3 + 0.2 * (title.count("\n") + 1)))
+        height = (panel_inches + number_inches) * n_rows + 0.3 + 0.2 * (title.count("\n") + 1)
+        fig = plt.figure(figsize=(width, height))
     height_inches = fig.bbox.height / fig.dpi
-    panel_shown = fig.bbox.width / fig.dpi / (n_cols + 1.6)
     grid = fig.add_gridspec(
         n_rows,
         n_cols + 2,
@@ -225,9 +259,9 @@ def plot_task(
         left=0.02,
         right=0.98,
         bottom=0.02,
-        top=1 - (0.25 + 0.2 * (title.count("\n") + 1)) / height_inches,
+        top=1 - (0.25 + 0.2 * (title.count("\n") + 1) + number_inches) / height_inches,
         wspace=0.1,
-        hspace=0.1,
+        hspace=0.1 + number_inches / panel_shown,
     )
     answer = int(task.query_labels[query_index])
     draw_drawing(fig.add_subplot(grid[:, 0]), task.query[query_index], frame_color=QUERY_COLOR, title="query")
@@ -239,17 +273,18 @@ def plot_task(
         if show_answer and label == answer:
             color = ANSWER_COLOR
         ax = draw_drawing(fig.add_subplot(grid[row, column + 2]), image, frame_color=color)
-        if numbered and panel_shown >= 0.45:  # room for "59" at SMALL_POINTS without hiding the drawing
-            ax.text(
-                0.03,
-                0.97,
+        if numbered:  # above the frame's top left corner, clear of the ink
+            ax.annotate(
                 str(position),
-                transform=ax.transAxes,
+                (0, 1),
+                xycoords="axes fraction",
+                xytext=(1, 2),
+                textcoords="offset points",
                 ha="left",
-                va="top",
+                va="bottom",
                 fontsize=SMALL_POINTS,
                 color="0.3",
-                bbox={"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none", "alpha": 0.75},
+                annotation_clip=False,
             )
     fig.suptitle(title, fontsize=title_size)
     return fig

@@ -12,7 +12,14 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from oneshot_lib.viz.style import FIGURE_INCHES, TEXT_POINTS, course_figure, wrap
+from oneshot_lib.viz.style import FIGURE_INCHES, TEXT_POINTS, character_name, course_figure, wrap
+
+
+def class_name(names: Sequence[str], label: int) -> str:
+    """The name of class ``label`` for a legend: ``names[label]`` as ``style.character_name`` writes
+    it (``character07`` is ``character 7``), or ``character {label + 1}``: numbered from 1, as
+    Omniglot numbers characters."""
+    return character_name(names[label]) if len(names) > label else f"character {label + 1}"
 
 
 @course_figure
@@ -22,7 +29,8 @@ def plot_embedding_projections(
     """Side-by-side scatter plots of 2-D projections, one point per drawing, one colour per character.
 
     ``projections`` maps a title to ``analysis.pca_projection``'s (points (n, 2), variance shares (2,));
-    ``labels`` (n,) int gives each drawing's character, named in the legend by ``names[label]``.
+    ``labels`` (n,) int gives each drawing's character, named in the legend by ``names[label]``
+    (``class_name``).
 
     The panels go two to a row, over one legend for all.
 
@@ -45,7 +53,7 @@ def plot_embedding_projections(
             raise ValueError(f"{title!r}: {len(points)} points but {len(labels)} labels")
         for index, label in enumerate(np.unique(labels)):
             mine = labels == label
-            name = names[label] if len(names) > label else f"character {label}"
+            name = class_name(names, label)
             ax.scatter(*points[mine].T, s=16, color=plt.cm.tab10(index % 10), label=name, alpha=0.85)
         ax.set(
             xlabel=f"principal axis 1 ({shares[0]:.0%} of variance)",
@@ -78,7 +86,7 @@ def plot_class_spread(
         centre = mine.mean(axis=0)
         radius = np.linalg.norm(mine - centre, axis=1).mean()
         colour = plt.cm.tab10(index % 10)
-        name = names[label] if len(names) > label else f"character {label}"
+        name = class_name(names, label)
         ax.scatter(*mine.T, s=14, color=colour, alpha=0.8, label=name)
         ax.scatter(*centre, s=140, marker="*", color=colour, edgecolor="black", linewidth=0.6)
         ax.add_patch(plt.Circle(centre, radius, fill=False, color=colour, lw=1.2, ls="--"))

@@ -9,11 +9,15 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import PercentFormatter
+from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from oneshot_lib.scoring.comparisons import ComparisonCell, LabelsUsedCell
 from oneshot_lib.scoring.evaluate import Accuracy
-from oneshot_lib.viz.style import FIGURE_INCHES, SMALL_POINTS, TEXT_POINTS, course_figure, wrap
+from oneshot_lib.viz.style import FIGURE_INCHES, SMALL_POINTS, TEXT_POINTS, course_figure, legend_outside, wrap
+
+LOG_TIME_RATIO = 5
+"""Runs whose lengths differ by more than this factor share a logarithmic time axis, on which
+a run of minutes is as wide as an hour's first minutes are, not a sliver at its start."""
 
 
 @course_figure
@@ -64,13 +68,24 @@ def plot_training_history(
     Error bars are one standard error over the validation tasks. ``chance`` draws 1/N dashed.
     ``loss_label`` names the loss axis (runs of different model kinds have different losses).
 
+    When the longest run is over ``LOG_TIME_RATIO`` times the shortest, time is drawn on a
+    logarithmic axis, and shorter runs are drawn over longer ones, thicker, so a run of a few
+    minutes beside hour-long ones is not hidden under their first minutes.
+
     Returns a new Figure of two panels, loss and accuracy, over one legend for both.
     """
     fig, (loss_ax, accuracy_ax) = plt.subplots(1, 2, figsize=(FIGURE_INCHES, 3.6 + 0.1 * len(histories)))
+    lengths = {label: history["epochs"][-1]["elapsed_seconds"] for label, history in histories.items()}
+    log_time = max(lengths.values()) > LOG_TIME_RATIO * min(lengths.values())
+    shortest_first = sorted(lengths, key=lengths.get)
     for index, (label, history) in enumerate(histories.items()):
         epochs = history["epochs"]
         minutes = np.array([record["elapsed_seconds"] for record in epochs]) / 60
-        loss_ax.plot(minutes, [record["loss"] for record in epochs], color=f"C{index}", label=label)
+        on_top = len(histories) - shortest_first.index(label)  # the shortest run highest
+        width = 2.2 if log_time and label == shortest_first[0] else 1.5
+        loss_ax.plot(
+            minutes, [record["loss"] for record in epochs], color=f"C{index}", label=label, lw=width, zorder=2 + on_top
+        )
         accuracy_ax.errorbar(
             minutes,
             [record["val_oneshot_accuracy"] for record in epochs],
@@ -79,14 +94,21 @@ def plot_training_history(
             marker="o",
             ms=2.5,
             capsize=2,
+            lw=width,
             label=label,
+            zorder=2 + on_top,
         )
     if chance is not None:
         accuracy_ax.axhline(chance, ls="--", color="0.4", label="chance")
     loss_ax.set_yscale("log")
-    loss_ax.set(xlabel="training minutes", ylabel=wrap(loss_label, 3.0), title="Loss")
+    time_label = "training minutes (logarithmic)" if log_time else "training minutes"
+    if log_time:
+        for ax in (loss_ax, accuracy_ax):
+            ax.set_xscale("log")
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    loss_ax.set(xlabel=time_label, ylabel=wrap(loss_label, 3.0), title="Loss")
     accuracy_ax.set(
-        xlabel="training minutes",
+        xlabel=time_label,
         ylabel="accuracy",
         ylim=(0, 1),
         title="Validation:\n20-way one-shot, within alphabets",
@@ -199,6 +221,7 @@ def plot_labels_used(
             characters.setdefault(cell.fraction, cell.characters)
     fractions = sorted(characters)
     ax.set_xticks(fractions, [f"{f:.0%}\n({characters[f]} characters)" for f in fractions])
+    ax.set_xlim(fractions[0] / 1.8, fractions[-1] * 1.8)  # room for the numbers right of the last points
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set(
         xlabel="share of the training characters whose labels are used",
@@ -206,7 +229,7 @@ def plot_labels_used(
         title="Accuracy against labels used",
     )
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right")
+    legend_outside(ax, ncols=len(starts) + (no_labels is not None))
     ax.figure.tight_layout()
     return ax
 
@@ -222,7 +245,7 @@ def plot_support_methods(results: Mapping[str, Mapping[int, Accuracy]], *, ax: A
     names = list(results)
     shots = sorted({k for by_shot in results.values() for k in by_shot})
     if ax is None:
-        _, ax = plt.subplots(figsize=(FIGURE_INCHES, 0.6 * len(names) * len(shots) / 2 + 1.4))
+        _, ax = plt.subplots(figsize=(FIGURE_INCHES, 0.6 * len(names) * len(shots) / 2 + 1.7))
     rows = np.arange(len(names))[::-1]
     height = 0.8 / len(shots)
     for index, k in enumerate(shots):
@@ -232,11 +255,11 @@ def plot_support_methods(results: Mapping[str, Mapping[int, Accuracy]], *, ax: A
         ax.barh(rows + offset, values, xerr=errors, height=height, color=f"C{index}", capsize=2, label=f"{k}-shot")
         for row, value, error in zip(rows, values, errors, strict=True):  # the number past the error bar
             ax.text(value + error + 0.01, row + offset, f"{value:.1%}", va="center", fontsize=SMALL_POINTS)
-    ax.set_yticks(rows, [textwrap.fill(name, 28) for name in names])
+    ax.set_yticks(rows, [textwrap.fill(name, 30) for name in names])
     ax.set(xlim=(0, 1.15), xlabel="20-way accuracy within an alphabet (evaluation alphabets)")
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))
     ax.grid(axis="x", alpha=0.3)
-    ax.legend(loc="lower right")
+    legend_outside(ax, below=False, ncols=len(shots))  # above the bars: inside, it covers a number
     ax.figure.tight_layout()
     return ax
 

@@ -19,6 +19,7 @@ from oneshot_lib.viz.style import (
     TEXT_POINTS,
     WRONG_COLOR,
     course_figure,
+    legend_outside,
     wrap,
 )
 
@@ -92,7 +93,7 @@ def plot_independent_scores(above_half: np.ndarray, probability_sums: np.ndarray
     above_half, probability_sums = np.asarray(above_half), np.asarray(probability_sums, dtype=float)
     if above_half.shape != probability_sums.shape or above_half.ndim != 1 or not len(above_half):
         raise ValueError("above_half and probability_sums must be non-empty (Q,) arrays of one length")
-    fig, (count_ax, sum_ax) = plt.subplots(1, 2, figsize=(FIGURE_INCHES, 3.4))
+    fig, (count_ax, sum_ax) = plt.subplots(1, 2, figsize=(FIGURE_INCHES, 3.8))
     counts = np.bincount(above_half, minlength=n_way + 1)
     count_ax.bar(np.arange(len(counts)), counts / len(above_half), color="C0")
     count_ax.set(
@@ -104,7 +105,7 @@ def plot_independent_scores(above_half: np.ndarray, probability_sums: np.ndarray
     sum_ax.hist(probability_sums, bins=40, color="C0")
     sum_ax.axvline(1.0, ls="--", color="0.3", label="a distribution sums to 1")
     sum_ax.set(xlabel=f"sum of a query's {n_way}\nprobabilities", ylabel="queries", title="The scores\ndo not sum to 1")
-    sum_ax.legend()
+    legend_outside(sum_ax)  # the histogram can reach any corner
     for ax in (count_ax, sum_ax):
         ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -154,7 +155,8 @@ def plot_shift_experiment(shifts: Sequence[int], results: Mapping[str, Mapping[s
 
     One panel per metric shows medians with interquartile bands. A last panel shows how often
     the shifted copy is nearer than every wrong answer, i.e. how often 1-NN would still pick it.
-    The panels go two to a row; an odd count leaves a cell for the distances' legend.
+    The panels go two to a row; an odd count leaves a cell for the two legends, an even one puts
+    them under the figure: no legend covers a curve.
 
     Returns a new Figure of len(results) + 1 panels.
     """
@@ -180,12 +182,6 @@ def plot_shift_experiment(shifts: Sequence[int], results: Mapping[str, Mapping[s
         ax.set_xticks(shifts)
         ax.set_title(metric)
         ax.grid(alpha=0.3)
-    if n_panels % 2:  # the distances' legend in the free cell
-        spare = axes[n_panels]
-        spare.set_axis_off()
-        spare.legend(*axes[0].get_legend_handles_labels(), loc="center", title="medians, quartile bands")
-    else:
-        axes[0].legend(loc="lower right")
     ax = axes[len(results)]
     for index, (metric, result) in enumerate(results.items()):
         nearest_wrong = np.asarray(result["nearest_wrong"])[:, None]
@@ -200,7 +196,22 @@ def plot_shift_experiment(shifts: Sequence[int], results: Mapping[str, Mapping[s
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_title("Would nearest neighbour pick it?")
     ax.grid(alpha=0.3)
-    ax.legend(loc="center left", bbox_to_anchor=(0.0, 0.38))
+    legends = (
+        (axes[0], "medians, quartile bands"),
+        (ax, "nearer than every wrong answer"),
+    )
+    if n_panels % 2:  # both legends in the free cell, one above the other
+        spare = axes[n_panels]
+        spare.set_axis_off()
+        for (source, title), (anchor, location) in zip(
+            legends, (((0.5, 1.0), "upper center"), ((0.5, 0.0), "lower center")), strict=True
+        ):
+            spare.add_artist(
+                spare.legend(*source.get_legend_handles_labels(), loc=location, bbox_to_anchor=anchor, title=title)
+            )
+    else:
+        for source, title in legends:
+            source.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), title=title, frameon=False)
     fig.tight_layout()
     return fig
 

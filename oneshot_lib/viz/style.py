@@ -6,11 +6,17 @@ Every figure is drawn for the book's column: at most ``COLUMN_INCHES`` wide, its
 (``RENDER_SCALE`` pixels per pixel shown), so it is sharp on a high-density screen and never
 shrunk. Each plotting function of ``oneshot_lib.viz`` draws inside ``course_figure``'s rc
 settings; ``show_figures_sharp`` makes a notebook show figures as the book does.
+
+Diagrams (pictures of how a network works, not plots of measurements) are drawn on a
+``DiagramFigure`` and shown as SVG (``figure_svg``): sharp at any zoom, and the same bytes on
+every run and machine, so a notebook's committed output can be compared exactly. Everything
+else is shown as PNG.
 """
 
 from __future__ import annotations
 
 import functools
+import io
 import re
 import textwrap
 from collections import Counter
@@ -19,6 +25,7 @@ from typing import TypeVar
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 
 COLUMN_INCHES = 7.4
 """The widest a figure may be, as saved (with its padding): the book's column at DISPLAY_DPI."""
@@ -68,10 +75,57 @@ def course_figure(function: Drawn) -> Drawn:
     return drawn  # type: ignore[return-value]
 
 
+SVG_RC = {"svg.hashsalt": "oneshot", "svg.fonttype": "path", "svg.image_inline": True}
+"""SVG settings that make a figure's SVG the same bytes on every run: fixed ids; text drawn as
+glyph outlines of the font matplotlib ships, so it looks the same whatever fonts a reader has."""
+SVG_METADATA = {"Date": None, "Creator": None}
+"""No date and no matplotlib version in a figure's SVG."""
+
+
+def figure_svg(fig: Figure) -> str:
+    """The SVG text of ``fig``, cropped as a notebook crops figures, shown at ``DISPLAY_DPI``.
+
+    The same figure gives the same bytes in every process: element ids come from a fixed salt,
+    the date and the creator are left out, text is drawn as paths. The size is given in CSS
+    pixels (``DISPLAY_DPI`` an inch), so an SVG figure shows as large as a PNG one of the same
+    inches.
+    """
+    buffer = io.StringIO()
+    with plt.rc_context(SVG_RC):
+        fig.savefig(buffer, format="svg", bbox_inches="tight", dpi=DPI, metadata=SVG_METADATA)
+    text = buffer.getvalue()
+
+    def in_pixels(match: re.Match) -> str:
+        return f'{match[1]}="{float(match[2]) * DISPLAY_DPI / 72:.2f}px"'
+
+    start = text.index("<svg")
+    end = text.index(">", start)
+    tag = re.sub(r'(width|height)="([\d.]+)pt"', in_pixels, text[start:end])
+    return text[:start] + tag + text[end:]
+
+
+class DiagramFigure(Figure):
+    """A Figure of a diagram: a notebook shows it as SVG (``figure_svg``), not as PNG.
+
+    Make one with ``plt.subplots(..., FigureClass=DiagramFigure)``. Data figures stay plain
+    Figures and PNG: their pixels come from measurements, whose last digits differ between
+    machines.
+    """
+
+    def _repr_svg_(self) -> str:
+        return figure_svg(self)
+
+
+def no_png(figure: Figure) -> None:
+    """The PNG formatter for a DiagramFigure: none, so the notebook keeps only its SVG."""
+    return None
+
+
 def show_figures_sharp() -> bool:
     """In an IPython kernel with the inline backend, show figures as the book does: rendered at
     ``DPI``, shown at ``DISPLAY_DPI`` (the inline backend's "retina" PNGs, whose metadata give
-    the displayed size). A format the user chose (anything but the default PNG) is kept.
+    the displayed size), and diagrams (``DiagramFigure``) as SVG only. A format the user chose
+    (anything but the default PNG) is kept.
 
     Returns whether notebook figures are now shown so. Outside IPython it does nothing.
     """
@@ -83,6 +137,9 @@ def show_figures_sharp() -> bool:
     shell = get_ipython()
     if shell is None:
         return False
+    # Registered for the subclass, so the inline backend's own choice of formats for Figure,
+    # made again whenever it starts or its formats change, does not undo it.
+    shell.display_formatter.formatters["image/png"].for_type(DiagramFigure, no_png)
     config = InlineBackend.instance(parent=shell)
     if config.figure_formats == {"png"}:
         config.shell = shell
@@ -113,17 +170,60 @@ HIDDEN_COLOR = "#ffd9a8"  # light orange: the hidden patches of masked predictio
 QUIET_FRAME = "0.8"  # the thin grey frame of a drawing that is not marked
 
 
+DISPLAY_NAMES = {"Ge_ez": "Ge'ez"}
+"""Alphabet folder names whose underscore stands for something else than a space."""
+
+
+def alphabet_name(name: str) -> str:
+    """The name of an alphabet as a reader writes it, from its Omniglot folder name.
+
+    ``Old_Church_Slavonic_(Cyrillic)`` becomes ``Old Church Slavonic (Cyrillic)``, ``Ge_ez``
+    becomes ``Ge'ez``. Every figure, explorer and table names alphabets through this function.
+    """
+    name = str(name)
+    return DISPLAY_NAMES.get(name, name.replace("_", " "))
+
+
 def alphabet_labels(names: Sequence[str]) -> list[str]:
     """Short display names for alphabet folder names, for crowded axes.
 
-    Underscores become spaces and a parenthesised qualifier is dropped, unless it is what tells
-    two of ``names`` apart: ``Inuktitut_(Canadian_Aboriginal_Syllabics)`` becomes ``Inuktitut``,
-    but ``Japanese_(hiragana)`` and ``Japanese_(katakana)`` keep theirs.
+    Each is ``alphabet_name``'s, less a parenthesised qualifier, unless it is what tells two of
+    ``names`` apart: ``Inuktitut_(Canadian_Aboriginal_Syllabics)`` becomes ``Inuktitut``, but
+    ``Japanese_(hiragana)`` and ``Japanese_(katakana)`` keep theirs.
     """
     bare = [re.sub(r"_\(.*\)$", "", name) for name in names]
     counts = Counter(bare)
     chosen = [short if counts[short] == 1 else name for name, short in zip(names, bare, strict=True)]
-    return [name.replace("_", " ") for name in chosen]
+    return [alphabet_name(name) for name in chosen]
+
+
+def character_name(name: str) -> str:
+    """A character's folder name as a reader reads it: ``character07`` (or ``character 07``) becomes ``character 7``.
+
+    Omniglot numbers the characters of an alphabet from 1; so does every figure of the course.
+    """
+    match = re.fullmatch(r"character\s*0*(\d+)", str(name))
+    return f"character {match[1]}" if match else str(name)
+
+
+def legend_outside(ax, *, below: bool = True, ncols: int = 1, **kwargs):
+    """The legend of ``ax`` outside its frame, centred under its tick labels and x label (or above
+    its title), so it covers no data whatever the data. Call it once the axes are labelled;
+    ``tight_layout`` then makes room for it. Returns the Legend."""
+    renderer = ax.figure.canvas.get_renderer()
+    if below:
+        reach = ax.bbox.y0 - ax.xaxis.get_tightbbox(renderer).y0  # pixels the ticks and label take
+    else:
+        reach = ax.title.get_window_extent(renderer).y1 - ax.bbox.y1 if ax.get_title() else 0.0
+    pad = max(0.0, reach) * 72 / ax.figure.dpi / plt.rcParams["legend.fontsize"] + 0.4  # in font sizes
+    return ax.legend(
+        loc="upper center" if below else "lower center",
+        bbox_to_anchor=(0.5, 0.0 if below else 1.0),
+        borderaxespad=pad,
+        ncols=ncols,
+        frameon=False,
+        **kwargs,
+    )
 
 
 def grid_shape(n: int) -> tuple[int, int]:

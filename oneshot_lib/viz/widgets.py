@@ -31,7 +31,7 @@ from oneshot_lib.scoring.contract import ScorerLike, score_function, scorer_name
 from oneshot_lib.scoring.rules import class_scores_of, predict
 from oneshot_lib.viz.drawings import plot_character, plot_task
 from oneshot_lib.viz.scores import plot_score_bars
-from oneshot_lib.viz.style import DPI, RENDER_SCALE
+from oneshot_lib.viz.style import DPI, RENDER_SCALE, alphabet_name, character_name
 
 RUN_LIVE = "jupyter lab chapters/"
 """The command that opens the course, where explorers run."""
@@ -122,11 +122,11 @@ class CharacterExplorer(Explorer):
             raise ValueError(f"alphabet {alphabet!r} is not in {data.name!r}; choose one of {names}")
         self.data = data
         self.alphabet = ipywidgets.Dropdown(
-            options=[(name.replace("_", " "), name) for name in names], value=alphabet, description="Alphabet"
+            options=[(alphabet_name(name), name) for name in names], value=alphabet, description="Alphabet"
         )
         self.character = ipywidgets.Dropdown(options=self._character_options(alphabet), description="Character")
         if character is not None:
-            rows = dict(self.character.options)
+            rows = {str(self.data.characters[row]): row for _, row in self.character.options}
             if character not in rows:
                 raise ValueError(
                     f"character {character!r} is not in alphabet {alphabet!r}; choose one of {sorted(rows)}"
@@ -147,7 +147,7 @@ class CharacterExplorer(Explorer):
 
     def _character_options(self, alphabet: str) -> list[tuple[str, int]]:
         rows = np.flatnonzero(self.data.alphabets == alphabet)
-        return [(str(self.data.characters[row]), int(row)) for row in rows]
+        return [(character_name(self.data.characters[row]), int(row)) for row in rows]
 
     def _on_alphabet(self, change: dict) -> None:
         self.character.options = self._character_options(change["new"])
@@ -156,8 +156,8 @@ class CharacterExplorer(Explorer):
         show_png(self.image, figure_png(plot_character(self.data, self.row)))
 
     def still_parts(self) -> list[str]:
-        alphabet = str(self.alphabet.value).replace("_", " ")
-        return [still_image(bytes(self.image.value), f"All drawings of {alphabet}, {self.data.characters[self.row]}")]
+        alphabet, character = alphabet_name(self.alphabet.value), character_name(self.data.characters[self.row])
+        return [still_image(bytes(self.image.value), f"All drawings of {alphabet}, {character}")]
 
     def __repr__(self) -> str:
         return (
