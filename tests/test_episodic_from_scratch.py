@@ -57,9 +57,7 @@ def test_the_chapters_episodes_hold_n_characters_with_their_own_drawings(chapter
     images = tiny_images()
     # every drawing of character c holds the value c, so each image says where it came from
     marked = np.broadcast_to(np.arange(6.0)[:, None, None, None, None], images.shape).astype("float32")
-    support, support_labels, query, query_labels = chapter["sample_episode"](
-        marked, 3, 2, 2, np.random.default_rng(1)
-    )
+    support, support_labels, query, query_labels = chapter["sample_episode"](marked, 3, 2, 2, np.random.default_rng(1))
     assert support.shape == (6, SIZE, SIZE, 1) and query.shape == (6, SIZE, SIZE, 1)
     np.testing.assert_array_equal(support_labels, [0, 0, 1, 1, 2, 2])
     np.testing.assert_array_equal(query_labels, [0, 0, 1, 1, 2, 2])
@@ -103,9 +101,7 @@ def test_the_chapters_matching_probabilities_are_the_librarys(chapter, scale):
     support, query = rng.random((6, 5)).astype("float32"), rng.random((4, 5)).astype("float32")
     labels = np.array([1, 0, 2, 2, 0, 1])
     ours = chapter["matching_probabilities"](query, support, labels, 3, scale)
-    library = np.exp(
-        episodic.matching_log_probabilities(episodic.matching_attention(query, support, scale), labels, 3)
-    )
+    library = np.exp(episodic.matching_log_probabilities(episodic.matching_attention(query, support, scale), labels, 3))
     np.testing.assert_allclose(ours, library, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(np.sum(ours, axis=1), 1.0, rtol=1e-5)
 
