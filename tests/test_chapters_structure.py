@@ -4,8 +4,9 @@ Every figure a chapter shows has a numbered caption right below it, as in a prin
 code cell that draws it is followed directly by a Markdown cell that starts with
 ``**Figure N.k.**`` (``**Figures N.k and N.k+1.**`` for a cell that draws two, ``**Figures N.k,
 N.k+1 and N.k+2.**`` for three), N being the chapter's number (from its file name) and k counting
-the chapter's figures from 1. A figure is an ``image/png`` output, or an explorer's still picture
-(an HTML output holding ``oneshot-explorer-still``, which the drawing pad shows too).
+the chapter's figures from 1. A figure is an ``image/png`` output, an ``image/svg+xml`` one (a
+diagram), or an explorer's still picture (an HTML output holding ``oneshot-explorer-still``,
+which the drawing pad shows too).
 
 Cells that show library source, or only check claims, carry the tags that fold them in the book
 (``folds_wanted``, read by ``test_book.py`` too); nbval is steered by cell tags, never comments.
@@ -35,7 +36,11 @@ def figures_drawn(cell: dict) -> int:
     for output in cell.get("outputs", []):
         data = output.get("data", {})
         html = data.get("text/html", "")
-        if "image/png" in data or STILL_PICTURE in ("".join(html) if isinstance(html, list) else html):
+        if (
+            "image/png" in data
+            or "image/svg+xml" in data
+            or STILL_PICTURE in ("".join(html) if isinstance(html, list) else html)
+        ):
             count += 1
     return count
 
