@@ -4,7 +4,8 @@ Every figure a chapter shows has a numbered caption right below it, as in a prin
 code cell that draws it is followed directly by a Markdown cell that starts with
 ``**Figure N.k.**`` (``**Figures N.k and N.k+1.**`` for a cell that draws two, ``**Figures N.k,
 N.k+1 and N.k+2.**`` for three), N being the chapter's number (from its file name) and k counting
-the chapter's figures from 1. A figure is an ``image/png`` output, or an explorer's still picture
+the chapter's figures from 1. A figure is an ``image/png`` output (a plot), an ``image/svg+xml`` one
+(a diagram), or an explorer's still picture
 (an HTML output holding ``oneshot-explorer-still``, which the drawing pad shows too).
 
 Cells that show library source, or only check claims, carry the tags that fold them in the book
@@ -30,13 +31,16 @@ NUMBER = re.compile(r"(\d+)\.(\d+)")
 
 
 def figures_drawn(cell: dict) -> int:
-    """How many figures code ``cell``'s outputs show: PNG or SVG images and explorers' still pictures."""
+    """How many figures code ``cell``'s outputs show: PNG images, SVG diagrams and explorers' still pictures."""
     count = 0
     for output in cell.get("outputs", []):
         data = output.get("data", {})
         html = data.get("text/html", "")
-        image = "image/png" in data or "image/svg+xml" in data
-        if image or STILL_PICTURE in ("".join(html) if isinstance(html, list) else html):
+        if (
+            "image/png" in data
+            or "image/svg+xml" in data
+            or STILL_PICTURE in ("".join(html) if isinstance(html, list) else html)
+        ):
             count += 1
     return count
 
@@ -81,14 +85,16 @@ def test_every_figure_has_a_numbered_caption_below_it(chapter):
 
 
 def made_up_chapter(*cells: tuple[str, str | int]) -> dict:
-    """A notebook of ("code", number of PNG figures) and ("still", 1) or ("markdown", source) cells."""
+    """A notebook of ("code", number of figures) and ("still", 1) or ("markdown", source) cells."""
     notebook = nbformat.v4.new_notebook()
     for kind, content in cells:
         if kind == "markdown":
             notebook.cells.append(nbformat.v4.new_markdown_cell(content))
             continue
         if kind == "code":
-            outputs = [nbformat.v4.new_output("display_data", {"image/png": "iVBOR"}) for _ in range(content)]
+            # the first figure a diagram (SVG), any others plots (PNG)
+            kinds = [{"image/svg+xml": "<svg/>"}] + [{"image/png": "iVBOR"}] * (content - 1)
+            outputs = [nbformat.v4.new_output("display_data", data) for data in kinds[:content]]
         else:
             html = f'<div class="{STILL_PICTURE}"><img src="data:image/png;base64,iVBOR"></div>'
             outputs = [nbformat.v4.new_output("display_data", {"text/html": html, "text/plain": "Explorer()"})]

@@ -11,7 +11,7 @@
   controlled comparisons, labels used;
 - ``scores``: what scorers give: score bars, scores that are not a distribution, distances;
 - ``diagrams``: how networks work: the siamese network, pairs against episodes, prototypes, the
-  families of few-shot learners and what MAML learns (shown as SVG: ``style.DiagramFigure``);
+  families of few-shot learners and what MAML learns (kept as SVG too: ``style.DiagramFigure``);
 - ``tables``: result tables (Markdown) whose numbers read as numbers;
 - ``embeddings``: embeddings on their principal axes, and how far each class spreads;
 - ``widgets``: the interactive explorers (imported on its own: ``from oneshot_lib import widgets``);

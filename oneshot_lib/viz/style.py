@@ -8,9 +8,9 @@ shrunk. Each plotting function of ``oneshot_lib.viz`` draws inside ``course_figu
 settings; ``show_figures_sharp`` makes a notebook show figures as the book does.
 
 Diagrams (pictures of how a network works, not plots of measurements) are drawn on a
-``DiagramFigure`` and shown as SVG (``figure_svg``): sharp at any zoom, and the same bytes on
+``DiagramFigure`` and also kept as SVG (``figure_svg``): sharp at any zoom, and the same bytes on
 every run and machine, so a notebook's committed output can be compared exactly. Everything
-else is shown as PNG.
+else is shown as PNG only.
 """
 
 from __future__ import annotations
@@ -105,26 +105,23 @@ def figure_svg(fig: Figure) -> str:
 
 
 class DiagramFigure(Figure):
-    """A Figure of a diagram: a notebook shows it as SVG (``figure_svg``), not as PNG.
+    """A Figure of a diagram: a notebook keeps it as SVG (``figure_svg``) beside the usual PNG.
 
-    Make one with ``plt.subplots(..., FigureClass=DiagramFigure)``. Data figures stay plain
-    Figures and PNG: their pixels come from measurements, whose last digits differ between
-    machines.
+    JupyterLab and the book show the SVG; JupyterLab renders no SVG of a notebook it does not
+    trust (a fresh clone, say) and shows the PNG there instead. nbval skips PNG outputs and
+    compares the SVG, which is the same bytes on every machine. Make one with
+    ``plt.subplots(..., FigureClass=DiagramFigure)``. Data figures stay plain Figures, PNG only:
+    their pixels come from measurements, whose last digits differ between machines.
     """
 
     def _repr_svg_(self) -> str:
         return figure_svg(self)
 
 
-def no_png(figure: Figure) -> None:
-    """The PNG formatter for a DiagramFigure: none, so the notebook keeps only its SVG."""
-    return None
-
-
 def show_figures_sharp() -> bool:
     """In an IPython kernel with the inline backend, show figures as the book does: rendered at
     ``DPI``, shown at ``DISPLAY_DPI`` (the inline backend's "retina" PNGs, whose metadata give
-    the displayed size), and diagrams (``DiagramFigure``) as SVG only. A format the user chose
+    the displayed size), and diagrams (``DiagramFigure``) as SVG too. A format the user chose
     (anything but the default PNG) is kept.
 
     Returns whether notebook figures are now shown so. Outside IPython it does nothing.
@@ -137,9 +134,6 @@ def show_figures_sharp() -> bool:
     shell = get_ipython()
     if shell is None:
         return False
-    # Registered for the subclass, so the inline backend's own choice of formats for Figure,
-    # made again whenever it starts or its formats change, does not undo it.
-    shell.display_formatter.formatters["image/png"].for_type(DiagramFigure, no_png)
     config = InlineBackend.instance(parent=shell)
     if config.figure_formats == {"png"}:
         config.shell = shell
