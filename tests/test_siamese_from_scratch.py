@@ -82,10 +82,27 @@ def test_the_chapters_network_and_scorer_are_the_librarys(chapter4):
     np.testing.assert_allclose(scores, library_scorer.scores(query, support), atol=1e-6)
 
 
-def test_the_chapters_tower_at_its_defaults_is_the_cpu_sibling(chapter4):
-    ours = chapter4["build_twins"](chapter4["build_tower"]())
-    library = siamese.build_siamese("cpu")
+@pytest.mark.parametrize("seed", [0, 7])
+def test_the_chapters_tower_at_its_defaults_is_the_cpu_sibling(chapter4, seed):
+    """One seed builds one network: the learner's and the library's, weight for weight and penalty for penalty."""
+    ours = chapter4["build_twins"](chapter4["build_tower"](seed=seed), seed=seed)
+    library = siamese.build_siamese("cpu", seed=seed)
     assert [w.shape for w in ours.weights] == [w.shape for w in library.weights]
+    for mine, theirs in zip(ours.get_weights(), library.get_weights(), strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+    assert len(ours.losses) == len(library.losses) == 5  # four convolutions and the dense layer
+    np.testing.assert_array_equal([float(x) for x in ours.losses], [float(x) for x in library.losses])
+    assert float(sum(ours.losses)) > 1.0  # Koch's dense weights are large: the penalties are not vacuous
+
+
+def test_the_chapters_penalties_are_the_blogs(chapter4):
+    """The L2 factors of the learner's tower are the library's, on the tiny network too."""
+    sizes = {"side": TINY.input_size, "filters": TINY.filters, "kernels": TINY.kernels, "units": TINY.dense_units}
+    ours = chapter4["build_twins"](chapter4["build_tower"](**sizes, seed=3), seed=3)
+    library = siamese.build_siamese(TINY, seed=3)
+    np.testing.assert_allclose([float(x) for x in ours.losses], [float(x) for x in library.losses], rtol=1e-6)
+    other = siamese.build_siamese(TINY, seed=3, l2_dense=2 * siamese.L2_DENSE)
+    assert float(sum(other.losses)) > float(sum(ours.losses))  # the comparison can fail
 
 
 @pytest.mark.parametrize("seed, step", [(0, 0), (3, 5)])

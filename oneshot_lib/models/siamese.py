@@ -2,8 +2,9 @@
 
 A siamese network (Koch, Zemel and Salakhutdinov, 2015) runs two images through one
 *embedding* network (the twins share every weight), joins the two embeddings by their
-component-wise absolute difference (the L1 distance), and reads the probability that both
-images show the same character from a single sigmoid unit on that difference. Because
+component-wise absolute difference (the L1 join: a vector, whose sum would be the L1 distance),
+and reads the probability that both images show the same character from a single sigmoid unit
+on that difference: a learned similarity, since its weights may be positive or negative. Because
 ``|a - b| == |b - a|`` exactly, swapping the two images gives exactly the same probability.
 
 Koch's network (``ARCHITECTURES["koch"]``) reads 105x105 images: conv 64@10x10, conv 128@7x7,
@@ -39,7 +40,7 @@ and cost 3.6 times more per step; a 35x35 input learns less per step. Koch's net
 Images go in as (N, 105, 105) float32, ink 1 and paper 0; the embedding network resizes them
 itself, so every caller (training pipeline, scorer) feeds raw-sized drawings.
 
-The module runs past 400 lines (this docstring, with its measurements, is 45 of them): one
+The module runs past 400 lines (this docstring, with its measurements, is 46 of them): one
 network's architectures, builder, checkpoint checks and scorer. Its seam, if it grows, is the
 checkpoint checks (``CheckpointMismatchError``, ``load_weights``), which only the siamese kind
 uses; they stay here because errors and docstrings across the course name them as ``siamese.``'s.
