@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 from pathlib import Path
 
@@ -16,6 +17,31 @@ from oneshot_lib.data.omniglot import OmniglotSplit
 from oneshot_lib.training.config import TrainingConfig
 
 TINY_ALPHABETS = {"Alpha": 3, "Beta": 2}  # alphabet -> number of characters
+CHAPTERS = Path(__file__).resolve().parent.parent / "chapters"
+
+
+def chapter_from_scratch(chapter: str, namespace: dict, minimum_cells: int) -> dict:
+    """``namespace`` after running the cells of ``chapter`` (a file in chapters/) tagged ``from-scratch``.
+
+    Those cells hold the code the learner writes; running them here lets a test pin that it
+    computes what the library computes. Fails if fewer than ``minimum_cells`` carry the tag.
+    """
+    cells = json.loads((CHAPTERS / chapter).read_text())["cells"]
+    written = [cell for cell in cells if "from-scratch" in cell["metadata"].get("tags", [])]
+    assert len(written) >= minimum_cells, f"{chapter} lost its from-scratch cells (tag them 'from-scratch')"
+    for cell in written:
+        exec("".join(cell["source"]), namespace)
+    return namespace
+
+
+def random_images(n: int, seed: int) -> np.ndarray:
+    """(n, 105, 105) bool: three random bars each, so that (unlike pixel noise) images differ once shrunk."""
+    rng = np.random.default_rng(seed)
+    images = np.zeros((n, 105, 105), bool)
+    for image in images:
+        for top, left, height, width in rng.integers([0, 0, 3, 3], [90, 90, 15, 60], size=(3, 4)):
+            image[top : top + height, left : left + width] = True
+    return images
 
 
 def drawing(character: int, drawer: int, size: int = 105) -> np.ndarray:

@@ -7,33 +7,19 @@ they compute what ``oneshot_lib.models.episodic`` computes, on the same weights 
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pytest
+from conftest import chapter_from_scratch
 
 from oneshot_lib.backend import keras, tf
 from oneshot_lib.models import conv4, episodic
 
-CHAPTER = Path(__file__).resolve().parent.parent / "chapters" / "07_matching_networks.ipynb"
 SIZE, FILTERS, BLOCKS = 16, 4, 2  # a tiny Conv-4: 16x16 drawings, two blocks of four filters
-
-
-def chapter_from_scratch() -> dict:
-    """The functions the learner writes in chapter 7 (its cells tagged ``from-scratch``), defined here."""
-    namespace = {"tf": tf, "np": np}
-    cells = json.loads(CHAPTER.read_text())["cells"]
-    written = [cell for cell in cells if "from-scratch" in cell["metadata"].get("tags", [])]
-    assert len(written) >= 4, "chapter 7 lost its from-scratch cells (tag them 'from-scratch')"
-    for cell in written:
-        exec("".join(cell["source"]), namespace)
-    return namespace
 
 
 @pytest.fixture(scope="module")
 def chapter() -> dict:
-    return chapter_from_scratch()
+    return chapter_from_scratch("07_matching_networks.ipynb", {"tf": tf, "np": np}, 4)
 
 
 def tiny_images(n_characters=6, n_drawings=5, seed=0) -> np.ndarray:

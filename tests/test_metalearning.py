@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import synthetic_split, tiny_run_config
+from conftest import chapter_from_scratch, synthetic_split, tiny_run_config
 
 from oneshot_lib import pretrained, train
 from oneshot_lib.backend import keras, tf
@@ -361,23 +360,12 @@ def test_calling_the_model_on_an_episode_is_the_scorers_adaptation():
 
 # ------------------------------------------------------------------ the chapter's from-scratch code
 
-CHAPTER = Path(__file__).resolve().parent.parent / "chapters" / "08_maml_and_reptile.ipynb"
-
-
-def chapter_from_scratch() -> dict:
-    """The functions the learner writes in chapter 8 (its cells tagged ``from-scratch``), defined here."""
-    namespace = {"tf": tf, "adaptation": adaptation, "np": np}
-    cells = json.loads(CHAPTER.read_text())["cells"]
-    written = [cell for cell in cells if "from-scratch" in cell["metadata"].get("tags", [])]
-    assert len(written) >= 4, "chapter 8 lost its from-scratch cells (tag them 'from-scratch')"
-    for cell in written:
-        exec("".join(cell["source"]), namespace)
-    return namespace
+CHAPTER = "08_maml_and_reptile.ipynb"
 
 
 @pytest.mark.parametrize("first_order", [False, True])
 def test_the_chapters_maml_gradient_is_the_librarys(first_order):
-    chapter = chapter_from_scratch()
+    chapter = chapter_from_scratch(CHAPTER, {"tf": tf, "adaptation": adaptation, "np": np}, 4)
     if first_order:  # the chapter's one-line change: query_loss calls the first-order inner loop
         chapter["inner_loop"] = chapter["first_order_inner_loop"]
     model = tiny_model()
@@ -394,7 +382,7 @@ def test_the_chapters_maml_gradient_is_the_librarys(first_order):
 @pytest.mark.parametrize("batch_size, library_batch_size", [(3, 3), (9, 0)])
 def test_the_chapters_reptile_direction_is_the_librarys(batch_size, library_batch_size):
     """With minibatches as the library deals them, and with one full batch (the library's 0)."""
-    chapter = chapter_from_scratch()
+    chapter = chapter_from_scratch(CHAPTER, {"tf": tf, "adaptation": adaptation, "np": np}, 4)
     model = tiny_model("reptile")
     episode, query_labels = tiny_task(k_shot=1)
     images = tf.concat([episode["support"], episode["query"]], 0)

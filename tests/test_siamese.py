@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import random_images
 
 from oneshot_lib.models import siamese
 from oneshot_lib.models.siamese import Architecture, CheckpointMismatchError, SiameseScorer
@@ -11,16 +12,6 @@ from oneshot_lib.models.siamese import Architecture, CheckpointMismatchError, Si
 #: A network small enough to build and run in milliseconds: 28 -> 26 -> 13 -> 11 -> 5 -> 4 -> 2 -> 1.
 TINY = Architecture(input_size=28, filters=(2, 3, 3, 4), kernels=(3, 3, 2, 2), dense_units=8)
 OTHER = Architecture(input_size=28, filters=(2, 3, 3, 5), kernels=(3, 3, 2, 2), dense_units=8)
-
-
-def random_images(n: int, seed: int) -> np.ndarray:
-    """(n, 105, 105) bool: three random bars each, so that (unlike pixel noise) images differ once shrunk."""
-    rng = np.random.default_rng(seed)
-    images = np.zeros((n, 105, 105), bool)
-    for image in images:
-        for top, left, height, width in rng.integers([0, 0, 3, 3], [90, 90, 15, 60], size=(3, 4)):
-            image[top : top + height, left : left + width] = True
-    return images
 
 
 @pytest.fixture(scope="module")

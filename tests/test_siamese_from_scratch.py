@@ -4,12 +4,9 @@ one training step, on tiny networks and synthetic drawings."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pytest
-from conftest import synthetic_split
+from conftest import chapter_from_scratch, random_images, synthetic_split
 
 from oneshot_lib.backend import keras, tf
 from oneshot_lib.data.omniglot import OmniglotSplit
@@ -18,30 +15,8 @@ from oneshot_lib.models.siamese import Architecture, SiameseScorer
 from oneshot_lib.training import trainer
 from oneshot_lib.training.config import TrainingConfig
 
-CHAPTERS = Path(__file__).resolve().parent.parent / "chapters"
 #: 28 -> 26 -> 13 -> 11 -> 5 -> 4 -> 2 -> 1: small enough to train a step in milliseconds.
 TINY = Architecture(input_size=28, filters=(2, 3, 3, 4), kernels=(3, 3, 2, 2), dense_units=8)
-
-
-def chapter_from_scratch(name: str) -> dict:
-    """The functions the learner writes in a chapter (its cells tagged ``from-scratch``), defined here."""
-    namespace = {"keras": keras, "tf": tf, "np": np}
-    cells = json.loads((CHAPTERS / name).read_text())["cells"]
-    written = [cell for cell in cells if "from-scratch" in cell["metadata"].get("tags", [])]
-    assert len(written) >= 3, f"{name} lost its from-scratch cells (tag them 'from-scratch')"
-    for cell in written:
-        exec("".join(cell["source"]), namespace)
-    return namespace
-
-
-def random_images(n: int, seed: int) -> np.ndarray:
-    """(n, 105, 105) bool: three random bars each, so that images differ once shrunk."""
-    rng = np.random.default_rng(seed)
-    images = np.zeros((n, 105, 105), bool)
-    for image in images:
-        for top, left, height, width in rng.integers([0, 0, 3, 3], [90, 90, 15, 60], size=(3, 4)):
-            image[top : top + height, left : left + width] = True
-    return images
 
 
 def spread_weights(model: keras.Model, seed: int = 0) -> None:
@@ -52,12 +27,12 @@ def spread_weights(model: keras.Model, seed: int = 0) -> None:
 
 @pytest.fixture(scope="module")
 def chapter4() -> dict:
-    return chapter_from_scratch("04_siamese_cnn.ipynb")
+    return chapter_from_scratch("04_siamese_cnn.ipynb", {"keras": keras, "tf": tf, "np": np}, 3)
 
 
 @pytest.fixture(scope="module")
 def chapter5() -> dict:
-    return chapter_from_scratch("05_training.ipynb")
+    return chapter_from_scratch("05_training.ipynb", {"keras": keras, "tf": tf, "np": np}, 3)
 
 
 def tiny_ours(chapter4: dict) -> keras.Model:
