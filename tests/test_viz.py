@@ -227,6 +227,25 @@ def test_plot_training_history_draws_loss_and_accuracy_per_run():
     assert accuracy_ax.get_ylim() == (0, 1)
 
 
+def test_plot_training_history_draws_against_steps_when_asked():
+    epochs = [
+        {"elapsed_seconds": 60.0 * i, "step": 200 * i, "loss": 1.0 / i, "val_oneshot_accuracy": 0.1 * i}
+        for i in (1, 2, 3)
+    ]
+    for record in epochs:
+        record["val_oneshot_stderr"] = 0.01
+    fig = viz.plot_training_history({"a": {"epochs": epochs}}, x="steps")
+    loss_ax, accuracy_ax = fig.axes
+    np.testing.assert_allclose(loss_ax.get_lines()[0].get_xdata(), [200, 400, 600])
+    assert loss_ax.get_xlabel() == accuracy_ax.get_xlabel() == "training steps"
+    plt.close(fig)
+    without_steps = [{key: value for key, value in record.items() if key != "step"} for record in epochs]
+    with pytest.raises(ValueError, match="run 'b': epoch record 0 has no 'step'"):
+        viz.plot_training_history({"a": {"epochs": epochs}, "b": {"epochs": without_steps}}, x="steps")
+    with pytest.raises(ValueError, match='x must be "minutes" or "steps"'):
+        viz.plot_training_history({"a": {"epochs": epochs}}, x="epochs")
+
+
 # ---------------------------------------------------------------- chapter 6
 
 
