@@ -418,6 +418,16 @@ def test_plot_embedding_projections_colours_one_character_per_series():
         viz.plot_embedding_projections({"x": (points[0][:4], points[1])}, labels)
 
 
+def test_plot_embedding_projections_writes_tiny_scales_on_the_ticks_not_beside_the_label():
+    points = (np.arange(12, dtype=float).reshape(6, 2) * 1e-5, np.array([0.6, 0.3]))
+    fig = viz.plot_embedding_projections({"untrained": points}, np.array([0, 0, 1, 1, 2, 2]))
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    assert ax.xaxis.get_offset_text().get_text() == ax.yaxis.get_offset_text().get_text() == ""
+    assert any("e-05" in label.get_text() for label in ax.get_xticklabels())
+    plt.close(fig)
+
+
 def test_chapter_8_figures_draw_what_they_are_given():
     from oneshot_lib.scoring.evaluate import Accuracy
 
