@@ -279,7 +279,7 @@ def test_plot_mistakes_titles_the_scores():
     assert [ax.get_title() for ax in fig.axes[:3]] == ["query", "right: 0.100", "chosen: 0.900"]
 
 
-# ---------------------------------------------------------------- chapter 7
+# ---------------------------------------------------------------- chapters 7 and 8
 
 
 def test_plot_independent_scores_shares_queries_by_count_and_marks_a_sum_of_one():
