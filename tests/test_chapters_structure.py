@@ -203,8 +203,6 @@ def test_cells_carry_the_tags_the_book_reads(chapter):
 PROSE_WORDS_AT_MOST = 3_500
 """The most words of prose a chapter may have: one idea per chapter, read in one sitting."""
 WORD = re.compile(r"[A-Za-z0-9][\w'’.,%-]*")
-BEING_TRIMMED = {"02_nearest_neighbour_baseline", "05_training"}
-"""Chapters still over the limit while their prose is being shortened."""
 
 
 def prose_words(notebook: dict) -> int:
@@ -245,12 +243,7 @@ def test_prose_words_counts_words_of_markdown_without_code_tags_links_or_referen
 
 @pytest.mark.parametrize(
     "chapter",
-    [
-        pytest.param(chapter, marks=pytest.mark.xfail(reason="being trimmed"))
-        if chapter.stem in BEING_TRIMMED
-        else chapter
-        for chapter in CHAPTERS
-    ],
+    CHAPTERS,
     ids=lambda chapter: chapter.stem,
 )
 def test_every_chapter_has_at_most_3500_words_of_prose(chapter):
