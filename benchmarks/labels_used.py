@@ -1,6 +1,6 @@
 """Accuracy against labels used: supervised training from scratch, or from a network pretrained without labels.
 
-Chapter 9 asks what a network pretrained without labels (the shipped contrastive model) is worth
+Chapter 11 asks what a network pretrained without labels (the shipped contrastive model) is worth
 once a few labels come back. Each cell trains a prototypical network (5-way 1-shot episodes, as
 1% of the training characters are only 8; rotations as classes, Koch's distortions, Adam at 1e-3,
 seed 0) on a seeded fraction of the training characters, ``--label-fraction`` 1%, 10% or 100%

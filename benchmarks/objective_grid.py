@@ -1,7 +1,7 @@
 """A controlled comparison: what the training objective buys, and what each other factor buys.
 
-Chapter 7's models differ in more than their objective (backbone, input size, rotations as
-classes, distortions, budget). This grid trains cells that are identical but for one thing,
+The reference models of chapters 7 and 8 differ in more than their objective (backbone, input
+size, rotations as classes, distortions, budget). This grid trains cells that are identical but for one thing,
 every cell with ``python -m oneshot_lib.train``, the same number of minutes on one core of
 this machine (two cells at a time, each pinned to its own core), seed 0, Adam at 1e-3, Koch's
 distortions, rotations as classes, and no early stop:

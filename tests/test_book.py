@@ -83,7 +83,7 @@ def test_the_book_has_the_readme_introduction_and_a_page_per_chapter(site):
         assert page.is_file(), f"no page for {chapter.name}"
         assert f'href="chapters/{page.name}"' in start, f"the table of contents has no link to {page.name}"
         html = page.read_text(encoding="utf-8")
-        # Markdown outputs (chapter 7's published numbers, say) are rendered, tables included.
+        # Markdown outputs (chapter 8's published numbers, say) are rendered, tables included.
         assert not re.search(r"<p>[^<]*\|\s*-{3}", html), f"{page.name}: a raw table"
         # Every chapter ends with a summary and exercises: each in its box.
         for box in ("Key points", "Try it yourself"):

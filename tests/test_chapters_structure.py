@@ -8,6 +8,9 @@ the chapter's figures from 1. A figure is an ``image/png`` output (a plot), an `
 (a diagram), or an explorer's still picture
 (an HTML output holding ``oneshot-explorer-still``, which the drawing pad shows too).
 
+Each chapter holds at most 3,500 words of prose (``prose_words`` says what counts): one idea per
+chapter.
+
 Cells that show library source, or only check claims, carry the tags that fold them in the book
 (``folds_wanted``, read by ``test_book.py`` too); nbval is steered by cell tags, never comments.
 """
@@ -195,3 +198,57 @@ def test_cells_carry_the_tags_the_book_reads(chapter):
         if re.search(r"#\s*NBVAL_", source, re.IGNORECASE):
             wrong.append(f"cell {number} has an nbval comment: use the tag nbval-ignore-output or nbval-skip")
     assert wrong == [], f"{chapter.name}:\n" + "\n".join(wrong)
+
+
+PROSE_WORDS_AT_MOST = 3_500
+"""The most words of prose a chapter may have: one idea per chapter, read in one sitting."""
+WORD = re.compile(r"[A-Za-z0-9][\w'’.,%-]*")
+
+
+def prose_words(notebook: dict) -> int:
+    """How many words of prose ``notebook``'s Markdown cells hold.
+
+    What counts: the text of every Markdown cell but the References cell (the one that starts
+    ``## References``), without fenced code blocks (commands), HTML tags (``<details>``), and the
+    targets of links (``(https://...)``). A word starts with a letter or a digit and runs on through
+    letters, digits and ``'’.,%-``: "3,500", "Koch's" and "1-shot" are one word each. Code cells and
+    outputs do not count; figure captions, being Markdown, do.
+    """
+    words = 0
+    for cell in notebook["cells"]:
+        source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+        if cell["cell_type"] != "markdown" or source.lstrip().startswith("## References"):
+            continue
+        source = re.sub(r"```.*?```", " ", source, flags=re.DOTALL)
+        source = re.sub(r"<[^>]+>", " ", source)
+        source = re.sub(r"\(https?://[^)]*\)", " ", source)
+        words += len(WORD.findall(source))
+    return words
+
+
+def test_prose_words_counts_words_of_markdown_without_code_tags_links_or_references():
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_markdown_cell("# Chapter 3: pairs\n\nKoch's 1-shot tasks: 3,500 words, 4.5%."),
+        nbformat.v4.new_markdown_cell("Run\n\n```bash\npython -m oneshot_lib.train --minutes 60\n```\n\nthen"),
+        nbformat.v4.new_markdown_cell(
+            "<details><summary>Answer</summary>\n\nYes, [see](https://example.org/a).\n</details>"
+        ),
+        nbformat.v4.new_code_cell("print('not prose at all')"),
+        nbformat.v4.new_markdown_cell("## References\n\n- Many authors (2015). *A long title*."),
+    ]
+    # "Chapter 3 pairs Koch's 1-shot tasks 3,500 words 4.5%." + "Run then" + "Answer Yes see"
+    assert prose_words(notebook) == 9 + 2 + 3
+
+
+@pytest.mark.parametrize(
+    "chapter",
+    CHAPTERS,
+    ids=lambda chapter: chapter.stem,
+)
+def test_every_chapter_has_at_most_3500_words_of_prose(chapter):
+    words = prose_words(json.loads(chapter.read_text(encoding="utf-8")))
+    assert words <= PROSE_WORDS_AT_MOST, (
+        f"{chapter.name} has {words:,} words of prose, more than {PROSE_WORDS_AT_MOST:,}: cut repetition and "
+        "lab-report detail, or split the chapter"
+    )

@@ -1,4 +1,4 @@
-"""The live course in a browser: JupyterLab runs chapter 1's task explorer and chapter 10's drawing pad.
+"""The live course in a browser: JupyterLab runs chapter 1's task explorer and chapter 12's drawing pad.
 
 One JupyterLab serves copies of both chapters (outputs cleared) on 127.0.0.1, on a free port, behind a
 token. Headless Chromium opens it and runs the cells the widget needs. Chapter 1: it checks that the
@@ -37,7 +37,7 @@ from oneshot_lib.viz import style
 pytestmark = pytest.mark.browser
 
 CHAPTER = ROOT / "chapters" / "01_problem_definition.ipynb"
-PAD_CHAPTER = ROOT / "chapters" / "10_your_own_drawings.ipynb"
+PAD_CHAPTER = ROOT / "chapters" / "12_your_own_drawings.ipynb"
 EXPLORER_CALL = "widgets.task_explorer("
 # JupyterLab settings for a quiet, predictable page: every cell in the DOM, no autosave, no news.
 LAB_SETTINGS = {
@@ -152,7 +152,7 @@ def jupyter_lab(home):
 def lab(tmp_path_factory):
     """(base URL, token, {chapter file name: notebook}) of one JupyterLab, stopped after.
 
-    It serves cleared copies of chapter 1 and of chapter 10, whose pad starts empty: one server
+    It serves cleared copies of chapter 1 and of chapter 12, whose pad starts empty: one server
     for both tests, as a learner would have one open.
     """
     home = tmp_path_factory.mktemp("lab")
@@ -279,7 +279,7 @@ def use_the_explorer(page, url: str, notebook) -> None:
     assert not re.search(r"\b(right|wrong|answer framed)\b", explorer.inner_text())
 
 
-# ------------------------------------------------------------------ chapter 10's drawing pad, drawn on with the mouse
+# ------------------------------------------------------------------ chapter 12's drawing pad, drawn on with the mouse
 
 #: Symbols drawn with the mouse, strokes of (x, y) points in the pad's pixels: a zigzag, a ring, a fork.
 SYMBOLS = {

@@ -19,7 +19,7 @@ SIZE, FILTERS, BLOCKS = 16, 4, 2  # a tiny Conv-4: 16x16 drawings, two blocks of
 
 @pytest.fixture(scope="module")
 def chapter() -> dict:
-    return chapter_from_scratch("07_matching_networks.ipynb", {"tf": tf, "np": np}, 4)
+    return chapter_from_scratch("07_matching_and_prototypical_networks.ipynb", {"tf": tf, "np": np}, 4)
 
 
 def tiny_images(n_characters=6, n_drawings=5, seed=0) -> np.ndarray:

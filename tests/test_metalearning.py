@@ -360,7 +360,7 @@ def test_calling_the_model_on_an_episode_is_the_scorers_adaptation():
 
 # ------------------------------------------------------------------ the chapter's from-scratch code
 
-CHAPTER = "08_maml_and_reptile.ipynb"
+CHAPTER = "09_maml_and_reptile.ipynb"
 
 
 @pytest.mark.parametrize("first_order", [False, True])

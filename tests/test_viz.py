@@ -227,6 +227,25 @@ def test_plot_training_history_draws_loss_and_accuracy_per_run():
     assert accuracy_ax.get_ylim() == (0, 1)
 
 
+def test_plot_training_history_draws_against_steps_when_asked():
+    epochs = [
+        {"elapsed_seconds": 60.0 * i, "step": 200 * i, "loss": 1.0 / i, "val_oneshot_accuracy": 0.1 * i}
+        for i in (1, 2, 3)
+    ]
+    for record in epochs:
+        record["val_oneshot_stderr"] = 0.01
+    fig = viz.plot_training_history({"a": {"epochs": epochs}}, x="steps")
+    loss_ax, accuracy_ax = fig.axes
+    np.testing.assert_allclose(loss_ax.get_lines()[0].get_xdata(), [200, 400, 600])
+    assert loss_ax.get_xlabel() == accuracy_ax.get_xlabel() == "training steps"
+    plt.close(fig)
+    without_steps = [{key: value for key, value in record.items() if key != "step"} for record in epochs]
+    with pytest.raises(ValueError, match="run 'b': epoch record 0 has no 'step'"):
+        viz.plot_training_history({"a": {"epochs": epochs}, "b": {"epochs": without_steps}}, x="steps")
+    with pytest.raises(ValueError, match='x must be "minutes" or "steps"'):
+        viz.plot_training_history({"a": {"epochs": epochs}}, x="epochs")
+
+
 # ---------------------------------------------------------------- chapter 6
 
 
@@ -260,7 +279,7 @@ def test_plot_mistakes_titles_the_scores():
     assert [ax.get_title() for ax in fig.axes[:3]] == ["query", "right: 0.100", "chosen: 0.900"]
 
 
-# ---------------------------------------------------------------- chapter 7
+# ---------------------------------------------------------------- chapters 7 and 8
 
 
 def test_plot_independent_scores_shares_queries_by_count_and_marks_a_sum_of_one():
@@ -397,6 +416,16 @@ def test_plot_embedding_projections_colours_one_character_per_series():
     assert [text.get_text() for text in fig.legends[0].get_texts()] == ["a", "b", "c"]  # one legend for both
     with pytest.raises(ValueError, match="6 labels"):
         viz.plot_embedding_projections({"x": (points[0][:4], points[1])}, labels)
+
+
+def test_plot_embedding_projections_writes_tiny_scales_on_the_ticks_not_beside_the_label():
+    points = (np.arange(12, dtype=float).reshape(6, 2) * 1e-5, np.array([0.6, 0.3]))
+    fig = viz.plot_embedding_projections({"untrained": points}, np.array([0, 0, 1, 1, 2, 2]))
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    assert ax.xaxis.get_offset_text().get_text() == ax.yaxis.get_offset_text().get_text() == ""
+    assert any("e-05" in label.get_text() for label in ax.get_xticklabels())
+    plt.close(fig)
 
 
 def test_chapter_8_figures_draw_what_they_are_given():

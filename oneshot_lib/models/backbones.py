@@ -6,7 +6,7 @@
   convolution stack at 52x52 ending in 512 sigmoid units.
 
 Both read prepared images, (B, image_size, image_size, 1) float32 (``conv4.prepare_images``),
-so swapping the backbone of an objective is one option (chapter 7's controlled comparison).
+so swapping the backbone of an objective is one option (chapter 8's controlled comparison).
 """
 
 from __future__ import annotations

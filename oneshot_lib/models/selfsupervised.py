@@ -41,7 +41,7 @@ which makes the cross-entropy exactly NT-Xent. ``oneshot_lib.training.families``
 run builds and feeds them (``python -m oneshot_lib.train --model rotation|contrastive``).
 
 The module runs past 400 lines (this docstring is 48 of them) because each method's stream, loss
-and network are read together in chapter 9, and both methods share the pool of drawings and the
+and network are read together in chapter 11, and both methods share the pool of drawings and the
 strengthened distortions. Its seam, if it grows, is the one the siamese network has: the streams
 (the pool, the distortions, ``rotation_dataset``, ``contrastive_dataset``) in a module of their own,
 as ``pairs`` holds the siamese network's.

@@ -120,7 +120,7 @@ L2_DENSE = 1e-3
 
 #: The name of the other twin a siamese network can have: the Conv-4 embedding of the episodic
 #: networks (``oneshot_lib.models.conv4``, 28x28, batch normalisation), so that training on pairs can be
-#: compared with training on episodes with everything else equal (chapter 7).
+#: compared with training on episodes with everything else equal (chapter 8).
 CONV4_TWIN = "conv4"
 
 

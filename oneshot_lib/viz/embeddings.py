@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 from oneshot_lib.viz.style import FIGURE_INCHES, TEXT_POINTS, character_name, course_figure, wrap
 
@@ -32,7 +33,8 @@ def plot_embedding_projections(
     ``labels`` (n,) int gives each drawing's character, named in the legend by ``names[label]``
     (``class_name``).
 
-    The panels go two to a row, over one legend for all.
+    The panels go two to a row, over one legend for all. Tick labels carry their own scale
+    (``5e-05``), so an untrained network's tiny spread needs no offset text beside the axis label.
 
     Returns a new Figure, one panel per projection.
     """
@@ -60,6 +62,8 @@ def plot_embedding_projections(
             ylabel=f"principal axis 2 ({shares[1]:.0%})",
         )
         ax.set_title(wrap(title, panel - 0.3, TEXT_POINTS), fontsize=TEXT_POINTS)
+        for axis in (ax.xaxis, ax.yaxis):
+            axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.2g}"))
         ax.grid(alpha=0.3)
     handles, names_shown = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, names_shown, loc="lower center", ncols=3, frameon=False)

@@ -60,34 +60,40 @@ def plot_training_history(
     *,
     chance: float | None = None,
     loss_label: str = "training loss (cross-entropy + L2)",
+    x: str = "minutes",
 ) -> Figure:
-    """Training loss and validation one-shot accuracy against training minutes, one line per run.
+    """Training loss and validation one-shot accuracy against training time, one line per run.
 
     ``histories`` maps a label to a ``history.json`` of ``trainer.train`` (its ``epochs``
-    records: ``elapsed_seconds``, ``loss``, ``val_oneshot_accuracy``, ``val_oneshot_stderr``).
-    Error bars are one standard error over the validation tasks. ``chance`` draws 1/N dashed.
-    ``loss_label`` names the loss axis (runs of different model kinds have different losses).
+    records: ``elapsed_seconds``, ``step``, ``loss``, ``val_oneshot_accuracy``,
+    ``val_oneshot_stderr``). Error bars are one standard error over the validation tasks.
+    ``chance`` draws 1/N dashed. ``loss_label`` names the loss axis (runs of different model
+    kinds have different losses). ``x`` is ``"minutes"`` (from ``elapsed_seconds``) or
+    ``"steps"`` (optimiser steps, from ``step``): runs on computers of different speeds are
+    compared fairly only at equal steps.
 
     When the longest run is over ``LOG_TIME_RATIO`` times the shortest, time is drawn on a
     logarithmic axis, and shorter runs are drawn over longer ones, thicker, so a run of a few
     minutes beside hour-long ones is not hidden under their first minutes.
 
+    Raises ValueError for another ``x``, or for ``x="steps"`` when a record has no ``step``.
     Returns a new Figure of two panels, loss and accuracy, over one legend for both.
     """
+    times = {label: training_times(history["epochs"], x, label) for label, history in histories.items()}
     fig, (loss_ax, accuracy_ax) = plt.subplots(1, 2, figsize=(FIGURE_INCHES, 3.6 + 0.1 * len(histories)))
-    lengths = {label: history["epochs"][-1]["elapsed_seconds"] for label, history in histories.items()}
+    lengths = {label: time[-1] for label, time in times.items()}
     log_time = max(lengths.values()) > LOG_TIME_RATIO * min(lengths.values())
     shortest_first = sorted(lengths, key=lengths.get)
     for index, (label, history) in enumerate(histories.items()):
         epochs = history["epochs"]
-        minutes = np.array([record["elapsed_seconds"] for record in epochs]) / 60
+        position = times[label]
         on_top = len(histories) - shortest_first.index(label)  # the shortest run highest
         width = 2.2 if log_time and label == shortest_first[0] else 1.5
         loss_ax.plot(
-            minutes, [record["loss"] for record in epochs], color=f"C{index}", label=label, lw=width, zorder=2 + on_top
+            position, [record["loss"] for record in epochs], color=f"C{index}", label=label, lw=width, zorder=2 + on_top
         )
         accuracy_ax.errorbar(
-            minutes,
+            position,
             [record["val_oneshot_accuracy"] for record in epochs],
             yerr=[record["val_oneshot_stderr"] for record in epochs],
             color=f"C{index}",
@@ -101,11 +107,11 @@ def plot_training_history(
     if chance is not None:
         accuracy_ax.axhline(chance, ls="--", color="0.4", label="chance")
     loss_ax.set_yscale("log")
-    time_label = "training minutes (logarithmic)" if log_time else "training minutes"
+    time_label = f"training {x} (logarithmic)" if log_time else f"training {x}"
     if log_time:
         for ax in (loss_ax, accuracy_ax):
             ax.set_xscale("log")
-            ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,g}"))
     loss_ax.set(xlabel=time_label, ylabel=wrap(loss_label, 3.0), title="Loss")
     accuracy_ax.set(
         xlabel=time_label,
@@ -121,6 +127,25 @@ def plot_training_history(
     fig.legend(handles, labels, loc="lower center", ncols=2, frameon=False)
     fig.tight_layout(rect=(0, 0.2 * legend_rows / fig.get_figheight() + 0.02, 1, 1))
     return fig
+
+
+def training_times(epochs: list[Mapping], x: str, label: str) -> np.ndarray:
+    """(E,) float64 positions of a run's epoch records on a time axis: minutes or optimiser steps.
+
+    Raises ValueError for an ``x`` other than "minutes" or "steps", or for "steps" when a record
+    lacks its ``step`` (a history of ``trainer.train`` has one; a hand-made one must add it).
+    """
+    if x == "minutes":
+        return np.array([record["elapsed_seconds"] for record in epochs], dtype=np.float64) / 60
+    if x != "steps":
+        raise ValueError(f'x must be "minutes" or "steps", got {x!r}')
+    missing = [index for index, record in enumerate(epochs) if "step" not in record]
+    if missing:
+        raise ValueError(
+            f"run {label!r}: epoch record {missing[0]} has no 'step'; add the optimiser steps done "
+            'by its end, or plot with x="minutes"'
+        )
+    return np.array([record["step"] for record in epochs], dtype=np.float64)
 
 
 @course_figure
