@@ -16,7 +16,7 @@ from oneshot_lib.data import augment
 from oneshot_lib.models import conv4, episodic, selfsupervised
 
 #: The chapter that holds the code (one place to change when chapters are renumbered).
-CHAPTER = "09_little_or_no_labels.ipynb"
+CHAPTER = "11_self_supervised_pretraining.ipynb"
 SIZE = 16  # tiny drawings; the chapter's head reads a 64-number embedding, so 64 filters and
 FILTERS, BLOCKS = 64, 4  # four blocks leave 64 numbers at 16x16 (16 -> 8 -> 4 -> 2 -> 1)
 
