@@ -32,6 +32,7 @@ SHIPPED = {
     "transfer": 30,
     "contrastive": 60,
     "rotation": 60,
+    "masked": 60,
     "maml": 60,
     "reptile": 60,
 }
