@@ -75,3 +75,36 @@ def test_the_records_are_frozen():
     cell = next(iter(comparisons.load_objective_grid().cells.values()))
     with pytest.raises(dataclasses.FrozenInstanceError):
         cell.lake = 1.0
+
+
+def levers_record(**row_changes) -> dict:
+    """A made-up ``selfsupervised_levers.json``: one run, its plain and shifted rows."""
+    row = {"run": "rotation", "minutes_trained": 60.0, "stderr": 0.007, "seconds": 50.0}
+    return {
+        "command": "python -m benchmarks.selfsupervised_levers rotation=runs/rotation",
+        "date": "2026-12-05 17:00 UTC",
+        "machine": {"cpu": "a CPU", "cores_available": 1},
+        "runs": {"rotation": {"folder": "runs/rotation", "model": "rotation", "minutes": 60.0}},
+        "rows": [
+            {**row, "lever": "none (block 4, no shift)", "accuracy": 0.633},
+            {**row, "lever": "shifts on paper, 5x5 of 6 px", "accuracy": 0.727, **row_changes},
+        ],
+    }
+
+
+def test_the_levers_load_as_rows_found_by_run_and_lever(tmp_path, monkeypatch):
+    monkeypatch.setattr(comparisons, "RESULTS", tmp_path)
+    (tmp_path / "selfsupervised_levers.json").write_text(json.dumps(levers_record()))
+    levers = comparisons.load_selfsupervised_levers()
+    assert levers.runs["rotation"].minutes == 60.0
+    assert levers.row("rotation", "shifts").accuracy == 0.727
+    assert levers.row("rotation", "none").lever == "none (block 4, no shift)"
+    with pytest.raises(KeyError, match="0 rows of run 'contrastive'.*'rotation': 'none"):
+        levers.row("contrastive", "none")
+
+
+def test_levers_of_another_format_say_how_to_rewrite_them(tmp_path, monkeypatch):
+    monkeypatch.setattr(comparisons, "RESULTS", tmp_path)
+    (tmp_path / "selfsupervised_levers.json").write_text(json.dumps(levers_record(steps=3988)))
+    with pytest.raises(ValueError, match="not in the format of SelfSupervisedLevers.*benchmarks.selfsupervised_levers"):
+        comparisons.load_selfsupervised_levers()

@@ -4,7 +4,8 @@
 build these records and write each as ``dataclasses.asdict`` gives it, to
 ``benchmarks/results/<name>.json``; ``load_objective_grid``, ``load_labels_used`` and
 ``load_optimizer_runs`` read them back, as ``load_foreign_images`` reads
-``benchmarks/classify_foreign_images.py``'s. ``load_reference_models`` reads the scores of the
+``benchmarks/classify_foreign_images.py``'s and ``load_selfsupervised_levers``
+``benchmarks/selfsupervised_levers.py``'s. ``load_reference_models`` reads the scores of the
 shipped models that ``benchmarks/reference_models.py`` writes (``python -m oneshot_lib.classify``
 picks its default model by them). The files' format is defined here and nowhere else: the
 chapters and the figures take the records, never the JSON.
@@ -29,6 +30,8 @@ COMMANDS = {
     "optimizers": "python -m benchmarks.optimizers --minutes 8 --learning-rate 0.1 --runs-folder runs/optimizers",
     "reference_models": "python -m benchmarks.reference_models",
     "classify_foreign_images": "python -m benchmarks.classify_foreign_images",
+    "selfsupervised_levers": "python -m benchmarks.selfsupervised_levers rotation=oneshot_lib/checkpoints/rotation "
+    "contrastive=oneshot_lib/checkpoints/contrastive --join rotation+contrastive",
 }
 
 
@@ -230,6 +233,64 @@ class ForeignImages(BenchmarkResults):
     overall_stderr: dict[str, float]
 
 
+@dataclass(frozen=True, kw_only=True)
+class LeverRun:
+    """A self-supervised run that ``benchmarks/selfsupervised_levers.py`` scored.
+
+    Attributes:
+        folder: its run folder, as the command gave it.
+        model: its kind (``"rotation"``, ``"contrastive"``, ...).
+        minutes: its training budget in minutes.
+    """
+
+    folder: str
+    model: str
+    minutes: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class LeverRow:
+    """One row of ``selfsupervised_levers``: a run (or runs joined) scored with one lever on the validation tasks.
+
+    Attributes:
+        run: the run's name, or the joined runs' names as ``"a + b"``.
+        lever: what was changed from the run's plain embedding (block 4, no shift); the plain
+            row's lever starts with ``"none"``.
+        minutes_trained: the run's training minutes (joined runs: the sum).
+        accuracy: 20-way within-alphabet one-shot accuracy on the validation tasks the runs
+            validated on; ``stderr`` its standard error over those tasks.
+        seconds: how long the scoring took.
+    """
+
+    run: str
+    lever: str
+    minutes_trained: float
+    accuracy: float
+    stderr: float
+    seconds: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class SelfSupervisedLevers(BenchmarkResults):
+    """``benchmarks/selfsupervised_levers.py``'s results: what each lever buys, one at a time, on validation only.
+
+    Attributes:
+        runs: each scored run's name and its record.
+        rows: the rows in the order they were scored.
+    """
+
+    runs: dict[str, LeverRun]
+    rows: list[LeverRow]
+
+    def row(self, run: str, lever: str) -> LeverRow:
+        """The row of ``run`` whose lever starts with ``lever``; KeyError naming the rows there are otherwise."""
+        found = [r for r in self.rows if r.run == run and r.lever.startswith(lever)]
+        if len(found) != 1:
+            rows = ", ".join(f"{r.run!r}: {r.lever!r}" for r in self.rows)
+            raise KeyError(f"{len(found)} rows of run {run!r} with a lever starting {lever!r}; the rows are {rows}")
+        return found[0]
+
+
 def read_results(name: str) -> dict:
     """The JSON of ``benchmarks/results/<name>.json``, or FileNotFoundError naming the command that makes it."""
     path = RESULTS / f"{name}.json"
@@ -282,6 +343,19 @@ def load_reference_models() -> ReferenceModels:
 def load_foreign_images() -> ForeignImages:
     """The committed results of ``benchmarks/classify_foreign_images.py``."""
     return _build("classify_foreign_images", ForeignImages, read_results("classify_foreign_images"))
+
+
+def load_selfsupervised_levers() -> SelfSupervisedLevers:
+    """The committed results of ``benchmarks/selfsupervised_levers.py``."""
+    record = read_results("selfsupervised_levers")
+    try:
+        rows = [LeverRow(**row) for row in record["rows"]]
+    except (KeyError, TypeError) as error:
+        raise ValueError(
+            f"benchmarks/results/selfsupervised_levers.json is not in the format of SelfSupervisedLevers ({error!r}): "
+            f"run `{COMMANDS['selfsupervised_levers']}` again to write it in this version's format"
+        ) from error
+    return _build("selfsupervised_levers", SelfSupervisedLevers, {**record, "rows": rows}, runs=LeverRun)
 
 
 def load_history(cell: ComparisonCell) -> dict:
