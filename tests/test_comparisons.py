@@ -15,6 +15,7 @@ LOADERS = {
     "optimizers": comparisons.load_optimizer_runs,
     "reference_models": comparisons.load_reference_models,
     "classify_foreign_images": comparisons.load_foreign_images,
+    "selfsupervised_levers": comparisons.load_selfsupervised_levers,
 }
 
 
@@ -88,6 +89,8 @@ def levers_record(**row_changes) -> dict:
         "rows": [
             {**row, "lever": "none (block 4, no shift)", "accuracy": 0.633},
             {**row, "lever": "shifts on paper, 5x5 of 6 px", "accuracy": 0.727, **row_changes},
+            {**row, "lever": "shifts on paper, 5x5 of 10 px", "accuracy": 0.725},
+            {**row, "lever": "shifts", "accuracy": 0.7},
         ],
     }
 
@@ -97,10 +100,13 @@ def test_the_levers_load_as_rows_found_by_run_and_lever(tmp_path, monkeypatch):
     (tmp_path / "selfsupervised_levers.json").write_text(json.dumps(levers_record()))
     levers = comparisons.load_selfsupervised_levers()
     assert levers.runs["rotation"].minutes == 60.0
-    assert levers.row("rotation", "shifts").accuracy == 0.727
+    assert levers.row("rotation", "shifts on paper, 5x5 of 6").accuracy == 0.727
+    assert levers.row("rotation", "shifts").accuracy == 0.7  # the exact lever before those it starts
     assert levers.row("rotation", "none").lever == "none (block 4, no shift)"
     with pytest.raises(KeyError, match="0 rows of run 'contrastive'.*'rotation': 'none"):
         levers.row("contrastive", "none")
+    with pytest.raises(KeyError, match="2 rows of run 'rotation' with a lever starting 'shifts on paper'"):
+        levers.row("rotation", "shifts on paper")
 
 
 def test_levers_of_another_format_say_how_to_rewrite_them(tmp_path, monkeypatch):

@@ -30,8 +30,9 @@ COMMANDS = {
     "optimizers": "python -m benchmarks.optimizers --minutes 8 --learning-rate 0.1 --runs-folder runs/optimizers",
     "reference_models": "python -m benchmarks.reference_models",
     "classify_foreign_images": "python -m benchmarks.classify_foreign_images",
-    "selfsupervised_levers": "python -m benchmarks.selfsupervised_levers rotation=oneshot_lib/checkpoints/rotation "
-    "contrastive=oneshot_lib/checkpoints/contrastive --join rotation+contrastive",
+    "selfsupervised_levers": "python -m benchmarks.selfsupervised_levers rotation-20min=runs/rotation-20min "
+    "rotation=runs/rotation contrastive=oneshot_lib/checkpoints/contrastive masked=runs/masked "
+    "--join rotation+contrastive rotation-20min+contrastive",
 }
 
 
@@ -283,8 +284,12 @@ class SelfSupervisedLevers(BenchmarkResults):
     rows: list[LeverRow]
 
     def row(self, run: str, lever: str) -> LeverRow:
-        """The row of ``run`` whose lever starts with ``lever``; KeyError naming the rows there are otherwise."""
-        found = [r for r in self.rows if r.run == run and r.lever.startswith(lever)]
+        """The row of ``run`` whose lever is ``lever``, or else the one row whose lever starts with it.
+
+        Raises KeyError, naming the rows there are, if there is no such row or more than one.
+        """
+        of_run = [r for r in self.rows if r.run == run]
+        found = [r for r in of_run if r.lever == lever] or [r for r in of_run if r.lever.startswith(lever)]
         if len(found) != 1:
             rows = ", ".join(f"{r.run!r}: {r.lever!r}" for r in self.rows)
             raise KeyError(f"{len(found)} rows of run {run!r} with a lever starting {lever!r}; the rows are {rows}")
