@@ -20,6 +20,8 @@ the library's path (a mispaired answer, an off-by-one shift, a wrong resize) wou
 Only ``--library-check`` (on by default) imports the library, to show the rebuild is right: it
 embeds a run's drawings both ways and scores the library's scorer on the same images, trial by
 trial. The library's committed number is read from ``results/reference_models.json``.
+The script runs past 400 lines because it is one file on purpose: its scoring imports nothing of
+the library's (``benchmarks.common`` only records the machine and writes the results files).
 
     python -m benchmarks.independent_lake_score rotation
     python -m benchmarks.independent_lake_score contrastive
