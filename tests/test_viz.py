@@ -407,6 +407,75 @@ def test_siamese_diagram_refuses_another_model():
         viz.siamese_tower(keras.Model(inputs, keras.layers.Dense(1)(inputs), name="plain"))
 
 
+def texts_of(fig: plt.Figure) -> list[str]:
+    return [text.get_text() for ax in fig.axes for text in ax.texts + [ax.title]]
+
+
+def test_episode_recipe_draws_the_pool_the_episode_and_relabels_the_classes():
+    images = np.random.default_rng(0).random((12, 20, 20)) < 0.2
+    fig = viz.plot_episode_recipe(images[:10], [7, 2, 9], images[:3, None].repeat(2, 1), images[3:6, None].repeat(3, 1))
+    assert len(fig.axes) == 1 + 10 + 3 * (2 + 3)  # the canvas, the pool, each class's support and queries
+    texts = texts_of(fig)
+    assert [text for text in texts if text.startswith("class\n")] == ["class\n0", "class\n1", "class\n2"]
+    assert "2. support: k = 2" in texts and "queries: q = 3" in texts
+    assert any("queries only" in text for text in texts) and "next step: a fresh episode" in texts
+    framed = [ax for ax in fig.axes[1:11] if ax.spines["top"].get_linewidth() > 1]
+    assert [fig.axes.index(ax) - 1 for ax in framed] == [2, 7, 9]  # the picked characters of the pool
+    plt.close(fig)
+    with pytest.raises(ValueError, match="distinct rows of the pool"):
+        viz.plot_episode_recipe(images[:10], [7, 7, 9], images[:3, None], images[3:6, None])
+    with pytest.raises(ValueError, match="one row per picked character"):
+        viz.plot_episode_recipe(images[:10], [1, 2], images[:3, None], images[3:6, None])
+
+
+def test_transfer_cuts_read_each_block_and_the_feature_sizes_from_the_network():
+    from oneshot_lib.models.conv4 import build_embedding
+
+    fig = viz.plot_transfer_cuts(build_embedding(), 3228)
+    texts = texts_of(fig)
+    cuts = [text for text in texts if text.startswith("cut ")]
+    assert cuts == ["cut 1: 12,544\nnumbers", "cut 2: 3,136\nnumbers", "cut 3: 576\nnumbers", "cut 4: 64\nnumbers"]
+    assert any(text.startswith("block 4: conv 64 3x3") and text.endswith("-> 1x1x64") for text in texts)
+    assert "head: dense 64 -> 3,228 classes,\nthrown away after training" in texts
+    plt.close(fig)
+    small = viz.plot_transfer_cuts(build_embedding(image_size=20, blocks=2), 10)
+    assert [text for text in texts_of(small) if text.startswith("cut ")] == [
+        "cut 1: 6,400\nnumbers",
+        "cut 2: 1,600\nnumbers",
+    ]
+    plt.close(small)
+    with pytest.raises(ValueError, match="n_classes must be at least 2"):
+        viz.plot_transfer_cuts(build_embedding(), 1)
+
+
+def test_simclr_pipeline_names_the_negatives_of_its_batch_and_what_is_kept():
+    images = np.random.default_rng(0).random((3, 20, 20)) < 0.2
+    fig = viz.plot_simclr_pipeline(images[0], images[1:], batch_size=32, projection_units=16)
+    texts = texts_of(fig)
+    assert any("other 2B - 2 = 62 views of the batch (B = 32)" in text for text in texts)
+    assert "z1: 16 numbers" in texts and "z2: 16 numbers" in texts
+    assert "thrown away\nafter training" in texts
+    assert len(fig.axes) == 4  # the canvas, the drawing and its two views
+    plt.close(fig)
+    with pytest.raises(ValueError, match="two views"):
+        viz.plot_simclr_pipeline(images[0], images)
+
+
+def test_class_rules_mark_each_rules_pick():
+    images = np.random.default_rng(0).random((11, 20, 20)) < 0.2
+    classes = {"right": (images[1:6], np.array([0.9, 0.1, 0.9, 0.1, 0.9])), "wrong": (images[6:], np.full(5, 0.6))}
+    rules = {"mean": {"right": 0.58, "wrong": 0.6}, "prototype": {"right": 0.9, "wrong": 0.2}}
+    fig = viz.plot_class_rules(images[0], classes, rules, "right")
+    bars_ax = fig.axes[-1]
+    assert [text.get_text() for text in bars_ax.texts] == ["0.58", "0.90\n\u2605", "0.60\n\u2605", "0.20"]
+    assert to_rgba(bars_ax.patches[0].get_facecolor()) == to_rgba(style.ANSWER_COLOR)
+    plt.close(fig)
+    with pytest.raises(ValueError, match="not one of the classes"):
+        viz.plot_class_rules(images[0], classes, rules, "neither")
+    with pytest.raises(ValueError, match="not the classes"):
+        viz.plot_class_rules(images[0], classes, {"mean": {"right": 0.5}}, "right")
+
+
 def test_plot_embedding_projections_colours_one_character_per_series():
     points = (np.arange(12, dtype=float).reshape(6, 2), np.array([0.6, 0.3]))
     labels = np.array([0, 0, 1, 1, 2, 2])
@@ -560,6 +629,7 @@ def many_alphabets(n_alphabets: int = 48, side: int = 35) -> OmniglotSplit:
 
 def figure_calls(siamese) -> dict:
     """Each public plotting function of ``viz``, called on small synthetic inputs shaped like the chapters'."""
+    from oneshot_lib.models.conv4 import build_embedding
     from oneshot_lib.scoring.evaluate import Accuracy
 
     rng = np.random.default_rng(0)
@@ -709,6 +779,23 @@ def figure_calls(siamese) -> dict:
         ),
         "plot_method_families": lambda: viz.plot_method_families(),
         "plot_adaptation_paths": lambda: viz.plot_adaptation_paths(),
+        "plot_episode_recipe": lambda: viz.plot_episode_recipe(
+            images[:12], [7, 2, 10], images[:3, None].repeat(2, 1), images[3:6, None].repeat(2, 1)
+        ),
+        "plot_transfer_cuts": lambda: viz.plot_transfer_cuts(build_embedding(), 3228),
+        "plot_simclr_pipeline": lambda: viz.plot_simclr_pipeline(images[0], images[1:3]),
+        "plot_class_rules": lambda: viz.plot_class_rules(
+            images[0],
+            {
+                "the query's character": (images[1:6], np.full(5, 0.5)),
+                "another character": (images[6:11], np.full(5, 0.4)),
+            },
+            {
+                rule: {"the query's character": 0.5, "another character": 0.4}
+                for rule in ("mean of the 5", "largest of the 5", "prototype")
+            },
+            "the query's character",
+        ),
     }
 
 
@@ -811,12 +898,16 @@ DIAGRAMS = {
     "plot_prototypes_and_attention",
     "plot_method_families",
     "plot_adaptation_paths",
+    "plot_episode_recipe",
+    "plot_transfer_cuts",
+    "plot_simclr_pipeline",
 }
 
 DIAGRAM_SVG = """
 import hashlib, json
 import numpy as np
 from oneshot_lib import viz
+from oneshot_lib.models.conv4 import build_embedding
 from oneshot_lib.models.siamese import build_siamese
 from oneshot_lib.viz import style
 
@@ -835,6 +926,9 @@ figures = [
     ),
     viz.plot_method_families().figure,
     viz.plot_adaptation_paths().figure,
+    viz.plot_episode_recipe(images[:9], [4, 0, 7], images[:3, None].repeat(2, 1), images[3:6, None].repeat(2, 1)),
+    viz.plot_transfer_cuts(build_embedding(), 3228),
+    viz.plot_simclr_pipeline(images[0], images[1:3] * 0.7, batch_size=8),
 ]
 print(json.dumps([hashlib.sha256(style.figure_svg(fig).encode()).hexdigest() for fig in figures]))
 """

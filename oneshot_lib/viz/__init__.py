@@ -9,9 +9,11 @@
 - ``data_figures``: the data set and its pairs: alphabet sizes, ink, the two protocols, pair counts;
 - ``results``: accuracy: N-way curves, accuracy against any setting, training histories,
   controlled comparisons, labels used;
-- ``scores``: what scorers give: score bars, scores that are not a distribution, distances;
+- ``scores``: what scorers give: score bars, scores that are not a distribution, class rules, distances;
 - ``diagrams``: how networks work: the siamese network, pairs against episodes, prototypes, the
   families of few-shot learners and what MAML learns (kept as SVG too: ``style.DiagramFigure``);
+- ``recipes``: how a training recipe is set up: an episode, where a network is cut for transfer,
+  the SimCLR pipeline (diagrams too, kept as SVG);
 - ``tables``: result tables (Markdown) whose numbers read as numbers;
 - ``embeddings``: embeddings on their principal axes, and how far each class spreads;
 - ``widgets``: the interactive explorers (imported on its own: ``from oneshot_lib import widgets``);
@@ -56,6 +58,7 @@ from oneshot_lib.viz.drawings import (
 )
 from oneshot_lib.viz.embeddings import plot_class_spread, plot_embedding_projections
 from oneshot_lib.viz.inputs import plot_drawing_steps, plot_masked_reconstructions
+from oneshot_lib.viz.recipes import plot_episode_recipe, plot_simclr_pipeline, plot_transfer_cuts
 from oneshot_lib.viz.results import (
     plot_accuracy_curves,
     plot_controlled_comparison,
@@ -65,6 +68,7 @@ from oneshot_lib.viz.results import (
     plot_training_history,
 )
 from oneshot_lib.viz.scores import (
+    plot_class_rules,
     plot_distance_histograms,
     plot_identity_scores,
     plot_independent_scores,
@@ -88,6 +92,7 @@ __all__ = [
     "plot_alphabet_gallery",
     "plot_character",
     "plot_characters_per_alphabet",
+    "plot_class_rules",
     "plot_class_spread",
     "plot_controlled_comparison",
     "plot_distance_histograms",
@@ -97,6 +102,7 @@ __all__ = [
     "plot_drawing_steps",
     "plot_embedding_projections",
     "plot_episode",
+    "plot_episode_recipe",
     "plot_identity_scores",
     "plot_independent_scores",
     "plot_ink_fraction",
@@ -114,8 +120,10 @@ __all__ = [
     "plot_shift_experiment",
     "plot_shifted_copies",
     "plot_siamese_diagram",
+    "plot_simclr_pipeline",
     "plot_support_methods",
     "plot_task",
     "plot_training_history",
+    "plot_transfer_cuts",
     "siamese_tower",
 ]

@@ -1,4 +1,5 @@
-"""Figures of what scorers give: scores of a support set, their sums, scores of transformed drawings, distances."""
+"""Figures of what scorers give: scores of a support set, their sums, class rules, scores of transformed
+drawings, distances."""
 
 from __future__ import annotations
 
@@ -10,10 +11,12 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
+from oneshot_lib.viz.drawings import draw_drawing
 from oneshot_lib.viz.style import (
     ANSWER_COLOR,
     FIGURE_INCHES,
     PICK_COLOR,
+    QUERY_COLOR,
     SHIFTED_COLOR,
     SMALL_POINTS,
     TEXT_POINTS,
@@ -239,4 +242,79 @@ def plot_distance_histograms(distances: Mapping[str, tuple[np.ndarray, np.ndarra
         ax.set_title(wrap(f"{metric}: two drawings, two drawers", 3.4, TEXT_POINTS * 1.1))
         ax.legend()
     fig.tight_layout()
+    return fig
+
+
+@course_figure
+def plot_class_rules(
+    query: np.ndarray,
+    classes: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    rule_scores: Mapping[str, Mapping[str, float]],
+    answer: str,
+) -> Figure:
+    """One query of a k-shot task, a few of its classes, and the class scores each class rule gives.
+
+    ``query`` (H, W) is the query drawing; ``classes`` maps a class's name to its support drawings
+    (k, H, W) and a scorer's score of the query against each, (k,) (the siamese network's
+    probability of "same", say); ``rule_scores`` maps a class rule's name (``"mean of the k"``,
+    ``"largest of the k"``, ``"prototype"``) to {class name: that class's score}; ``answer`` names
+    the query's class. Top, the query, then one row per class, each drawing titled with its score
+    (the answer's frame green); below, one group of bars per rule, one bar per class (the answer's
+    green), the rule's pick marked with a star.
+
+    Raises ValueError if ``answer`` is not a class or a rule scores other classes.
+    Returns a new Figure of two SubFigures.
+    """
+    if answer not in classes:
+        raise ValueError(f"answer {answer!r} is not one of the classes {list(classes)}")
+    for rule, scores in rule_scores.items():
+        if set(scores) != set(classes):
+            raise ValueError(f"rule {rule!r} scores {sorted(scores)}, not the classes {sorted(classes)}")
+    names = list(classes)
+    shots = max(len(np.asarray(support)) for support, _ in classes.values())
+    fig = plt.figure(figsize=(FIGURE_INCHES, 1.1 * len(names) + 2.9))
+    drawings_figure, bars_figure = fig.subfigures(2, 1, height_ratios=[1.1 * len(names) + 0.3, 2.6], hspace=0.02)
+    grid = drawings_figure.add_gridspec(len(names), shots + 2, width_ratios=[1, 1.5] + [1] * shots, hspace=0.55)
+    draw_drawing(drawings_figure.add_subplot(grid[0, 0]), query, frame_color=QUERY_COLOR, frame_width=2, title="query")
+    for row, (name, (support, scores)) in enumerate(classes.items()):
+        colour = ANSWER_COLOR if name == answer else None
+        for shot, (image, score) in enumerate(zip(support, scores, strict=True)):
+            ax = draw_drawing(
+                drawings_figure.add_subplot(grid[row, shot + 2]),
+                image,
+                frame_color=colour,
+                frame_width=2,
+                title=f"{score:.2f}",
+            )
+            if shot == 0:
+                ax.set_ylabel(wrap(name, 0.9, SMALL_POINTS), fontsize=SMALL_POINTS, rotation=0, ha="right", va="center")
+    drawings_figure.subplots_adjust(left=0.02, right=0.99, top=0.9, bottom=0.03)
+    ax = bars_figure.subplots()
+    width = 0.8 / len(names)
+    for index, name in enumerate(names):
+        heights = [rule_scores[rule][name] for rule in rule_scores]
+        positions = np.arange(len(rule_scores)) + (index - (len(names) - 1) / 2) * width
+        ax.bar(
+            positions,
+            heights,
+            width * 0.95,
+            color=ANSWER_COLOR if name == answer else f"{0.45 + 0.3 * index / len(names):.2f}",
+            label=name,
+        )
+        for position, height, rule in zip(positions, heights, rule_scores, strict=True):
+            picked = max(rule_scores[rule], key=rule_scores[rule].get) == name
+            ax.text(
+                position,
+                height + 0.02,
+                f"{height:.2f}" + ("\n\u2605" if picked else ""),
+                ha="center",
+                va="bottom",
+                fontsize=SMALL_POINTS,
+            )
+    ax.set_xticks(np.arange(len(rule_scores)), list(rule_scores))
+    ax.set_ylim(0, 1.35)
+    ax.set_ylabel("class score")
+    ax.spines[["top", "right"]].set_visible(False)
+    legend_outside(ax, ncols=len(names))
+    bars_figure.subplots_adjust(left=0.1, right=0.98, top=0.95, bottom=0.32)
     return fig
