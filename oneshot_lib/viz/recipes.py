@@ -83,6 +83,12 @@ def check_drawings(name: str, drawings: np.ndarray, dimensions: int) -> np.ndarr
 
 
 @course_figure
+def drawing_row(fig: Figure, images: np.ndarray, left: float, y: float, side: float, colour, width: float) -> None:
+    """Draw images (n, H, W) side by side from x = ``left`` at height ``y``, each framed in ``colour``."""
+    for number, image in enumerate(images):
+        drawing_at(fig, image, left + number * side * 1.08, y, side, frame_color=colour, frame_width=width)
+
+
 def plot_episode_recipe(pool: np.ndarray, picked: Sequence[int], support: np.ndarray, query: np.ndarray) -> Figure:
     """How one training episode is built, and what its loss reads.
 
@@ -137,26 +143,8 @@ def plot_episode_recipe(pool: np.ndarray, picked: Sequence[int], support: np.nda
     for label in range(n_way):
         y = top - 0.12 - side / 2 - label * row_height
         note(ax, label_x, y, f"class\n{label}", color=f"C{label}", weight="bold")
-        for shot in range(k_shot):
-            drawing_at(
-                fig,
-                support[label, shot],
-                first_x + shot * side * 1.08,
-                y,
-                side,
-                frame_color=f"C{label}",
-                frame_width=2.2,
-            )
-        for number in range(n_query):
-            drawing_at(
-                fig,
-                query[label, number],
-                query_x + number * side * 1.08,
-                y,
-                side,
-                frame_color=QUERY_COLOR,
-                frame_width=1.6,
-            )
+        drawing_row(fig, support[label], first_x, y, side, f"C{label}", 2.2)
+        drawing_row(fig, query[label], query_x, y, side, QUERY_COLOR, 1.6)
     episode_bottom = top - 0.12 - n_way * row_height
     pool_right = 0.2 + columns * cell
     arrow(
