@@ -252,3 +252,20 @@ def test_every_chapter_has_at_most_3500_words_of_prose(chapter):
         f"{chapter.name} has {words:,} words of prose, more than {PROSE_WORDS_AT_MOST:,}: cut repetition and "
         "lab-report detail, or split the chapter"
     )
+
+
+ENDING = ("Check yourself", "Summary", "Exercises", "References")
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda chapter: chapter.stem)
+def test_every_chapter_ends_with_questions_summary_exercises_and_references(chapter):
+    """The four closing sections, in order, each once; References in a last cell of their own (not counted as prose)."""
+    markdown = [
+        "".join(cell["source"]) for cell in json.loads(chapter.read_text())["cells"] if cell["cell_type"] == "markdown"
+    ]
+    headings = [m for source in markdown for m in re.findall(r"^## (.+?)\s*$", source, flags=re.MULTILINE)]
+    assert [h for h in headings if h in ENDING] == list(ENDING), f"{chapter.name}: closing sections {headings}"
+    assert headings[-len(ENDING) :] == list(ENDING), f"{chapter.name}: sections after the closing ones: {headings}"
+    assert markdown[-1].lstrip().startswith("## References"), (
+        f"{chapter.name}: References not in a last cell of their own"
+    )
