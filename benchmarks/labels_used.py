@@ -18,6 +18,13 @@ contrastive model itself (no label at all).
 (three rounds of two cells pinned to one core each: about 15 minutes). Linux only (taskset).
 Writes ``benchmarks/results/labels_used.{json,md}`` and each cell's config, history and log
 under ``benchmarks/results/labels_used/``.
+
+Does the head start last? The same cells at the prototypical network's full budget, from the best
+model trained without labels (rotation), with the learning rate halved every 8 epochs as in the
+shipped prototypical run (about 90 minutes: three rounds of two cells):
+
+    python -m benchmarks.labels_used --steps 24000 --start-from rotation --halve-lr-every 25 \
+        --runs-folder runs/labels_used_full --results labels_used_full
 """
 
 from __future__ import annotations
@@ -39,7 +46,11 @@ from oneshot_lib.scoring.comparisons import LabelsUsed, LabelsUsedCell
 
 SHARED = ["--model", "prototypical", "--n-way", "5", "--rotate-classes", "--patience", "100000", "--quiet"]
 FRACTIONS = (0.01, 0.1, 1.0)
-STARTS = {"from scratch": [], "from contrastive": ["--start-from", "contrastive"]}
+
+
+def starts(start_from: str) -> dict[str, list[str]]:
+    """The two starts of every fraction: fresh weights, or the embedding of ``start_from``."""
+    return {"from scratch": [], f"from {start_from}": ["--start-from", start_from]}
 
 
 def cell_name(fraction: float, start: str) -> str:
@@ -61,6 +72,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=1000, help="training episodes of every cell")
     parser.add_argument("--runs-folder", type=Path, required=True, help="where the cells' runs go")
+    parser.add_argument("--start-from", default="contrastive", help="the model trained without labels")
+    parser.add_argument("--halve-lr-every", type=int, default=0, help="epochs between halvings (0: never)")
+    parser.add_argument("--results", default="labels_used", help="name of the results files and folder")
     args = parser.parse_args()
 
     from oneshot_lib import load_omniglot, pretrained
@@ -69,29 +83,31 @@ def main() -> None:
     evaluation, lake = evaluation_data()
     train, _ = train_validation_split(load_omniglot("background"))
 
+    cell_starts = starts(args.start_from)
     cells = {
         cell_name(fraction, start): [*flags, "--label-fraction", str(fraction)]
         for fraction in FRACTIONS
-        for start, flags in STARTS.items()
+        for start, flags in cell_starts.items()
     }
-    train_cells(cells, dict.fromkeys(cells, ("steps", args.steps)), args.runs_folder, SHARED)
-    contrastive = summarise("contrastive", pretrained.folder("contrastive"), evaluation, lake, "labels_used")
-    results = {  # the contrastive model was not trained here: no steps of this benchmark
-        "no labels (the contrastive model)": LabelsUsedCell(
-            **{**dataclasses.asdict(contrastive), "steps": None}, fraction=0.0, characters=0
+    shared = [*SHARED, "--halve-lr-every", str(args.halve_lr_every)] if args.halve_lr_every else SHARED
+    train_cells(cells, dict.fromkeys(cells, ("steps", args.steps)), args.runs_folder, shared)
+    unlabelled = summarise(args.start_from, pretrained.folder(args.start_from), evaluation, lake, args.results)
+    results = {  # the model without labels was not trained here: no steps of this benchmark
+        f"no labels (the {args.start_from} model)": LabelsUsedCell(
+            **{**dataclasses.asdict(unlabelled), "steps": None}, fraction=0.0, characters=0
         )
     }
     for fraction in FRACTIONS:
-        for start in STARTS:
+        for start in cell_starts:
             name = cell_name(fraction, start)
-            cell = summarise(name, args.runs_folder / slug(name), evaluation, lake, "labels_used")
+            cell = summarise(name, args.runs_folder / slug(name), evaluation, lake, args.results)
             results[name] = LabelsUsedCell(
                 **dataclasses.asdict(cell),
                 fraction=fraction,
                 start=start,
                 characters=len(train.sample_characters(fraction)),
             )
-    write_results("labels_used", LabelsUsed(**provenance(), steps=args.steps, cells=results), table(results))
+    write_results(args.results, LabelsUsed(**provenance(), steps=args.steps, cells=results), table(results))
 
 
 if __name__ == "__main__":
