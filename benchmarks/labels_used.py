@@ -19,12 +19,14 @@ contrastive model itself (no label at all).
 Writes ``benchmarks/results/labels_used.{json,md}`` and each cell's config, history and log
 under ``benchmarks/results/labels_used/``.
 
-Does the head start last? The same cells at the prototypical network's full budget, from the best
-model trained without labels (rotation), with the learning rate halved every 8 epochs as in the
-shipped prototypical run (about 90 minutes: three rounds of two cells):
+Does the head start last? The same cells at full length, six times as many episodes, from the
+best model trained without labels (rotation), the learning rate halved after 5,000 episodes:
 
-    python -m benchmarks.labels_used --steps 24000 --start-from rotation --halve-lr-every 25 \
+    python -m benchmarks.labels_used --steps 6000 --start-from rotation --halve-lr-every 25 \
         --runs-folder runs/labels_used_full --results labels_used_full
+
+(writes ``benchmarks/results/labels_used_full.{json,md}``; three rounds of two cells, about 10
+minutes each on free cores).
 """
 
 from __future__ import annotations

@@ -52,6 +52,12 @@ def test_the_records_carry_what_the_chapters_read():
     no_labels = labels_used.cells["no labels (the contrastive model)"]
     assert no_labels.start is None and no_labels.fraction == 0 and no_labels.steps is None
     assert {cell.start for cell in labels_used.cells.values()} == {None, "from scratch", "from contrastive"}
+    started, scratch = (
+        labels_used.cells[f"1% of the labels, {start}"] for start in ("from contrastive", "from scratch")
+    )
+    assert labels_used.head_start(0.01) == started.lake - scratch.lake
+    with pytest.raises(KeyError, match="no pair of cells"):
+        labels_used.head_start(0.5)
 
     runs = comparisons.load_optimizer_runs().runs
     assert all(0 < run.best_val_oneshot_accuracy < 1 for run in runs.values())
@@ -114,3 +120,15 @@ def test_levers_of_another_format_say_how_to_rewrite_them(tmp_path, monkeypatch)
     (tmp_path / "selfsupervised_levers.json").write_text(json.dumps(levers_record(steps=3988)))
     with pytest.raises(ValueError, match="not in the format of SelfSupervisedLevers.*benchmarks.selfsupervised_levers"):
         comparisons.load_selfsupervised_levers()
+
+
+@pytest.mark.parametrize("run", ["rotation", "contrastive", "masked"])
+def test_the_committed_shift_choices_load_and_write_back_what_they_hold(run):
+    choices = comparisons.load_shift_choices(run)
+    committed = json.loads((comparisons.RESULTS / f"test_shifts-{run}-paper.json").read_text())
+    assert holds(json.loads(json.dumps(dataclasses.asdict(choices))), committed)
+    chosen = choices.chosen
+    assert choices.accuracy(chosen["grid"], chosen["pixels"]) == max(row.accuracy for row in choices.results)
+    assert choices.accuracy(3, 0) == choices.accuracy(5, 0)  # no shift is no shift, whatever the grid
+    with pytest.raises(KeyError, match="no 5x5 shift of 7 px"):
+        choices.accuracy(5, 7)

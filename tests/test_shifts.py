@@ -293,3 +293,11 @@ def test_a_paper_choice_is_recorded_with_its_fill_and_grid(splits, tmp_path):
     (tmp_path / "config.json").write_text(json.dumps(damaged))
     with pytest.raises(RunFolderError, match="the fill of scoring.test_shifts must be one of"):
         loading.load_run_scorer(tmp_path)
+
+
+def test_a_scorer_says_how_it_shifts():
+    plain = RowInk()
+    assert shifts.describe_shifts(plain) == "none"
+    assert shifts.describe_shifts(shifts.average_over_shifts(plain, 0)) == "none"
+    assert shifts.describe_shifts(shifts.average_over_shifts(plain, 3)) == "3 px, 3x3, wrap"
+    assert shifts.describe_shifts(shifts.average_over_shifts(plain, 6, "paper", 5)) == "6 px, 5x5, paper"

@@ -27,6 +27,8 @@ RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
 COMMANDS = {
     "objective_grid": "python -m benchmarks.objective_grid --minutes 10 --runs-folder runs/objective_grid",
     "labels_used": "python -m benchmarks.labels_used --steps 1000 --runs-folder runs/labels_used",
+    "labels_used_full": "python -m benchmarks.labels_used --steps 6000 --start-from rotation --halve-lr-every 25 "
+    "--runs-folder runs/labels_used_full --results labels_used_full",
     "optimizers": "python -m benchmarks.optimizers --minutes 8 --learning-rate 0.1 --runs-folder runs/optimizers",
     "reference_models": "python -m benchmarks.reference_models",
     "classify_foreign_images": "python -m benchmarks.classify_foreign_images",
@@ -89,8 +91,8 @@ class LabelsUsedCell(ComparisonCell):
 
     Attributes:
         fraction: the share of the training characters whose labels were used, in [0, 1].
-        start: where the embedding started, ``"from scratch"`` or ``"from contrastive"``; None
-            for the model trained without any label.
+        start: where the embedding started, ``"from scratch"`` or ``"from <model>"`` (the model
+            trained without labels, e.g. ``"from contrastive"``); None for that model itself.
         characters: how many training characters that share is.
     """
 
@@ -125,6 +127,56 @@ class LabelsUsed(BenchmarkResults):
 
     steps: int
     cells: dict[str, LabelsUsedCell]
+
+    def head_start(self, fraction: float) -> float:
+        """Lake accuracy at ``fraction`` of the labels: the cell started without labels minus the one from scratch."""
+        at = {cell.start: cell for cell in self.cells.values() if cell.start is not None and cell.fraction == fraction}
+        if len(at) != 2 or "from scratch" not in at:
+            raise KeyError(f"no pair of cells (from scratch, from a model) at {fraction:.0%} of the labels")
+        scratch = at.pop("from scratch")
+        (started,) = at.values()
+        return started.lake - scratch.lake
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShiftRow:
+    """One test-time shift scored on the validation tasks (``benchmarks/test_time_shifts.py``).
+
+    Attributes:
+        grid: the copies form a grid x grid grid (3 or 5).
+        pixels: the step between neighbouring copies, in pixels of the 105x105 drawing (0: none).
+        accuracy, stderr: 20-way within-alphabet accuracy on the 320 validation tasks, and its
+            standard error over tasks.
+        seconds: how long scoring took.
+    """
+
+    grid: int
+    pixels: int
+    accuracy: float
+    stderr: float
+    seconds: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShiftChoices(BenchmarkResults):
+    """``benchmarks/test_time_shifts.py``'s results for one run and one fill, on validation.
+
+    Attributes:
+        run: the run's name; fill: ``"paper"`` or ``"wrap"``.
+        results: every shift scored; chosen: the one recorded for the run (``grid``, ``pixels``, ``fill``).
+    """
+
+    run: str
+    fill: str
+    results: list[ShiftRow]
+    chosen: dict
+
+    def accuracy(self, grid: int, pixels: int) -> float:
+        """Validation accuracy with ``pixels`` shifts on a ``grid`` x ``grid`` grid (KeyError if not scored)."""
+        for row in self.results:
+            if (row.grid, row.pixels) == (grid, pixels) or (pixels == row.pixels == 0):
+                return row.accuracy
+        raise KeyError(f"{self.run}: no {grid}x{grid} shift of {pixels} px was scored")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -330,9 +382,30 @@ def load_objective_grid() -> ObjectiveGrid:
     return _build("objective_grid", ObjectiveGrid, read_results("objective_grid"), cells=ComparisonCell)
 
 
-def load_labels_used() -> LabelsUsed:
-    """The committed results of ``benchmarks/labels_used.py``."""
-    return _build("labels_used", LabelsUsed, read_results("labels_used"), cells=LabelsUsedCell)
+def load_labels_used(name: str = "labels_used") -> LabelsUsed:
+    """The committed results of ``benchmarks/labels_used.py``.
+
+    ``name`` is the results file's: ``"labels_used"`` (1,000 episodes a cell, from contrastive) or
+    ``"labels_used_full"`` (the full budget, from rotation); ``COMMANDS`` gives each one's command.
+    """
+    return _build(name, LabelsUsed, read_results(name), cells=LabelsUsedCell)
+
+
+def load_shift_choices(run: str, fill: str = "paper") -> ShiftChoices:
+    """The committed results of ``benchmarks/test_time_shifts.py`` for ``run`` with ``fill``.
+
+    The file is ``test_shifts-<run>-<fill>.json`` (``test_shifts-<run>.json`` for ``"wrap"``).
+    """
+    name = f"test_shifts-{run}" if fill == "wrap" else f"test_shifts-{run}-{fill}"
+    record = read_results(name)
+    try:
+        rows = [ShiftRow(**row) for row in record["results"]]
+    except (KeyError, TypeError) as error:
+        raise ValueError(
+            f"benchmarks/results/{name}.json is not in the format of ShiftChoices ({error!r}): run "
+            f"`python -m benchmarks.test_time_shifts runs/{run} --fill {fill} ... --record` again"
+        ) from error
+    return _build(name, ShiftChoices, {**record, "results": rows})
 
 
 def load_optimizer_runs() -> OptimizerRuns:

@@ -176,3 +176,10 @@ def average_over_shifts(scorer: EmbeddingScorer, pixels: int, fill: str = "wrap"
     if (fill, grid) == ("wrap", 3):  # as the chapters teach it, and as every supervised model scores
         return ShiftAveragedClasses(scorer, pixels) if classes else ShiftAveraged(scorer, pixels)
     return (GridShiftAveragedClasses if classes else GridShiftAveraged)(scorer, pixels, fill, grid)
+
+
+def describe_shifts(scorer) -> str:
+    """How ``scorer`` shifts its drawings at test time, for a table: ``"none"``, or e.g. ``"6 px, 5x5, paper"``."""
+    if not isinstance(scorer, ShiftAveraged):
+        return "none"
+    return f"{scorer.pixels} px, {scorer.grid}x{scorer.grid}, {scorer.fill}"
