@@ -94,3 +94,14 @@ def test_transforms_can_be_chosen_and_applied_to_another_drawing_of_the_characte
     np.testing.assert_array_equal(own[identity.OTHER_CHARACTER], another[identity.OTHER_CHARACTER])
     with pytest.raises(ValueError, match="transformed must be one of"):
         identity.identity_scores(negative_ink_difference, data, n=5, transformed="other")
+
+
+def test_paired_scores_are_the_diagonal_of_the_whole_score_matrix():
+    rng = np.random.default_rng(0)
+    drawings, partners = rng.random((7, 105, 105)) < 0.1, rng.random((7, 105, 105)) < 0.1
+
+    def negative_ink_difference(query, support):
+        return -np.abs(query.reshape(len(query), 1, -1).astype(int) - support.reshape(1, len(support), -1)).sum(-1)
+
+    whole = np.diag(negative_ink_difference(drawings, partners))
+    np.testing.assert_array_equal(identity.paired_scores(negative_ink_difference, drawings, partners, block=3), whole)

@@ -102,5 +102,18 @@ def identity_scores(
     partners = {name: transform(pairs[transformed]) for name, transform in transforms.items()}
     partners[SAME_CHARACTER] = pairs["same"]
     partners[OTHER_CHARACTER] = pairs["other"]
-    # One drawing against its own partner: the diagonal of a (n, n) score matrix.
-    return {name: np.diag(pair_scores(scorer, pairs["drawing"], partner)) for name, partner in partners.items()}
+    return {name: paired_scores(scorer, pairs["drawing"], partner) for name, partner in partners.items()}
+
+
+def paired_scores(scorer: ScorerLike, drawings: np.ndarray, partners: np.ndarray, block: int = 25) -> np.ndarray:
+    """(n,) float64 scores of each of (n, 105, 105) ``drawings`` against its own partner (n, 105, 105).
+
+    Each is the diagonal of a (block, block) score matrix of ``block`` drawings at a time: the
+    same scores as the diagonal of the whole (n, n) matrix, at a fraction of its cost.
+    """
+    return np.concatenate(
+        [
+            np.diag(pair_scores(scorer, drawings[start : start + block], partners[start : start + block]))
+            for start in range(0, len(drawings), block)
+        ]
+    ).astype(np.float64)
