@@ -93,3 +93,22 @@ def test_distort_runs_inside_tf_data_and_keeps_a_channel_axis():
 def test_impossible_ranges_are_rejected(bad):
     with pytest.raises(ValueError):
         Distortions(**bad)
+
+
+def test_salt_and_pepper_replaces_the_fraction_half_ink_half_paper_and_repeats():
+    grey = np.full((4, 105, 105, 1), 0.5, np.float32)
+    noisy = augment.salt_and_pepper(grey, 0.2, seed=3).numpy()
+    assert noisy.shape == grey.shape and noisy.dtype == np.float32
+    replaced = noisy != 0.5
+    assert set(np.unique(noisy[replaced])) == {0.0, 1.0}
+    assert 0.18 < replaced.mean() < 0.22  # 44,100 pixels: a fixed seed, a loose bound
+    assert 0.45 < (noisy[replaced] == 1.0).mean() < 0.55
+    np.testing.assert_array_equal(noisy, augment.salt_and_pepper(grey, 0.2, seed=3).numpy())
+    assert not np.array_equal(noisy, augment.salt_and_pepper(grey, 0.2, seed=4).numpy())
+    np.testing.assert_array_equal(augment.salt_and_pepper(grey, 0.0, seed=3).numpy(), grey)
+
+
+@pytest.mark.parametrize("fraction", [-0.1, 1.5])
+def test_salt_and_pepper_refuses_a_fraction_outside_zero_to_one(fraction):
+    with pytest.raises(ValueError, match=r"must lie in \[0, 1\]"):
+        augment.salt_and_pepper(np.zeros((1, 8, 8)), fraction, seed=0)

@@ -141,3 +141,31 @@ def test_an_image_size_the_network_does_not_read_is_refused(embedding, method):
     """Before: LinearHead ran the 16x16 network on 28x28 images without a word (FineTuned failed obscurely)."""
     with pytest.raises(ValueError, match=r"reads 16x16 images, but image_size=28: pass image_size=16"):
         method(embedding, 28)
+
+
+def test_scale_and_shift_only_moves_batch_normalisation_alone(embedding):
+    parameters = finetune.scale_and_shift_parameters(embedding)
+    assert len(parameters) == 8 and all(tuple(variable.shape) == (64,) for variable in parameters)
+    assert [variable.path.split("/")[-1] for variable in parameters[:2]] == ["gamma", "beta"]
+    support, labels = support_set(n_way=3, k_shot=2)
+    query = random_drawings(4, seed=3)
+    tuned = finetune.FineTuned(
+        embedding, image_size=SIDE, steps=3, learning_rate=1e-1, seed=5, scale_and_shift_only=True
+    )
+    logits = tuned.class_scores(query, support, labels, 3)
+    network = tuned._tunings[(6, 3)].network
+    moved = {
+        variable.path
+        for variable, before in zip(network.weights, embedding.get_weights(), strict=True)
+        if not np.array_equal(np.asarray(variable), before)
+    }
+    assert moved and all(path.endswith(("gamma", "beta")) for path in moved)
+    full = finetune.FineTuned(embedding, image_size=SIDE, steps=3, learning_rate=1e-1, seed=5)
+    assert logits.shape == (4, 3) and not np.allclose(logits, full.class_scores(query, support, labels, 3))
+
+
+def test_scale_and_shift_only_needs_batch_normalisation():
+    plain = keras.Sequential([keras.Input((SIDE, SIDE, 1)), keras.layers.Flatten()], name="plain")
+    assert finetune.scale_and_shift_parameters(plain) == []
+    with pytest.raises(ValueError, match="has none; fine-tune all its weights instead"):
+        finetune.FineTuned(plain, SIDE, scale_and_shift_only=True)

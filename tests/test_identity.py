@@ -75,3 +75,33 @@ def test_identity_holds_scorers_to_the_contract():
         )
     with pytest.raises(ValueError, match="seed must be a whole number, 0 or more"):
         identity.identity_scores(zeros, synthetic_split(), seed=-1)
+
+
+def test_transforms_can_be_chosen_and_applied_to_another_drawing_of_the_character():
+    data = synthetic_split((3, 3), drawings=3, seed=4)
+
+    def negative_ink_difference(query, support):
+        return -np.abs(query.reshape(len(query), 1, -1).astype(int) - support.reshape(1, len(support), -1)).sum(-1)
+
+    unchanged = {"unchanged": lambda images: images}
+    own = identity.identity_scores(negative_ink_difference, data, n=5, seed=0, transforms=unchanged)
+    another = identity.identity_scores(
+        negative_ink_difference, data, n=5, seed=0, transforms=unchanged, transformed="same"
+    )
+    assert list(own) == ["unchanged", identity.SAME_CHARACTER, identity.OTHER_CHARACTER]
+    np.testing.assert_array_equal(own["unchanged"], 0.0)  # a drawing against itself
+    np.testing.assert_array_equal(another["unchanged"], another[identity.SAME_CHARACTER])
+    np.testing.assert_array_equal(own[identity.OTHER_CHARACTER], another[identity.OTHER_CHARACTER])
+    with pytest.raises(ValueError, match="transformed must be one of"):
+        identity.identity_scores(negative_ink_difference, data, n=5, transformed="other")
+
+
+def test_paired_scores_are_the_diagonal_of_the_whole_score_matrix():
+    rng = np.random.default_rng(0)
+    drawings, partners = rng.random((7, 105, 105)) < 0.1, rng.random((7, 105, 105)) < 0.1
+
+    def negative_ink_difference(query, support):
+        return -np.abs(query.reshape(len(query), 1, -1).astype(int) - support.reshape(1, len(support), -1)).sum(-1)
+
+    whole = np.diag(negative_ink_difference(drawings, partners))
+    np.testing.assert_array_equal(identity.paired_scores(negative_ink_difference, drawings, partners, block=3), whole)

@@ -14,7 +14,9 @@ run and inside any tf.data pipeline.
 
 Two helpers serve the training streams too: ``rotate_quarter_turns``, the quarter turns that
 make rotations of a character into new classes (Santoro et al., 2016; Vinyals et al., 2016), and
-``scaled_distortions``, Koch's distortions for images smaller than Omniglot's 105x105.
+``scaled_distortions``, Koch's distortions for images smaller than Omniglot's 105x105. One more
+family, which Keras has no layer for, is here for the chapters to compare: ``salt_and_pepper``
+noise (Keras has ``GaussianNoise``, and layers for crops, zoom and shifts with each fill mode).
 """
 
 from __future__ import annotations
@@ -170,6 +172,26 @@ def rotate_quarter_turns(images: tf.Tensor, turns: tf.Tensor) -> tf.Tensor:
         rotated.append(tf.reverse(swapped, axis=[height_axis]))
     stacked = tf.stack(rotated, axis=1)  # (B, 4, ...)
     return tf.gather(stacked, tf.cast(turns, tf.int32), axis=1, batch_dims=1)
+
+
+def salt_and_pepper(images, fraction: float, seed) -> tf.Tensor:
+    """Images (B, ..., H, W[, C]) float, ink 1 and paper 0, with a ``fraction`` of pixels replaced by noise.
+
+    Each pixel is independently, with probability ``fraction``, set to ink (1.0) or paper (0.0),
+    half and half: "salt" and "pepper" specks scattered over the page, unlike the small changes
+    everywhere of Gaussian noise. Seeded as ``distort`` (an int or a pair of ints), so the same
+    seed gives the same specks. Returns float32 of the images' shape.
+
+    Raises ValueError unless ``fraction`` lies in [0, 1].
+    """
+    if not 0.0 <= fraction <= 1.0:
+        raise ValueError(f"fraction is the share of pixels replaced, so it must lie in [0, 1]; got {fraction}")
+    images = tf.cast(tf.convert_to_tensor(images), tf.float32)
+    draws = tf.random.stateless_uniform(tf.shape(images), as_seed(seed))
+    replaced = draws < fraction
+    # Below fraction / 2 the pixel becomes ink, between fraction / 2 and fraction paper.
+    specks = tf.cast(draws < fraction / 2, tf.float32)
+    return tf.where(replaced, specks, images)
 
 
 def scaled_distortions(image_size: int, distortions: Distortions = KOCH) -> Distortions:

@@ -16,9 +16,12 @@ can be used as they are, or the support set can be used to *train* something, at
 3. **Fine-tuning** (``FineTuned``): a copy of the whole network, plus such a head, trained on
    the support drawings (distorted afresh at each step), then used on the queries.
 
-Both heads start from the class prototypes, so before any step they *are* the prototype
-classifier by cosine (scaled), and fitting moves away from it only as far as the support set
-asks: ``steps=0`` gives the frozen baseline, and a chapter can show what each step adds.
+Both heads start from the class prototypes: before any step they score a class by the cosine
+with its *normalised* mean feature (scaled), and fitting moves away from that only as far as the
+support set asks. That start is not the frozen baseline of 1., which averages a class's cosines
+(a dot product with the unnormalised mean): with one shot the two rules are the same, with more
+they can differ. ``LinearHead(..., steps=0)`` scores with the start alone, so a chapter can tell
+what the change of rule gives from what the steps add.
 """
 
 from __future__ import annotations
@@ -170,10 +173,12 @@ class LinearHead(EmbeddingNetworkScorer):
 
     Why start at the prototypes: with k drawings per class and 64 dimensions, a head started at
     random separates the support set in whichever way descent happens to find first, and each
-    seed finds another; started at the prototypes, step 0 is the frozen baseline (nearest
-    prototype by cosine, times ``scale``), and descent only turns the weights where the support
-    set disagrees with it. The fit is deterministic (full batch, no random start), so it takes
-    no seed.
+    seed finds another; started at the prototypes, step 0 is the nearest prototype by cosine with
+    each class's normalised mean feature, times ``scale``, and descent only turns the weights
+    where the support set disagrees with it. With one shot, step 0 ranks classes as the frozen
+    cosine baseline does; with more shots it does not, because that baseline averages a class's
+    cosines (the dot product with the unnormalised mean), so ``steps=0`` measures the change of
+    rule on its own. The fit is deterministic (full batch, no random start), so it takes no seed.
 
     The head only reads embeddings, so this is an ``evaluate.EmbeddingScorer``: an evaluation
     embeds every image once and fits one head per task (``compare_classes``). ``scores`` (and
@@ -214,6 +219,21 @@ class LinearHead(EmbeddingNetworkScorer):
 # ------------------------------------------------------------------ 3. fine-tuning the whole network
 
 
+def scale_and_shift_parameters(network: keras.Model) -> list[keras.Variable]:
+    """The per-channel scale (gamma) and shift (beta) variables of ``network``'s batch normalisations.
+
+    A Conv-4 network has four, each (filters,) float32, in layer order, gamma before beta; a
+    network without batch normalisation (or with ``scale=False, center=False``) has none.
+    """
+    return [
+        variable
+        for layer in network.layers
+        if isinstance(layer, keras.layers.BatchNormalization)
+        for variable in (layer.gamma, layer.beta)
+        if variable is not None
+    ]
+
+
 @dataclass
 class _Tuning:
     """What fine-tuning on one task shape needs, built once and reset for every task."""
@@ -238,6 +258,11 @@ class FineTuned:
     ``class_scores`` returns the queries' (Q, n_way) float64 logits; ``scores`` fine-tunes with
     each support image as a class of its own.
 
+    With ``scale_and_shift_only``, the convolutions' kernels and biases stay as they are and only
+    the batch normalisations' per-channel scale and shift (gamma and beta, 2 x 64 per block of a
+    Conv-4) and the head are trained: a few hundred numbers to fit instead of the whole network,
+    in the spirit of Sun et al. (2019), who learn such scales and shifts of a frozen deep network.
+
     Speed: the copy, the head, the optimizer and the compiled training step are built once per
     task shape (support size, n_way) and reset between tasks, so a task costs ``steps``
     forward-backward passes over its support set, not a new trace. That cost is the method's
@@ -258,9 +283,16 @@ class FineTuned:
         batchnorm_frozen: bool = True,
         *,
         scale: float = SCALE,
+        scale_and_shift_only: bool = False,
     ):
         check_fitting(steps, learning_rate, scale)
         check_image_size(embedding, image_size)
+        if scale_and_shift_only and not scale_and_shift_parameters(embedding):
+            raise ValueError(
+                f"scale_and_shift_only needs batch normalisation layers with a scale and a shift, and the "
+                f"network {embedding.name!r} has none; fine-tune all its weights instead"
+            )
+        self.scale_and_shift_only = scale_and_shift_only
         self.embedding = embedding
         self.image_size = image_size
         self.steps = steps
@@ -309,7 +341,8 @@ class FineTuned:
         dimensions = network.output_shape[-1]
         weights = keras.Variable(np.zeros((dimensions, n_way), np.float32), name="head_weights")
         bias = keras.Variable(np.zeros((n_way,), np.float32), name="head_bias")
-        variables = [*network.trainable_variables, weights, bias]
+        tuned = scale_and_shift_parameters(network) if self.scale_and_shift_only else network.trainable_variables
+        variables = [*tuned, weights, bias]
         optimizer = keras.optimizers.Adam(self.learning_rate)
         optimizer.build(variables)
         distortions = augment.scaled_distortions(self.image_size)
