@@ -340,13 +340,13 @@ def test_ink_path_covers_exactly_the_ink_pixels():
 
 
 def test_prototypes_and_attention_label_the_distances_and_weights():
-    support = np.array([[0.0, 1.0], [2.0, -1.0], [0.0, 3.0], [1.0, 1.0]])
-    labels, query = np.array([0, 0, 1, 1]), np.array([1.0, 0.0])
-    prototypes = np.array([[1.0, 0.0], [0.5, 2.0]])
+    support = np.array([[3.0, 1.0], [1.0, 0.0], [0.0, 2.0], [1.0, 3.0]])
+    labels, query = np.array([0, 0, 1, 1]), np.array([1.0, 0.5])
+    prototypes = np.array([[2.0, 0.5], [0.5, 2.5]])
     attention = np.array([0.4, 0.3, 0.1, 0.2])
     fig = viz.plot_prototypes_and_attention(support, labels, query, prototypes, attention)
     texts = [text.get_text() for text in fig.axes[0].texts]
-    assert texts == ["0", "-4.25"]
+    assert texts == ["-1.00", "-4.25"]
     assert [text.get_text() for text in fig.axes[1].texts] == ["0.40", "0.30", "0.10", "0.20"]
     title = fig.axes[1].get_title()
     assert "class\u00a00:\u00a00.70, class\u00a01:\u00a00.30" in title.replace("\n", " ")

@@ -207,8 +207,9 @@ def plot_prototypes_and_attention(
     ``prototypes`` (N, 2), the class means (``episodic.class_prototypes``); ``attention`` (S,), the
     query's softmax attention over the support set (``episodic.matching_attention``). Left, the
     prototypical network: each class is its prototype (a star), scored by minus the squared
-    distance to it (dashed lines). Right, the matching network: lines to every support
-    embedding, as thick as the attention it gets, summed per class.
+    distance to it (dashed lines). Right, the matching network, which compares by cosine, an angle
+    seen from the origin: a ray from the origin to every support embedding, as thick as the
+    attention it gets (summed per class in the title), and a dashed ray to the query.
 
     Returns a new Figure of two panels.
     """
@@ -238,15 +239,19 @@ def plot_prototypes_and_attention(
         )
         proto_ax.plot(*np.stack([query, prototype]).T, ls="--", color=f"C{label}")
         label_segment(proto_ax, query, prototype, f"{-distance:.2f}" if distance else "0", f"C{label}", proto_taken)
+    origin = np.zeros(2)
+    match_ax.scatter(*origin, s=20, color="black", zorder=3)
+    match_ax.plot(*np.stack([origin, query]).T, ls="--", color=QUERY_COLOR, lw=1)
+    match_taken.append(origin)
     for point, label, weight in zip(support, labels, attention, strict=True):
-        match_ax.plot(*np.stack([query, point]).T, color=f"C{label}", lw=0.5 + 8 * weight)
-        label_segment(match_ax, query, point, f"{weight:.2f}", f"C{label}", match_taken)
+        match_ax.plot(*np.stack([origin, point]).T, color=f"C{label}", lw=0.5 + 8 * weight)
+        label_segment(match_ax, origin, point, f"{weight:.2f}", f"C{label}", match_taken)
     per_class = np.bincount(labels, attention)
     proto_ax.set_title("Prototypical: minus squared\ndistance to each class mean", fontsize=TEXT_POINTS)
     # a class's total is one unbreakable unit (no-break spaces), so no line breaks inside it
     totals = ", ".join(f"class\u00a0{index}:\u00a0{total:.2f}" for index, total in enumerate(per_class))
     match_ax.set_title(
-        "Matching: attention to each\nsupport embedding; per class:\n" + wrap(totals, 3.3), fontsize=TEXT_POINTS
+        "Matching: attention by the angle\nfrom the origin; per class:\n" + wrap(totals, 3.3), fontsize=TEXT_POINTS
     )
     handles, labels_shown = proto_ax.get_legend_handles_labels()
     fig.legend(handles, labels_shown, loc="lower center", ncols=3, frameon=False)
