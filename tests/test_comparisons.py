@@ -132,3 +132,11 @@ def test_the_committed_shift_choices_load_and_write_back_what_they_hold(run):
     assert choices.accuracy(3, 0) == choices.accuracy(5, 0)  # no shift is no shift, whatever the grid
     with pytest.raises(KeyError, match="no 5x5 shift of 7 px"):
         choices.accuracy(5, 7)
+
+
+def test_the_longer_labels_used_run_loads_and_writes_back_what_it_holds():
+    longer = comparisons.load_labels_used("labels_used_full")
+    committed = json.loads((comparisons.RESULTS / "labels_used_full.json").read_text())
+    assert holds(json.loads(json.dumps(dataclasses.asdict(longer))), committed)
+    assert {cell.start for cell in longer.cells.values()} == {None, "from scratch", "from rotation"}
+    assert longer.steps == 6000 and all(cell.steps == 6000 for cell in longer.cells.values() if cell.start)

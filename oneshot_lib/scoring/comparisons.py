@@ -397,15 +397,9 @@ def load_shift_choices(run: str, fill: str = "paper") -> ShiftChoices:
     The file is ``test_shifts-<run>-<fill>.json`` (``test_shifts-<run>.json`` for ``"wrap"``).
     """
     name = f"test_shifts-{run}" if fill == "wrap" else f"test_shifts-{run}-{fill}"
-    record = read_results(name)
-    try:
-        rows = [ShiftRow(**row) for row in record["results"]]
-    except (KeyError, TypeError) as error:
-        raise ValueError(
-            f"benchmarks/results/{name}.json is not in the format of ShiftChoices ({error!r}): run "
-            f"`python -m benchmarks.test_time_shifts runs/{run} --fill {fill} ... --record` again"
-        ) from error
-    return _build(name, ShiftChoices, {**record, "results": rows})
+    command = f"python -m benchmarks.test_time_shifts runs/{run} --fill {fill} ... --record"
+    record = _with_rows(name, read_results(name), "results", ShiftRow, ShiftChoices, command)
+    return _build(name, ShiftChoices, record)
 
 
 def load_optimizer_runs() -> OptimizerRuns:
@@ -425,15 +419,23 @@ def load_foreign_images() -> ForeignImages:
 
 def load_selfsupervised_levers() -> SelfSupervisedLevers:
     """The committed results of ``benchmarks/selfsupervised_levers.py``."""
-    record = read_results("selfsupervised_levers")
+    name = "selfsupervised_levers"
+    record = _with_rows(name, read_results(name), "rows", LeverRow, SelfSupervisedLevers, COMMANDS[name])
+    return _build(name, SelfSupervisedLevers, record, runs=LeverRun)
+
+
+def _with_rows(name: str, record: dict, field: str, row_kind: type, kind: type, command: str) -> dict:
+    """``record`` with its list ``field`` built as ``row_kind`` records.
+
+    Raises ValueError naming ``command``, which rewrites the file, if the rows do not fit.
+    """
     try:
-        rows = [LeverRow(**row) for row in record["rows"]]
+        return {**record, field: [row_kind(**row) for row in record[field]]}
     except (KeyError, TypeError) as error:
         raise ValueError(
-            f"benchmarks/results/selfsupervised_levers.json is not in the format of SelfSupervisedLevers ({error!r}): "
-            f"run `{COMMANDS['selfsupervised_levers']}` again to write it in this version's format"
+            f"benchmarks/results/{name}.json is not in the format of {kind.__name__} ({error!r}): "
+            f"run `{command}` again to write it in this version's format"
         ) from error
-    return _build("selfsupervised_levers", SelfSupervisedLevers, {**record, "rows": rows}, runs=LeverRun)
 
 
 def load_history(cell: ComparisonCell) -> dict:
