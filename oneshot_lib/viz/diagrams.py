@@ -4,6 +4,10 @@ Each is drawn on a ``style.DiagramFigure``, which a notebook shows as SVG, the s
 machine: values that come from a network (probabilities, attention) are rounded to
 ``DRAWN_DECIMALS`` before they are drawn, far below what the eye sees, so the last digits of a
 CPU's arithmetic do not reach the picture; drawings are drawn as vector ink, not as embedded images.
+
+The module is a little over 400 lines: six diagrams and the small helpers they share (rounding,
+the tower's layer list, segment labels), kept together because they share that style; the
+diagrams of training recipes live in ``recipes.py``.
 """
 
 from __future__ import annotations
