@@ -386,7 +386,8 @@ def load_labels_used(name: str = "labels_used") -> LabelsUsed:
     """The committed results of ``benchmarks/labels_used.py``.
 
     ``name`` is the results file's: ``"labels_used"`` (1,000 episodes a cell, from contrastive) or
-    ``"labels_used_full"`` (the full budget, from rotation); ``COMMANDS`` gives each one's command.
+    ``"labels_used_full"`` (6,000 episodes a cell, six times as many, from rotation);
+    ``COMMANDS`` gives each one's command.
     """
     return _build(name, LabelsUsed, read_results(name), cells=LabelsUsedCell)
 
